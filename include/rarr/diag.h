@@ -1,0 +1,55 @@
+/* diag.h -- located errors, bad-line reports and --stats. */
+#ifndef RARR_DIAG_H
+#define RARR_DIAG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* A located error filled by library code and printed by main. */
+struct diag {
+    char file[256];
+    unsigned line;   /* 1-based; 0 when the error has no line */
+    unsigned col;    /* 1-based; 0 when the error has no column */
+    unsigned width;  /* how many columns the caret underlines */
+    char msg[1024];
+    char src[512];   /* the offending source line, for the caret */
+};
+
+void diag_set(struct diag *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void diag_source(struct diag *d, const char *line, size_t len, unsigned width);
+void diag_print(const struct diag *d, FILE *fp);
+
+/* Why a line was skipped (SPEC section 2). */
+enum diag_reason {
+    DIAG_TOO_LONG,
+    DIAG_NOT_CLF,
+    DIAG_BAD_JSON,
+    DIAG_NOT_OBJECT,
+    DIAG_NO_TIME,
+    DIAG_BAD_TIME,
+    DIAG_LATE,
+    DIAG_MATCH_LIMIT,
+    DIAG_NREASONS
+};
+
+const char *diag_reason_name(enum diag_reason r);
+
+/* Bad-line reporting: the first few in full, then a rate-limited summary. */
+struct diag_bad {
+    uint64_t count[DIAG_NREASONS];
+    uint64_t total;
+    uint64_t reported;   /* lines shown or summed up so far */
+    int64_t last_summary_ms;
+    FILE *fp;
+};
+
+void diag_bad_init(struct diag_bad *b, FILE *fp);
+void diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_reason r,
+                   const char *p, size_t len);
+void diag_bad_finish(struct diag_bad *b);
+
+#define RARR_BAD_SHOWN 5
+#define RARR_BAD_SUMMARY_MS 10000
+
+#endif

@@ -1,0 +1,26 @@
+/* emit.h -- the NDJSON writer: events and metric records to stdout. */
+#ifndef RARR_EMIT_H
+#define RARR_EMIT_H
+
+#include <stdint.h>
+
+#include "rarr/buf.h"
+#include "rarr/rules.h"
+
+struct emit {
+    int fd;
+    struct buf out;
+    uint64_t events;    /* threshold and anomaly records written */
+    uint64_t metrics;   /* metric records written */
+};
+
+void emit_init(struct emit *e, int fd);
+void emit_fini(struct emit *e);
+int emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_alert *a,
+                   const struct rules_metric *m, double v, int64_t since_ms);
+int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms,
+                double v, int defined);
+int emit_json_string(struct buf *b, const char *p, size_t len);
+int emit_flush(struct emit *e);
+
+#endif

@@ -1,0 +1,9 @@
+/* input_clf.h -- Apache/nginx combined and common log lines into records. */
+#ifndef RARR_INPUT_CLF_H
+#define RARR_INPUT_CLF_H
+
+#include "rarr/record.h"
+
+int input_clf_parse(struct record *r, int combined);
+
+#endif

@@ -1,0 +1,22 @@
+/* match.h -- PCRE2 compile (JIT) and matching a record against a metric's conditions. */
+#ifndef RARR_MATCH_H
+#define RARR_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rarr/record.h"
+#include "rarr/rules.h"
+
+enum match_result { MATCH_NO, MATCH_YES, MATCH_LIMIT };
+
+struct matcher;
+
+int match_compile(struct ruleset *rs, struct diag *d);
+struct matcher *match_new(const struct ruleset *rs);
+void match_free(struct matcher *mt);
+enum match_result match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
+                               size_t *failed);
+int match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64_t *ts_ms);
+
+#endif

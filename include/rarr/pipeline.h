@@ -1,0 +1,41 @@
+/* pipeline.h -- the per-line loop and the per-step tick that drive every stage. */
+#ifndef RARR_PIPELINE_H
+#define RARR_PIPELINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rarr/diag.h"
+#include "rarr/emit.h"
+#include "rarr/input.h"
+#include "rarr/rules.h"
+
+enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
+
+struct pipeline_opts {
+    enum record_format format;
+    enum pipeline_clock clock;
+    int64_t step_ms;
+    int64_t lateness_ms;
+    int emit_alerts;
+    int emit_metrics;
+    int explain;
+    size_t time_field;        /* a field number of the ruleset; SIZE_MAX: the standard keys */
+    FILE *diag;               /* bad-line reports; NULL: count only */
+};
+
+struct pipeline;
+
+struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt,
+                              struct emit *em, struct diag *d);
+void pipeline_free(struct pipeline *p);
+int pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *line,
+                  size_t len);
+int pipeline_bad(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
+                 const char *line, size_t len);
+int pipeline_feed(struct pipeline *p, struct input *in);
+int pipeline_finish(struct pipeline *p);
+void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
+enum record_format pipeline_format(const struct pipeline *p);
+
+#endif

@@ -1,0 +1,86 @@
+/* record.h -- one parsed input line, the hand-off between input and match. */
+#ifndef RARR_RECORD_H
+#define RARR_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "rarr/buf.h"
+
+/* A borrowed run of bytes; not NUL-terminated. */
+struct slice {
+    const char *p;
+    size_t len;
+};
+
+enum record_format { RECORD_AUTO, RECORD_COMBINED, RECORD_COMMON, RECORD_JSON, RECORD_RAW };
+
+/* The fields a CLF line has (SPEC section 2); RECORD_F_LINE exists in every format. */
+enum record_field {
+    RECORD_F_LINE,
+    RECORD_F_REMOTE_ADDR,
+    RECORD_F_IDENT,
+    RECORD_F_USER,
+    RECORD_F_TIME,
+    RECORD_F_REQUEST,
+    RECORD_F_METHOD,
+    RECORD_F_PATH,
+    RECORD_F_QUERY,
+    RECORD_F_PROTOCOL,
+    RECORD_F_STATUS,
+    RECORD_F_BYTES,
+    RECORD_F_REFERER,
+    RECORD_F_USER_AGENT,
+    RECORD_F_EXTRA,
+    RECORD_NFIXED
+};
+
+/*
+ * A field named in the rules, resolved once at load: its CLF slot (or -1)
+ * and its JSON key path. Fields are numbered by their index in the ruleset's
+ * field table; a record caches values by that number.
+ */
+struct record_fieldref {
+    char *name;
+    int clf;          /* enum record_field, or -1 */
+    char **path;      /* the name split at dots, for nested JSON keys */
+    size_t npath;
+    int captured;     /* some regex has a named group of this name */
+};
+
+/*
+ * A record borrows the input line (valid until the next line is read) and
+ * owns a scratch buffer for values it had to decode. Values are cached per
+ * field number: 'base' for the format's own fields (valid for the line),
+ * 'cap' for named captures (valid for the metric being matched).
+ */
+struct record {
+    enum record_format format;
+    int64_t ts_ms;
+    int has_ts;
+    struct slice line;
+    struct slice clf[RECORD_NFIXED];
+    json_t *json;
+    struct buf scratch;
+    const struct record_fieldref *fields;
+    size_t nfields;
+    struct slice *base;
+    struct slice *cap;
+    uint32_t *base_gen;
+    uint32_t *cap_gen;
+    uint32_t line_gen;
+    uint32_t metric_gen;
+};
+
+int record_init(struct record *r, const struct record_fieldref *fields, size_t nfields);
+void record_fini(struct record *r);
+int record_begin(struct record *r, enum record_format fmt, const char *p, size_t len);
+void record_end(struct record *r);
+void record_begin_metric(struct record *r);
+struct slice record_get(struct record *r, size_t field);
+void record_set_capture(struct record *r, size_t field, const char *p, size_t len);
+int record_clf_field(const char *name);
+
+#endif

@@ -1,0 +1,89 @@
+/* rules.h -- the rule language (SPEC section 3) parsed into a ruleset. */
+#ifndef RARR_RULES_H
+#define RARR_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "rarr/diag.h"
+#include "rarr/record.h"
+
+enum rules_category { RULES_NONE, RULES_RETENTION, RULES_ACTIVATION, RULES_REVENUE, RULES_REFERRAL };
+enum rules_op { RULES_MATCH, RULES_NOT_MATCH, RULES_EQUAL };
+enum rules_kind { RULES_COUNT, RULES_SUM, RULES_RATIO };
+
+/* Where a rule came from: 'file' is owned by the ruleset. */
+struct rules_loc {
+    const char *file;
+    unsigned line;
+    unsigned col;
+};
+
+struct rules_cond {
+    size_t field;
+    enum rules_op op;
+    char *text;          /* the regex after %{NAME} expansion, or the literal */
+    size_t len;
+    size_t literal_len;  /* bytes of 'text' before the first expansion */
+    struct rules_loc loc; /* column of the value's first byte */
+    char *srcline;       /* the rule's line, for error carets */
+    pcre2_code *re;      /* set by match_compile */
+    uint32_t *groups;    /* group number -> field number (UINT32_MAX: unnamed) */
+    uint32_t ngroups;
+};
+
+struct rules_metric {
+    char *name;
+    enum rules_category category;
+    enum rules_kind kind;
+    struct rules_cond *conds;
+    size_t nconds;
+    size_t sum_field;
+    char *a_name, *b_name;   /* ratio operands as written */
+    size_t a, b;             /* ratio operands, resolved */
+    double k, min;
+    struct rules_loc loc;
+    char *srcline;
+};
+
+struct rules_alert {
+    char *metric_name;
+    size_t metric;
+    int above;
+    double threshold, clear;
+    int64_t window_ms, for_ms;
+    char *rule;              /* "name=" or "METRIC below X over W" */
+    struct rules_loc loc, window_loc;
+    char *srcline;
+};
+
+struct ruleset {
+    char **files;
+    size_t nfiles;
+    struct rules_define {
+        char *name, *text;
+    } *defines;
+    size_t ndefines;
+    struct rules_metric *metrics;
+    size_t nmetrics;
+    struct rules_alert *alerts;
+    size_t nalerts;
+    struct record_fieldref *fields;
+    size_t nfields;
+};
+
+struct ruleset *rules_new(void);
+void rules_free(struct ruleset *rs);
+int rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, struct diag *d);
+int rules_load_path(struct ruleset *rs, const char *path, struct diag *d);
+int rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d);
+size_t rules_field(struct ruleset *rs, const char *name);
+void rules_describe(const struct ruleset *rs, FILE *fp);
+int rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out);
+const char *rules_category_name(enum rules_category c);
+
+#endif

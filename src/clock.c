@@ -1,0 +1,432 @@
+/*
+ * clock.c -- time for every stage: durations ("1h30m"), the timestamp forms
+ * the input formats carry (CLF, RFC 3339, epoch s/ms/us), RFC 3339 output and
+ * step arithmetic.
+ *
+ * All times are int64 milliseconds since the Unix epoch, UTC. Calendar maths
+ * uses the proleptic Gregorian "days from civil" algorithm, so no libc time
+ * zone state is touched and parsing is the same on every machine.
+ */
+#include "rarr/clock.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define MS_PER_DAY 86400000LL
+/* Times outside years 0..9999 are rejected: they cannot be printed in RFC 3339. */
+#define TIME_MIN (-62167219200000LL)
+#define TIME_MAX (253402300799999LL)
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned
+days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+/* Read exactly 'n' digits at p; -1 if any is not a digit. */
+static int
+digits(const char *p, int n)
+{
+    int v = 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * Validate a broken-down time and turn it into ms since the epoch; 'off_min'
+ * is the UTC offset written with the time (east positive). A leap second
+ * (:60) is read as the last millisecond of :59's second, keeping order.
+ */
+static int
+make_time(int64_t y, int mo, int d, int h, int mi, int s, int ms, int off_min, int64_t *out)
+{
+    int64_t t;
+
+    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo) || h > 23 ||
+        mi > 59 || s > 60)
+        return -1;
+    if (s == 60) {
+        s = 59;
+        ms = 999;
+    }
+    t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
+        ((int64_t)h * 3600 + mi * 60 + s) * 1000 + ms - (int64_t)off_min * 60000;
+    if (t < TIME_MIN || t > TIME_MAX)
+        return -1;
+    *out = t;
+    return 0;
+}
+
+/*
+ * Parse a duration: whole numbers with units ms s m h d w, combinable
+ * ("1h30m", "90s", "0s"). On error return -1 and point '*why' at a message.
+ */
+int
+clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
+{
+    int64_t total = 0, n, unit;
+    size_t i = 0;
+
+    if (len == 0) {
+        *why = "empty duration";
+        return -1;
+    }
+    while (i < len) {
+        if (s[i] < '0' || s[i] > '9') {
+            *why = "expected a duration like 15m or 1h30m";
+            return -1;
+        }
+        for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (n > (INT64_MAX / 10))
+                goto big;
+            n = n * 10 + (s[i] - '0');
+        }
+        if (i == len) {
+            *why = "missing unit (ms, s, m, h, d or w)";
+            return -1;
+        }
+        switch (s[i]) {
+        case 'm':
+            if (i + 1 < len && s[i + 1] == 's') {
+                unit = 1;
+                i++;
+            } else {
+                unit = 60000;
+            }
+            break;
+        case 's':
+            unit = 1000;
+            break;
+        case 'h':
+            unit = 3600000;
+            break;
+        case 'd':
+            unit = MS_PER_DAY;
+            break;
+        case 'w':
+            unit = 7 * MS_PER_DAY;
+            break;
+        default:
+            *why = "unknown unit (expected ms, s, m, h, d or w)";
+            return -1;
+        }
+        i++;
+        /* A century is far beyond any window; refusing more keeps sums exact. */
+        if (n > 3650000LL * MS_PER_DAY / unit)
+            goto big;
+        total += n * unit;
+        if (total > 3650000LL * MS_PER_DAY)
+            goto big;
+    }
+    *ms = total;
+    return 0;
+big:
+    *why = "duration too large";
+    return -1;
+}
+
+/* Write 'ms' in the shortest unit form ("1h30m", "15m", "0s") to 'out'. */
+void
+clock_format_duration(int64_t ms, char *out)
+{
+    static const struct {
+        const char *u;
+        int64_t ms;
+    } units[] = {{"w", 7 * MS_PER_DAY}, {"d", MS_PER_DAY}, {"h", 3600000}, {"m", 60000},
+                 {"s", 1000},           {"ms", 1}};
+    size_t i, n = 0;
+
+    if (ms <= 0) {
+        strcpy(out, "0s");
+        return;
+    }
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms >= units[i].ms) {
+            n += (size_t)snprintf(out + n, RARR_DUR_MAX - n, "%lld%s",
+                                  (long long)(ms / units[i].ms), units[i].u);
+            ms %= units[i].ms;
+        }
+    }
+}
+
+static int
+month_from_name(const char *p)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int i;
+
+    for (i = 0; i < 12; i++)
+        if (memcmp(p, names + 3 * i, 3) == 0)
+            return i + 1;
+    return -1;
+}
+
+/* Read a "+HHMM" or "-HHMM" offset: minutes east, or -10000 when malformed. */
+static int
+offset_hhmm(const char *p, int colon)
+{
+    int h, m, sign;
+
+    if (p[0] != '+' && p[0] != '-')
+        return -10000;
+    sign = p[0] == '-' ? -1 : 1;
+    h = digits(p + 1, 2);
+    if (colon && p[3] != ':')
+        return -10000;
+    m = digits(p + 3 + (colon != 0), 2);
+    if (h < 0 || m < 0 || h > 23 || m > 59)
+        return -10000;
+    return sign * (h * 60 + m);
+}
+
+/*
+ * Parse a CLF time "10/Oct/2000:13:55:36 -0700" (exactly 26 bytes; the
+ * brackets are not included). Returns 0 or -1.
+ */
+int
+clock_parse_clf(const char *p, size_t len, int64_t *ms)
+{
+    int d, mo, y, h, mi, s, off;
+
+    if (len != 26 || p[2] != '/' || p[6] != '/' || p[11] != ':' || p[14] != ':' ||
+        p[17] != ':' || p[20] != ' ')
+        return -1;
+    d = digits(p, 2);
+    mo = month_from_name(p + 3);
+    y = digits(p + 7, 4);
+    h = digits(p + 12, 2);
+    mi = digits(p + 15, 2);
+    s = digits(p + 18, 2);
+    off = offset_hhmm(p + 21, 0);
+    if (d < 0 || mo < 0 || y < 0 || h < 0 || mi < 0 || s < 0 || off == -10000)
+        return -1;
+    return make_time(y, mo, d, h, mi, s, 0, off, ms);
+}
+
+/*
+ * Parse RFC 3339 / ISO 8601: "2026-05-04T02:14:00Z", with 'T' or a space,
+ * an optional fraction of any length (read to the millisecond, truncated),
+ * and "Z", "+02:00", "+0200" or no zone (read as UTC).
+ */
+int
+clock_parse_rfc3339(const char *p, size_t len, int64_t *ms)
+{
+    int y, mo, d, h, mi, s, frac = 0, off = 0, scale = 100;
+    size_t i = 19;
+
+    if (len < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
+        p[13] != ':' || p[16] != ':')
+        return -1;
+    y = digits(p, 4);
+    mo = digits(p + 5, 2);
+    d = digits(p + 8, 2);
+    h = digits(p + 11, 2);
+    mi = digits(p + 14, 2);
+    s = digits(p + 17, 2);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0)
+        return -1;
+    if (i < len && (p[i] == '.' || p[i] == ',')) {
+        i++;
+        if (i == len || p[i] < '0' || p[i] > '9')
+            return -1;
+        for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+            frac += (p[i] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (i < len) {
+        if (p[i] == 'Z' || p[i] == 'z') {
+            i++;
+        } else if (len - i == 6) {
+            off = offset_hhmm(p + i, 1);
+            i += 6;
+        } else if (len - i == 5) {
+            off = offset_hhmm(p + i, 0);
+            i += 5;
+        } else {
+            return -1;
+        }
+        if (off == -10000)
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    return make_time(y, mo, d, h, mi, s, frac, off, ms);
+}
+
+/*
+ * Read an epoch number by its size: up to 1e11 is seconds (until year 5138),
+ * up to 1e14 milliseconds, up to 1e17 microseconds (journald), else
+ * nanoseconds. Fractions are kept to the millisecond.
+ */
+int
+clock_from_number(double v, int64_t *ms)
+{
+    double a = fabs(v), t;
+
+    if (!isfinite(v))
+        return -1;
+    if (a < 1e11)
+        t = v * 1000.0;
+    else if (a < 1e14)
+        t = v;
+    else if (a < 1e17)
+        t = v / 1000.0;
+    else
+        t = v / 1e6;
+    t = floor(t);
+    if (t < (double)TIME_MIN || t > (double)TIME_MAX)
+        return -1;
+    *ms = (int64_t)t;
+    return 0;
+}
+
+/*
+ * Parse an epoch number written as text ("1777899909", "1777899909.5",
+ * journald's "1777899909123456"). Integers are read exactly, so microsecond
+ * strings do not lose precision through a double.
+ */
+int
+clock_parse_epoch(const char *p, size_t len, int64_t *ms)
+{
+    size_t i = 0, ndig = 0;
+    int64_t n = 0;
+    int neg = 0;
+    double frac = 0, scale = 0.1;
+
+    if (len > 0 && p[0] == '-') {
+        neg = 1;
+        i++;
+    }
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++, ndig++) {
+        if (ndig >= 18)
+            return -1;
+        n = n * 10 + (p[i] - '0');
+    }
+    if (ndig == 0)
+        return -1;
+    if (i < len && p[i] == '.') {
+        size_t fd = 0;
+
+        for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++, fd++) {
+            frac += (p[i] - '0') * scale;
+            scale /= 10;
+        }
+        if (fd == 0)
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    if (neg)
+        n = -n, frac = -frac;
+    if (n > -100000000000LL && n < 100000000000LL)
+        return clock_from_number((double)n + frac, ms);
+    /* Larger values are ms, us or ns: integer arithmetic, no rounding. */
+    {
+        int64_t a = n < 0 ? -n : n, t;
+
+        if (a < 100000000000000LL)
+            t = n;
+        else if (a < 100000000000000000LL)
+            t = n / 1000 - (n < 0 && n % 1000 != 0);
+        else
+            t = n / 1000000 - (n < 0 && n % 1000000 != 0);
+        if (t < TIME_MIN || t > TIME_MAX)
+            return -1;
+        *ms = t;
+        return 0;
+    }
+}
+
+/* Try every text form: RFC 3339, CLF (with or without brackets), epoch. */
+int
+clock_parse_any(const char *p, size_t len, int64_t *ms)
+{
+    if (len >= 2 && p[0] == '[' && p[len - 1] == ']')
+        return clock_parse_clf(p + 1, len - 2, ms);
+    if (clock_parse_rfc3339(p, len, ms) == 0)
+        return 0;
+    if (clock_parse_clf(p, len, ms) == 0)
+        return 0;
+    return clock_parse_epoch(p, len, ms);
+}
+
+/* Write 'ms' as RFC 3339 UTC with a trailing Z; milliseconds only if non-zero. */
+void
+clock_format_time(int64_t ms, char *out)
+{
+    int64_t days = clock_floor(ms, MS_PER_DAY) / MS_PER_DAY, y;
+    unsigned rem = (unsigned)(ms - days * MS_PER_DAY), m, d;
+    unsigned h = rem / 3600000 % 24, mi = rem / 60000 % 60, s = rem / 1000 % 60, f = rem % 1000;
+
+    civil_from_days(days, &y, &m, &d);
+    if (f != 0)
+        snprintf(out, RARR_TIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m % 100,
+                 d % 100, h, mi, s, f);
+    else
+        snprintf(out, RARR_TIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m % 100,
+                 d % 100, h, mi, s);
+}
+
+/* The largest multiple of 'step' at or before 't' (floor, also for t < 0). */
+int64_t
+clock_floor(int64_t t, int64_t step)
+{
+    int64_t q = t / step;
+
+    if (t % step != 0 && t < 0)
+        q--;
+    return q * step;
+}
+
+/* The wall clock in ms since the epoch. Never used by replay with the event clock. */
+int64_t
+clock_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

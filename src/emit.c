@@ -1,0 +1,229 @@
+/*
+ * emit.c -- the last stage: output records as NDJSON (SPEC section 5).
+ *
+ * Records are written by hand into one reusable buffer, keys in the order the
+ * spec fixes, numbers in shortest round-trip form, strings escaped so that
+ * every output line is exactly one valid JSON object whatever bytes reached
+ * it. The pipeline calls emit_flush() once per batch of records decided by
+ * the same input line, so each record leaves as soon as it is decided and a
+ * record is never split across writes that another process could interleave.
+ */
+#include "rarr/emit.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "rarr/clock.h"
+
+/* Write to 'fd' (usually stdout). */
+void
+emit_init(struct emit *e, int fd)
+{
+    e->fd = fd;
+    buf_init(&e->out);
+    e->events = 0;
+    e->metrics = 0;
+}
+
+/* Free the buffer; unflushed records are dropped. */
+void
+emit_fini(struct emit *e)
+{
+    buf_fini(&e->out);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not valid. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        len = 2, cp = p[0] & 0x1fu;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        len = 3, cp = p[0] & 0x0fu;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        len = 4, cp = p[0] & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    /* Reject overlong forms, surrogates and code points past U+10FFFF. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/*
+ * Append 'p' as a quoted JSON string: quotes, backslashes and control bytes
+ * escaped, each byte of invalid UTF-8 replaced by U+FFFD (written \ufffd).
+ */
+int
+emit_json_string(struct buf *b, const char *p, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, n;
+    int rc = buf_addc(b, '"');
+
+    while (i < len && rc == 0) {
+        unsigned char c = s[i];
+
+        if (c == '"' || c == '\\') {
+            rc = buf_addc(b, '\\') | buf_addc(b, c);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            rc = buf_printf(b, "\\u%04x", c);
+            i++;
+        } else if ((n = utf8_len(s + i, len - i)) == 0) {
+            rc = buf_add(b, "\\ufffd", 6);
+            i++;
+        } else {
+            rc = buf_add(b, s + i, n);
+            i += n;
+        }
+    }
+    return rc | buf_addc(b, '"');
+}
+
+static int
+put_key(struct buf *b, const char *key)
+{
+    return buf_printf(b, ",\"%s\":", key);
+}
+
+static int
+put_str(struct buf *b, const char *key, const char *s, size_t len)
+{
+    return put_key(b, key) | emit_json_string(b, s, len);
+}
+
+static int
+put_cstr(struct buf *b, const char *key, const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] != '\0')
+        n++;
+    return put_str(b, key, s, n);
+}
+
+static int
+put_time(struct buf *b, const char *key, int64_t ms)
+{
+    char t[RARR_TIME_MAX];
+
+    clock_format_time(ms, t);
+    return buf_printf(b, ",\"%s\":\"%s\"", key, t);
+}
+
+static int
+put_num(struct buf *b, const char *key, double v)
+{
+    return put_key(b, key) | buf_add_double(b, v);
+}
+
+static int
+put_dur(struct buf *b, const char *key, int64_t ms)
+{
+    char d[RARR_DUR_MAX];
+
+    clock_format_duration(ms, d);
+    return buf_printf(b, ",\"%s\":\"%s\"", key, d);
+}
+
+static int
+begin(struct buf *b, const char *type, int64_t t_ms)
+{
+    char t[RARR_TIME_MAX];
+
+    clock_format_time(t_ms, t);
+    return buf_printf(b, "{\"type\":\"%s\",\"time\":\"%s\"", type, t);
+}
+
+static int
+put_metric(struct buf *b, const struct rules_metric *m)
+{
+    int rc = put_cstr(b, "metric", m->name);
+
+    if (m->category != RULES_NONE)
+        rc |= put_cstr(b, "rarr", rules_category_name(m->category));
+    return rc;
+}
+
+/*
+ * Queue a threshold record (firing or resolved) for alert 'a' on metric 'm'
+ * at step end 't_ms'. Returns 0 or -1 on out-of-memory.
+ */
+int
+emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_alert *a,
+               const struct rules_metric *m, double v, int64_t since_ms)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(b, "threshold", t_ms);
+    rc |= put_cstr(b, "state", firing ? "firing" : "resolved");
+    rc |= put_cstr(b, "rule", a->rule);
+    rc |= put_metric(b, m);
+    rc |= put_dur(b, "window", a->window_ms);
+    rc |= put_num(b, "value", v);
+    rc |= put_num(b, "threshold", a->threshold);
+    rc |= put_cstr(b, "op", a->above ? "above" : "below");
+    rc |= put_time(b, "since", since_ms);
+    rc |= buf_add(b, "}\n", 2);
+    e->events++;
+    return rc ? -1 : 0;
+}
+
+/*
+ * Queue a metric record: metric 'm' over the one step ending at 't_ms';
+ * 'defined' 0 writes "value":null (a ratio below its min=).
+ */
+int
+emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms, double v,
+            int defined)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(b, "metric", t_ms);
+    rc |= put_metric(b, m);
+    rc |= put_dur(b, "step", step_ms);
+    rc |= defined ? put_num(b, "value", v) : buf_adds(b, ",\"value\":null");
+    rc |= buf_add(b, "}\n", 2);
+    e->metrics++;
+    return rc ? -1 : 0;
+}
+
+/*
+ * Write every queued record. Returns 0, or -1 with errno set (EPIPE when the
+ * reader has gone: the caller ends quietly).
+ */
+int
+emit_flush(struct emit *e)
+{
+    size_t off = 0;
+    ssize_t n;
+
+    while (off < e->out.len) {
+        n = write(e->fd, e->out.p + off, e->out.len - off);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            e->out.len = 0;
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    e->out.len = 0;
+    return 0;
+}

@@ -1,0 +1,182 @@
+/*
+ * input_clf.c -- the combined/common parser, "line -> record" for web logs.
+ *
+ *   %h %l %u [%t] "%r" %>s %b "%{Referer}i" "%{User-agent}i" [extra...]
+ *
+ * A hand parser, no regex: it walks the line once and fills the record's
+ * CLF slots with slices of the line. Only a quoted field that contains
+ * backslash escapes (\" or \\, as Apache writes them) is copied, unescaped,
+ * into the record's scratch buffer, which record_begin sized for the line.
+ * "-" means empty, and a bytes field of "-" reads as "0" (SPEC section 2).
+ */
+#include "rarr/input_clf.h"
+
+#include <string.h>
+
+#include "rarr/clock.h"
+
+static struct slice
+dash_empty(const char *p, size_t len)
+{
+    struct slice s = {p, len};
+
+    if (len == 1 && p[0] == '-')
+        s.len = 0;
+    return s;
+}
+
+/* Read a space-delimited token at *pp; the cursor ends on the space. */
+static int
+token(const char **pp, const char *end, struct slice *out)
+{
+    const char *p = *pp, *q = p;
+
+    while (q < end && *q != ' ')
+        q++;
+    if (q == p)
+        return -1;
+    *out = dash_empty(p, (size_t)(q - p));
+    *pp = q;
+    return 0;
+}
+
+static int
+space(const char **pp, const char *end)
+{
+    if (*pp >= end || **pp != ' ')
+        return -1;
+    (*pp)++;
+    return 0;
+}
+
+/*
+ * Read a quoted field at *pp, honouring \" and \\ escapes. Escaped fields
+ * are unescaped into the scratch buffer (never reallocated: record_begin
+ * reserved room for the whole line).
+ */
+static int
+quoted(struct record *r, const char **pp, const char *end, struct slice *out)
+{
+    const char *p = *pp, *q;
+    int escaped = 0;
+
+    if (p >= end || *p != '"')
+        return -1;
+    for (q = ++p; q < end && *q != '"'; q++) {
+        if (*q == '\\' && q + 1 < end) {
+            escaped = 1;
+            q++;
+        }
+    }
+    if (q >= end)
+        return -1;
+    *pp = q + 1;
+    if (!escaped) {
+        *out = dash_empty(p, (size_t)(q - p));
+        return 0;
+    }
+    {
+        struct buf *s = &r->scratch;
+        char *dst = s->p + s->len, *w = dst;
+        const char *c;
+
+        for (c = p; c < q; c++) {
+            if (*c == '\\' && c + 1 < q && (c[1] == '"' || c[1] == '\\'))
+                c++;
+            *w++ = *c;
+        }
+        s->len += (size_t)(w - dst);
+        out->p = dst;
+        out->len = (size_t)(w - dst);
+    }
+    return 0;
+}
+
+/* Split "METHOD TARGET PROTOCOL" and the target at its first '?'. */
+static void
+split_request(struct record *r)
+{
+    struct slice req = r->clf[RECORD_F_REQUEST], target;
+    const char *sp, *last, *q;
+
+    if ((sp = memchr(req.p, ' ', req.len)) == NULL)
+        return;
+    r->clf[RECORD_F_METHOD] = (struct slice){req.p, (size_t)(sp - req.p)};
+    target.p = sp + 1;
+    target.len = req.len - (size_t)(target.p - req.p);
+    for (last = target.p + target.len; last > target.p && last[-1] != ' '; last--)
+        ;
+    if (last > target.p && (size_t)(target.p + target.len - last) >= 5 &&
+        memcmp(last, "HTTP/", 5) == 0) {
+        r->clf[RECORD_F_PROTOCOL] = (struct slice){last, (size_t)(target.p + target.len - last)};
+        target.len = (size_t)(last - 1 - target.p);
+    }
+    q = memchr(target.p, '?', target.len);
+    if (q == NULL) {
+        r->clf[RECORD_F_PATH] = target;
+    } else {
+        r->clf[RECORD_F_PATH] = (struct slice){target.p, (size_t)(q - target.p)};
+        r->clf[RECORD_F_QUERY] =
+            (struct slice){q + 1, target.len - (size_t)(q + 1 - target.p)};
+    }
+}
+
+static int
+all_digits(struct slice s)
+{
+    size_t i;
+
+    for (i = 0; i < s.len; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return 0;
+    return s.len > 0;
+}
+
+/*
+ * Parse r->line as a combined (combined != 0) or common log line into the
+ * record's CLF slots and timestamp. Returns 0, or -1 when the line does not
+ * have the shape; then the record's slots are unspecified.
+ */
+int
+input_clf_parse(struct record *r, int combined)
+{
+    const char *p = r->line.p, *end = p + r->line.len, *t;
+    struct slice *f = r->clf;
+
+    if (token(&p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
+        token(&p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
+        token(&p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
+        return -1;
+    if (p >= end || *p != '[' || (t = memchr(p, ']', (size_t)(end - p))) == NULL)
+        return -1;
+    f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
+    if (clock_parse_clf(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms) == -1)
+        return -1;
+    r->has_ts = 1;
+    p = t + 1;
+    if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST]) == -1 ||
+        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_STATUS]) == -1 ||
+        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_BYTES]) == -1)
+        return -1;
+    if (f[RECORD_F_STATUS].len != 3 || !all_digits(f[RECORD_F_STATUS]))
+        return -1;
+    if (f[RECORD_F_BYTES].len == 0)
+        f[RECORD_F_BYTES] = (struct slice){"0", 1};
+    else if (!all_digits(f[RECORD_F_BYTES]))
+        return -1;
+    if (combined) {
+        if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REFERER]) == -1 ||
+            space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_USER_AGENT]) == -1)
+            return -1;
+    }
+    if (p < end) {
+        /* Extra trailing fields (nginx $request_time, key=value pairs). */
+        if (*p != ' ')
+            return -1;
+        while (p < end && *p == ' ')
+            p++;
+        f[RECORD_F_EXTRA] = (struct slice){p, (size_t)(end - p)};
+    }
+    split_request(r);
+    return 0;
+}

@@ -1,0 +1,313 @@
+/*
+ * main.c -- options, usage, wiring and exit status; the only file that exits.
+ *
+ * rarr reads web access logs or JSON events (FILEs in order, or stdin),
+ * counts the lines that match its rules per step, and writes threshold events
+ * (and, on request, metric records) as NDJSON on stdout. Exit status: 0
+ * success (bad input lines do not change it), 1 runtime failure (a file that
+ * cannot be read), 2 usage or rule error (SPEC section 1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rarr/clock.h"
+#include "rarr/diag.h"
+#include "rarr/emit.h"
+#include "rarr/input.h"
+#include "rarr/pipeline.h"
+#include "rarr/rules.h"
+
+#ifndef RARR_VERSION
+#define RARR_VERSION "0.1.0"
+#endif
+
+/* patterns/default.rarr, embedded at build time (default_rules.c). */
+extern const char rarr_default_rules[];
+extern const size_t rarr_default_rules_len;
+
+enum {
+    OPT_EMIT = 256,
+    OPT_STEP,
+    OPT_LATENESS,
+    OPT_CLOCK,
+    OPT_SILENCE,
+    OPT_STATE,
+    OPT_REPORT,
+    OPT_CHECK,
+    OPT_EXPLAIN,
+    OPT_STATS,
+    OPT_TIME_FIELD,
+};
+
+static const struct option longopts[] = {
+    {"rules", required_argument, NULL, 'r'},
+    {"format", required_argument, NULL, 'f'},
+    {"emit", required_argument, NULL, OPT_EMIT},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"lateness", required_argument, NULL, OPT_LATENESS},
+    {"clock", required_argument, NULL, OPT_CLOCK},
+    {"silence", required_argument, NULL, OPT_SILENCE},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"time-field", required_argument, NULL, OPT_TIME_FIELD},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void
+usage(FILE *fp)
+{
+    fputs("usage: rarr [-hqVv] [-r rules]... [-f format] [--emit what] [--step dur]\n"
+          "            [--lateness dur] [--clock clock] [--time-field name] [--check]\n"
+          "            [--explain] [--stats] [file ...]\n",
+          fp);
+}
+
+static void
+help(void)
+{
+    usage(stdout);
+    fputs("\nReads web access logs or JSON events (the files, or standard input) and writes\n"
+          "business-metric alerts as NDJSON on standard output.\n\n"
+          "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
+          "  -f, --format FMT      auto, combined, common, json, raw (default auto)\n"
+          "      --emit WHAT       alerts, metrics or all (default alerts)\n"
+          "      --step DUR        evaluation step and bucket size (default 1m)\n"
+          "      --lateness DUR    how far out of order timestamps may arrive (default 10s)\n"
+          "      --clock CLOCK     event or arrival (default event; arrival for raw)\n"
+          "      --time-field KEY  JSON key holding the event time\n"
+          "      --check           load the rules, print what they define, exit\n"
+          "      --explain         print for each line which metrics matched and why not\n"
+          "      --stats           print input statistics to standard error at exit\n"
+          "  -q, --quiet           do not report bad input lines\n"
+          "  -v, --verbose         report the detected input format\n"
+          "  -h, --help            this help\n"
+          "  -V, --version         print the version\n",
+          stdout);
+}
+
+/* Report an option value that is not one of the accepted words, and exit 2. */
+static void
+bad_value(const char *opt, const char *arg, const char *expected)
+{
+    fprintf(stderr, "rarr: %s: unknown value '%s' (expected %s)\n", opt, arg, expected);
+    usage(stderr);
+    exit(2);
+}
+
+static int64_t
+duration_arg(const char *name, const char *arg, int positive)
+{
+    int64_t ms;
+    const char *why;
+
+    if (clock_parse_duration(arg, strlen(arg), &ms, &why) == -1) {
+        fprintf(stderr, "rarr: %s: %s, got '%s'\n", name, why, arg);
+        exit(2);
+    }
+    if (positive && ms == 0) {
+        fprintf(stderr, "rarr: %s: must be positive, got '%s'\n", name, arg);
+        exit(2);
+    }
+    return ms;
+}
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct pipeline_opts opt = {.format = RECORD_AUTO, .step_ms = 60000, .lateness_ms = 10000,
+                                .emit_alerts = 1, .time_field = SIZE_MAX};
+    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL;
+    int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
+    struct ruleset *rs;
+    struct pipeline *p;
+    struct emit em;
+    struct diag d;
+    double t0 = now_seconds();
+
+    if ((rule_paths = calloc((size_t)argc, sizeof(*rule_paths))) == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return 1;
+    }
+    while ((ch = getopt_long(argc, argv, "f:hqr:Vv", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f':
+            if (strcmp(optarg, "auto") == 0)
+                opt.format = RECORD_AUTO;
+            else if (strcmp(optarg, "combined") == 0)
+                opt.format = RECORD_COMBINED;
+            else if (strcmp(optarg, "common") == 0)
+                opt.format = RECORD_COMMON;
+            else if (strcmp(optarg, "json") == 0)
+                opt.format = RECORD_JSON;
+            else if (strcmp(optarg, "raw") == 0)
+                opt.format = RECORD_RAW;
+            else
+                bad_value("--format", optarg, "auto, combined, common, json or raw");
+            break;
+        case 'h':
+            help();
+            return 0;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'r':
+            rule_paths[nrules++] = optarg;
+            break;
+        case 'V':
+            printf("rarr %s\n", RARR_VERSION);
+            return 0;
+        case 'v':
+            verbose = 1;
+            break;
+        case OPT_EMIT:
+            if (strcmp(optarg, "alerts") == 0)
+                opt.emit_alerts = 1, opt.emit_metrics = 0;
+            else if (strcmp(optarg, "metrics") == 0)
+                opt.emit_alerts = 0, opt.emit_metrics = 1;
+            else if (strcmp(optarg, "all") == 0)
+                opt.emit_alerts = 1, opt.emit_metrics = 1;
+            else
+                bad_value("--emit", optarg, "alerts, metrics or all");
+            break;
+        case OPT_STEP:
+            opt.step_ms = duration_arg("--step", optarg, 1);
+            break;
+        case OPT_LATENESS:
+            opt.lateness_ms = duration_arg("--lateness", optarg, 0);
+            break;
+        case OPT_CLOCK:
+            if (strcmp(optarg, "event") != 0 && strcmp(optarg, "arrival") != 0)
+                bad_value("--clock", optarg, "event or arrival");
+            clock_arg = optarg;
+            break;
+        case OPT_SILENCE:
+            /* Live input only (SPEC section 4); replay never goes silent. */
+            (void)duration_arg("--silence", optarg, 1);
+            break;
+        case OPT_STATE:
+        case OPT_REPORT:
+            fprintf(stderr, "rarr: --%s is not supported by this version of rarr\n",
+                    ch == OPT_STATE ? "state" : "report");
+            return 2;
+        case OPT_TIME_FIELD:
+            time_field = optarg;
+            break;
+        case OPT_CHECK:
+            check = 1;
+            break;
+        case OPT_EXPLAIN:
+            opt.explain = 1;
+            break;
+        case OPT_STATS:
+            stats = 1;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (clock_arg != NULL)
+        opt.clock = strcmp(clock_arg, "arrival") == 0 ? PIPELINE_ARRIVAL : PIPELINE_EVENT;
+    else if (opt.format == RECORD_RAW)
+        opt.clock = PIPELINE_ARRIVAL;
+    if (opt.clock == PIPELINE_ARRIVAL)
+        opt.lateness_ms = 0;
+
+    if ((rs = rules_new()) == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return 1;
+    }
+    rc = 0;
+    if (nrules == 0)
+        rc = rules_parse(rs, "default.rarr (built-in)", rarr_default_rules, rarr_default_rules_len,
+                         &d);
+    for (i = 0; i < nrules && rc == 0; i++)
+        rc = rules_load_path(rs, rule_paths[i], &d);
+    free(rule_paths);
+    if (rc == 0 && time_field != NULL &&
+        (opt.time_field = rules_field(rs, time_field)) == SIZE_MAX) {
+        diag_set(&d, NULL, 0, 0, "out of memory");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = rules_finish(rs, opt.step_ms, &d);
+    if (rc == -1) {
+        diag_print(&d, stderr);
+        rules_free(rs);
+        return 2;
+    }
+    if (check) {
+        rules_describe(rs, stdout);
+        rules_free(rs);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+
+    /* A closed stdout is seen as EPIPE from write(), not as a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    emit_init(&em, STDOUT_FILENO);
+    opt.diag = quiet ? NULL : stderr;
+    if ((p = pipeline_new(rs, &opt, &em, &d)) == NULL) {
+        diag_print(&d, stderr);
+        rules_free(rs);
+        return 1;
+    }
+    rc = 0;
+    for (i = 0; i < (argc > 0 ? argc : 1) && rc != -2; i++) {
+        const char *path = argc > 0 ? argv[i] : "-";
+        struct input in;
+
+        if (input_open(&in, path) == -1) {
+            fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
+            status = 1;
+            continue;
+        }
+        rc = pipeline_feed(p, &in);
+        if (rc == -1) {
+            fprintf(stderr, "rarr: %s: %s\n", in.name, strerror(errno));
+            status = 1;
+        }
+        if (verbose && i == 0) {
+            static const char *const names[] = {"auto", "combined", "common", "json", "raw"};
+
+            fprintf(stderr, "rarr: %s: format %s\n", in.name, names[pipeline_format(p)]);
+        }
+        input_close(&in);
+    }
+    if (rc != -2 && pipeline_finish(p) == -1)
+        rc = -2;
+    if (rc == -2 && errno != EPIPE) {
+        fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
+        status = 1;
+    }
+    if (stats)
+        pipeline_stats(p, stderr, now_seconds() - t0);
+    pipeline_free(p);
+    emit_fini(&em);
+    rules_free(rs);
+    return status;
+}

@@ -1,0 +1,234 @@
+/*
+ * match.c -- the "rule match" stage: PCRE2 regexes compiled once (with the
+ * JIT where the platform has it) and a record tested against a metric.
+ *
+ * Regexes match bytes (no UTF checks unless a rule opts in with (*UTF)), so
+ * invalid UTF-8 in a log line never stops a match. Every match runs under a
+ * match limit and a depth limit with an explicitly sized JIT stack, so one
+ * pathological regex cannot stall the stream: hitting a limit is reported as
+ * MATCH_LIMIT and the pipeline counts the line as bad. Named groups become
+ * fields of the record for the rest of the metric (SPEC section 3).
+ */
+#include "rarr/match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rarr/clock.h"
+
+#define MATCH_LIMIT_DEFAULT 1000000
+#define DEPTH_LIMIT_DEFAULT 10000
+#define JIT_STACK_MIN (32 * 1024)
+#define JIT_STACK_MAX (1024 * 1024)
+
+struct matcher {
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *stack;
+};
+
+static int
+compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
+{
+    int err;
+    PCRE2_SIZE off;
+    uint32_t count, size, i, groups;
+    PCRE2_SPTR table;
+
+    c->re = pcre2_compile((PCRE2_SPTR)c->text, c->len, 0, &err, &off, NULL);
+    if (c->re == NULL) {
+        PCRE2_UCHAR msg[256];
+        unsigned col = c->loc.col;
+
+        pcre2_get_error_message(err, msg, sizeof(msg));
+        /* Point into the regex when the offset is in text the user wrote. */
+        if (off <= c->literal_len)
+            col += (unsigned)off;
+        diag_set(d, c->loc.file, c->loc.line, col, "bad regex: %s (at offset %zu of '%s')",
+                 (const char *)msg, (size_t)off, c->text);
+        diag_source(d, c->srcline, strlen(c->srcline), 1);
+        return -1;
+    }
+    /* Without the JIT, pcre2_match interprets: slower, the same results. */
+    (void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+    pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &table);
+    c->ngroups = groups + 1;
+    if (count == 0)
+        return 0;
+    if ((c->groups = malloc(c->ngroups * sizeof(*c->groups))) == NULL)
+        goto oom;
+    for (i = 0; i < c->ngroups; i++)
+        c->groups[i] = UINT32_MAX;
+    for (i = 0; i < count; i++) {
+        PCRE2_SPTR e = table + (size_t)i * size;
+        uint32_t g = ((uint32_t)e[0] << 8) | e[1];
+        size_t f = rules_field(rs, (const char *)e + 2);
+
+        if (f == SIZE_MAX)
+            goto oom;
+        c->groups[g] = (uint32_t)f;
+        rs->fields[f].captured = 1;
+    }
+    return 0;
+oom:
+    diag_set(d, c->loc.file, c->loc.line, 0, "out of memory");
+    return -1;
+}
+
+/*
+ * Compile every regex condition of the ruleset. Named groups are entered in
+ * the field table. Returns 0, or -1 with 'd' naming the rule, PCRE2's
+ * message and the column of the error.
+ */
+int
+match_compile(struct ruleset *rs, struct diag *d)
+{
+    size_t i, j;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        struct rules_metric *m = &rs->metrics[i];
+
+        for (j = 0; j < m->nconds; j++)
+            if (m->conds[j].op != RULES_EQUAL && m->conds[j].re == NULL &&
+                compile_cond(rs, &m->conds[j], d) == -1)
+                return -1;
+    }
+    return 0;
+}
+
+/*
+ * Make the per-thread matching state for a compiled ruleset: match data
+ * big enough for the regex with the most groups, limits, JIT stack.
+ * Returns NULL on out-of-memory.
+ */
+struct matcher *
+match_new(const struct ruleset *rs)
+{
+    struct matcher *mt = calloc(1, sizeof(*mt));
+    uint32_t most = 1;
+    size_t i, j;
+
+    if (mt == NULL)
+        return NULL;
+    for (i = 0; i < rs->nmetrics; i++)
+        for (j = 0; j < rs->metrics[i].nconds; j++)
+            if (rs->metrics[i].conds[j].ngroups > most)
+                most = rs->metrics[i].conds[j].ngroups;
+    mt->md = pcre2_match_data_create(most, NULL);
+    mt->mctx = pcre2_match_context_create(NULL);
+    mt->stack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
+    if (mt->md == NULL || mt->mctx == NULL || mt->stack == NULL) {
+        match_free(mt);
+        return NULL;
+    }
+    pcre2_set_match_limit(mt->mctx, MATCH_LIMIT_DEFAULT);
+    pcre2_set_depth_limit(mt->mctx, DEPTH_LIMIT_DEFAULT);
+    pcre2_jit_stack_assign(mt->mctx, NULL, mt->stack);
+    return mt;
+}
+
+/* Free matching state. Does nothing if 'mt' is NULL. */
+void
+match_free(struct matcher *mt)
+{
+    if (mt == NULL)
+        return;
+    pcre2_match_data_free(mt->md);
+    pcre2_match_context_free(mt->mctx);
+    pcre2_jit_stack_free(mt->stack);
+    free(mt);
+}
+
+/*
+ * Test record 'r' against every condition of metric 'm', in order. On
+ * MATCH_NO or MATCH_LIMIT, '*failed' (if not NULL) is the index of the
+ * condition that decided it. Named groups of matching regexes are set as
+ * captures in 'r'.
+ */
+enum match_result
+match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r, size_t *failed)
+{
+    size_t i;
+    uint32_t g;
+
+    record_begin_metric(r);
+    for (i = 0; i < m->nconds; i++) {
+        const struct rules_cond *c = &m->conds[i];
+        struct slice v = record_get(r, c->field);
+        int rc, hit;
+
+        if (c->op == RULES_EQUAL) {
+            hit = v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
+        } else {
+            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
+            if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+                if (failed != NULL)
+                    *failed = i;
+                return MATCH_LIMIT;
+            }
+            hit = rc >= 0;
+            if (hit && c->groups != NULL && c->op == RULES_MATCH) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
+
+                for (g = 1; g < c->ngroups; g++) {
+                    if (c->groups[g] == UINT32_MAX)
+                        continue;
+                    if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
+                        record_set_capture(r, c->groups[g], "", 0);
+                    else
+                        record_set_capture(r, c->groups[g], v.p + ov[2 * g],
+                                           ov[2 * g + 1] - ov[2 * g]);
+                }
+            }
+            if (c->op == RULES_NOT_MATCH)
+                hit = !hit;
+        }
+        if (!hit) {
+            if (failed != NULL)
+                *failed = i;
+            return MATCH_NO;
+        }
+    }
+    return MATCH_YES;
+}
+
+/*
+ * Find the event time of a raw line: the first regex condition with a
+ * named group "time" that matches the record and whose capture reads as a
+ * timestamp (SPEC section 2, raw with --clock=event). Returns 0 with
+ * '*ts_ms' set, or -1.
+ */
+int
+match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64_t *ts_ms)
+{
+    size_t i, j;
+    uint32_t g;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        for (j = 0; j < rs->metrics[i].nconds; j++) {
+            const struct rules_cond *c = &rs->metrics[i].conds[j];
+            struct slice v;
+            PCRE2_SIZE *ov;
+
+            if (c->groups == NULL || c->op != RULES_MATCH)
+                continue;
+            for (g = 1; g < c->ngroups; g++)
+                if (c->groups[g] != UINT32_MAX && strcmp(rs->fields[c->groups[g]].name, "time") == 0)
+                    break;
+            if (g == c->ngroups)
+                continue;
+            v = record_get(r, c->field);
+            if (pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx) < 0)
+                continue;
+            ov = pcre2_get_ovector_pointer(mt->md);
+            if (ov[2 * g] != PCRE2_UNSET && ov[2 * g + 1] > ov[2 * g] &&
+                clock_parse_any(v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g], ts_ms) == 0)
+                return 0;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,574 @@
+/*
+ * pipeline.c -- the per-line loop and the per-step tick: line -> record ->
+ * rule match -> window -> alert -> emit (STYLE section 1).
+ *
+ * Time is the event clock (SPEC section 4): 'now' is the newest event
+ * timestamp minus the lateness; a step is evaluated once 'now' passes its
+ * end, and an event older than 'now' is late (counted, not applied). Events
+ * not yet evaluated wait in a small ring of pending steps, one slot per step
+ * that can still receive events (lateness/step + 2 of them), indexed by the
+ * absolute step number. Evaluating a step moves each metric's pending value
+ * into its window, writes metric records, then runs the alerts. Nothing here
+ * reads the wall clock unless the arrival clock was asked for, so a replay
+ * gives the same bytes however the input arrives.
+ */
+#include "rarr/pipeline.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rarr/alert.h"
+#include "rarr/clock.h"
+#include "rarr/input_clf.h"
+#include "rarr/input_json.h"
+#include "rarr/match.h"
+#include "rarr/record.h"
+#include "rarr/window.h"
+
+struct pipeline {
+    const struct ruleset *rs;
+    struct pipeline_opts opt;
+    struct emit *em;
+    struct matcher *mt;
+    struct record rec;
+    enum record_format format;
+    struct diag_bad bad;
+
+    int started;          /* an event has been applied */
+    int evaluated;        /* a step has been evaluated */
+    int64_t max_ts;       /* newest event timestamp */
+    int64_t next_step;    /* start of the next step to evaluate */
+    int64_t zero_run;     /* steps in a row where every metric was zero */
+    int64_t quiet_steps;  /* zero steps after which nothing can change */
+    int64_t pending_max;  /* newest step start holding a pending value */
+
+    size_t npending;
+    double *pending;      /* [npending][nmetrics] */
+    double *step_value;   /* [nmetrics] this step's value */
+    double *line_value;   /* [nmetrics] this line's contribution */
+    unsigned char *line_hit;
+    struct window *win;   /* [nmetrics], unused for ratios */
+    struct alert *alerts; /* [nalerts] */
+    int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
+
+    uint64_t lines, empty, parsed, sum_skipped;
+    uint64_t *matches;    /* [nmetrics] */
+};
+
+/* The format in use: the one given, or the one auto-detected (RECORD_AUTO before). */
+enum record_format
+pipeline_format(const struct pipeline *p)
+{
+    return p->format;
+}
+
+static int
+setup_windows(struct pipeline *p)
+{
+    const struct ruleset *rs = p->rs;
+    size_t i, *steps;
+    int64_t most_for = 0, most_win = 1;
+
+    if ((steps = calloc(rs->nmetrics + 1, sizeof(*steps))) == NULL)
+        return -1;
+    for (i = 0; i < rs->nmetrics; i++)
+        steps[i] = 1;
+    /* A metric's ring holds the longest window any alert reads it over. */
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_alert *a = &rs->alerts[i];
+        const struct rules_metric *m = &rs->metrics[a->metric];
+        size_t w = (size_t)(a->window_ms / p->opt.step_ms);
+
+        if (m->kind == RULES_RATIO) {
+            steps[m->a] = w > steps[m->a] ? w : steps[m->a];
+            steps[m->b] = w > steps[m->b] ? w : steps[m->b];
+        } else {
+            steps[a->metric] = w > steps[a->metric] ? w : steps[a->metric];
+        }
+        if ((int64_t)w > most_win)
+            most_win = (int64_t)w;
+        if (a->for_ms > most_for)
+            most_for = a->for_ms;
+    }
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (rs->metrics[i].kind != RULES_RATIO && window_init(&p->win[i], steps[i]) == -1) {
+            free(steps);
+            return -1;
+        }
+    }
+    free(steps);
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_alert *a = &rs->alerts[i];
+        const struct rules_metric *m = &rs->metrics[a->metric];
+        size_t w = (size_t)(a->window_ms / p->opt.step_ms);
+
+        alert_init(&p->alerts[i]);
+        if (m->kind == RULES_RATIO) {
+            p->view_a[i] = window_view(&p->win[m->a], w);
+            p->view_b[i] = window_view(&p->win[m->b], w);
+        } else {
+            p->view_a[i] = window_view(&p->win[a->metric], w);
+        }
+        if (p->view_a[i] == -1 || (m->kind == RULES_RATIO && p->view_b[i] == -1))
+            return -1;
+    }
+    /* After this many all-zero steps every window is zero and every alert settled. */
+    p->quiet_steps = most_win + most_for / p->opt.step_ms + 2;
+    return 0;
+}
+
+/*
+ * Make a pipeline for a finished ruleset (borrowed; it must outlive the
+ * pipeline) writing records through 'em' (borrowed). Returns NULL with 'd'
+ * set on out-of-memory.
+ */
+struct pipeline *
+pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct emit *em,
+             struct diag *d)
+{
+    struct pipeline *p = calloc(1, sizeof(*p));
+    size_t n = rs->nmetrics ? rs->nmetrics : 1, na = rs->nalerts ? rs->nalerts : 1;
+
+    if (p == NULL)
+        goto oom;
+    p->rs = rs;
+    p->opt = *opt;
+    p->em = em;
+    p->format = opt->format;
+    diag_bad_init(&p->bad, opt->diag);
+    p->pending_max = INT64_MIN;
+    /* A pending event is at most lateness + one step ahead of the oldest open step. */
+    p->npending = (size_t)((opt->lateness_ms + opt->step_ms - 1) / opt->step_ms) + 2;
+    if (p->npending > SIZE_MAX / n / sizeof(double))
+        goto oom;
+    p->pending = calloc(p->npending * n, sizeof(*p->pending));
+    p->step_value = calloc(n, sizeof(*p->step_value));
+    p->line_value = calloc(n, sizeof(*p->line_value));
+    p->line_hit = calloc(n, 1);
+    p->matches = calloc(n, sizeof(*p->matches));
+    p->win = calloc(n, sizeof(*p->win));
+    p->alerts = calloc(na, sizeof(*p->alerts));
+    p->view_a = calloc(na, sizeof(*p->view_a));
+    p->view_b = calloc(na, sizeof(*p->view_b));
+    if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
+        p->line_hit == NULL || p->matches == NULL || p->win == NULL || p->alerts == NULL ||
+        p->view_a == NULL || p->view_b == NULL)
+        goto oom;
+    if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
+        setup_windows(p) == -1)
+        goto oom;
+    return p;
+oom:
+    diag_set(d, NULL, 0, 0, "out of memory");
+    pipeline_free(p);
+    return NULL;
+}
+
+/* Free a pipeline. Does nothing if 'p' is NULL. */
+void
+pipeline_free(struct pipeline *p)
+{
+    size_t i;
+
+    if (p == NULL)
+        return;
+    if (p->win != NULL)
+        for (i = 0; i < p->rs->nmetrics; i++)
+            window_fini(&p->win[i]);
+    record_fini(&p->rec);
+    match_free(p->mt);
+    free(p->pending);
+    free(p->step_value);
+    free(p->line_value);
+    free(p->line_hit);
+    free(p->matches);
+    free(p->win);
+    free(p->alerts);
+    free(p->view_a);
+    free(p->view_b);
+    free(p);
+}
+
+static size_t
+slot(const struct pipeline *p, int64_t step_start)
+{
+    int64_t k = step_start / p->opt.step_ms % (int64_t)p->npending;
+
+    return (size_t)(k < 0 ? k + (int64_t)p->npending : k);
+}
+
+/* A ratio's value from its operands' values; 'defined' 0 below min= or at /0. */
+static double
+ratio_value(const struct rules_metric *m, double a, double b, int *defined)
+{
+    *defined = b >= m->min && b != 0;
+    return *defined ? a / b * m->k : 0;
+}
+
+/*
+ * Evaluate the step starting at 'start': move pending values into windows,
+ * write metric records, run the alerts. Returns 0 or -1 on out-of-memory.
+ */
+static int
+evaluate(struct pipeline *p, int64_t start)
+{
+    const struct ruleset *rs = p->rs;
+    int64_t t = start + p->opt.step_ms;
+    double *pend = p->pending + slot(p, start) * rs->nmetrics;
+    size_t i;
+    int rc = 0, all_zero = 1, defined;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (rs->metrics[i].kind == RULES_RATIO)
+            continue;
+        p->step_value[i] = pend[i];
+        if (pend[i] != 0)
+            all_zero = 0;
+        window_push(&p->win[i], pend[i]);
+        pend[i] = 0;
+    }
+    p->zero_run = all_zero ? p->zero_run + 1 : 0;
+    p->evaluated = 1;
+    if (p->opt.emit_metrics) {
+        for (i = 0; i < rs->nmetrics; i++) {
+            const struct rules_metric *m = &rs->metrics[i];
+            double v = p->step_value[i];
+
+            defined = 1;
+            if (m->kind == RULES_RATIO)
+                v = ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
+            rc |= emit_metric(p->em, t, m, p->opt.step_ms, v, defined);
+        }
+    }
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_alert *a = &rs->alerts[i];
+        const struct rules_metric *m = &rs->metrics[a->metric];
+        enum alert_event ev;
+        double v;
+
+        defined = 1;
+        if (m->kind == RULES_RATIO)
+            v = ratio_value(m, window_sum(&p->win[m->a], p->view_a[i]),
+                            window_sum(&p->win[m->b], p->view_b[i]), &defined);
+        else
+            v = window_sum(&p->win[a->metric], p->view_a[i]);
+        ev = alert_step(&p->alerts[i], a, t, v, defined);
+        if (ev != ALERT_NONE && p->opt.emit_alerts)
+            rc |= emit_threshold(p->em, t, ev == ALERT_FIRED, a, m, v, p->alerts[i].since_ms);
+    }
+    return rc;
+}
+
+/*
+ * Evaluate every step that ends at or before 'now'. After a long run of
+ * all-zero steps nothing can change any more (every window is zero, every
+ * alert has settled), so without metric records a gap of days is crossed in
+ * one jump instead of step by step, once no pending step holds a value.
+ */
+static int
+advance(struct pipeline *p, int64_t now)
+{
+    int64_t step = p->opt.step_ms;
+
+    while (p->next_step + step <= now) {
+        if (!p->opt.emit_metrics && p->zero_run >= p->quiet_steps &&
+            p->next_step > p->pending_max) {
+            int64_t last = clock_floor(now, step) - step;
+
+            if (last > p->next_step)
+                p->next_step = last;
+        }
+        if (evaluate(p, p->next_step) == -1)
+            return -1;
+        p->next_step += step;
+    }
+    return 0;
+}
+
+/* Count and report a skipped line; it never changes the exit status. */
+int
+pipeline_bad(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
+             const char *line, size_t len)
+{
+    diag_bad_line(&p->bad, src, lineno, why, line, len);
+    return 0;
+}
+
+static int
+flush(struct pipeline *p)
+{
+    if (p->em->out.len == 0)
+        return 0;
+    return emit_flush(p->em);
+}
+
+/* Parse the line into p->rec by the format in use; -1 with '*why' if it does not parse. */
+static int
+parse(struct pipeline *p, const char *line, size_t len, enum diag_reason *why)
+{
+    struct record *r = &p->rec;
+    int need_time = p->opt.clock == PIPELINE_EVENT;
+
+    if (record_begin(r, p->format, line, len) == -1)
+        return -2;
+    switch (p->format) {
+    case RECORD_COMBINED:
+    case RECORD_COMMON:
+        *why = DIAG_NOT_CLF;
+        return input_clf_parse(r, p->format == RECORD_COMBINED);
+    case RECORD_JSON:
+        return input_json_parse(r,
+                                p->opt.time_field == SIZE_MAX ? NULL
+                                                              : &p->rs->fields[p->opt.time_field],
+                                need_time, why);
+    case RECORD_RAW:
+    case RECORD_AUTO:
+        break;
+    }
+    if (need_time && match_time(p->mt, p->rs, r, &r->ts_ms) == 0)
+        r->has_ts = 1;
+    *why = DIAG_NO_TIME;
+    return 0;
+}
+
+static void
+explain(struct pipeline *p, const char *src, uint64_t lineno, enum match_result *res,
+        const size_t *failed)
+{
+    static const char *const ops[] = {"~", "!~", "="};
+    static const char *const fmts[] = {"auto", "combined", "common", "json", "raw"};
+    const struct ruleset *rs = p->rs;
+    struct buf *b = &p->em->out;
+    char t[RARR_TIME_MAX];
+    size_t i;
+
+    clock_format_time(p->rec.ts_ms, t);
+    buf_printf(b, "%s:%llu: %s %s\n", src, (unsigned long long)lineno, fmts[p->format], t);
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+        const struct rules_cond *c;
+        struct slice v;
+
+        if (m->kind == RULES_RATIO)
+            continue;
+        if (res[i] == MATCH_YES) {
+            buf_printf(b, "  %s: matched\n", m->name);
+            continue;
+        }
+        c = &m->conds[failed[i]];
+        v = record_get(&p->rec, c->field);
+        buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name,
+                   res[i] == MATCH_LIMIT ? "match limit" : "no match",
+                   rs->fields[c->field].name, ops[c->op], c->text);
+        emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
+        buf_addc(b, '\n');
+    }
+}
+
+/*
+ * Feed one line (without its newline) read from 'src' at 'lineno'. Bad lines
+ * are counted and reported. Returns 0, or -1 with errno set when output
+ * failed (EPIPE: the reader is gone) or memory ran out.
+ */
+int
+pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len)
+{
+    const struct ruleset *rs = p->rs;
+    struct record *r = &p->rec;
+    enum diag_reason why = DIAG_NOT_CLF;
+    enum match_result res[64], *resv = res;
+    size_t failed[64], *failv = failed, i, step_slot;
+    int64_t ts, step_start;
+    int rc, limit = 0;
+
+    p->lines++;
+    for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+        ;
+    if (i == len) {
+        p->empty++;
+        return 0;
+    }
+    if (p->format == RECORD_AUTO)
+        p->format = input_detect(r, line, len);
+    if ((rc = parse(p, line, len, &why)) == -2)
+        goto oom;
+    if (rc == -1) {
+        record_end(r);
+        return pipeline_bad(p, src, lineno, why, line, len);
+    }
+    if (p->opt.clock == PIPELINE_ARRIVAL) {
+        r->ts_ms = clock_wall_ms();
+        r->has_ts = 1;
+    }
+    if (!r->has_ts) {
+        record_end(r);
+        return pipeline_bad(p, src, lineno, why, line, len);
+    }
+    ts = r->ts_ms;
+    if (p->started && ts < p->max_ts - p->opt.lateness_ms) {
+        record_end(r);
+        return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
+    }
+    p->parsed++;
+
+    /* Match every metric before applying any: a line that hits a match limit counts nowhere. */
+    if (rs->nmetrics > 64) {
+        resv = malloc(rs->nmetrics * sizeof(*resv));
+        failv = malloc(rs->nmetrics * sizeof(*failv));
+        if (resv == NULL || failv == NULL)
+            goto oom_free;
+    }
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
+        p->line_hit[i] = 0;
+        if (m->kind == RULES_RATIO)
+            continue;
+        resv[i] = match_metric(p->mt, m, r, &failv[i]);
+        if (resv[i] == MATCH_LIMIT)
+            limit = 1;
+        if (resv[i] != MATCH_YES)
+            continue;
+        if (m->kind == RULES_SUM) {
+            struct slice v = record_get(r, m->sum_field);
+            char num[64], *end;
+
+            if (v.len == 0 || v.len >= sizeof(num)) {
+                p->sum_skipped++;
+                continue;
+            }
+            memcpy(num, v.p, v.len);
+            num[v.len] = '\0';
+            p->line_value[i] = strtod(num, &end);
+            if (*end != '\0' || !isfinite(p->line_value[i])) {
+                p->sum_skipped++;
+                continue;
+            }
+        } else {
+            p->line_value[i] = 1;
+        }
+        p->line_hit[i] = 1;
+    }
+    if (p->opt.explain)
+        explain(p, src, lineno, resv, failv);
+    record_end(r);
+    if (limit) {
+        p->parsed--;
+        rc = pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, line, len);
+        goto out;
+    }
+
+    /* Advance time with the newest event, then apply the line to its step. */
+    if (!p->started) {
+        p->started = 1;
+        p->max_ts = ts;
+        p->next_step = clock_floor(ts, p->opt.step_ms);
+    } else if (ts > p->max_ts) {
+        p->max_ts = ts;
+        if (advance(p, ts - p->opt.lateness_ms) == -1)
+            goto oom_free;
+    }
+    step_start = clock_floor(ts, p->opt.step_ms);
+    if (!p->evaluated && step_start < p->next_step)
+        p->next_step = step_start; /* SPEC 4: the first step is the one holding the first event */
+    step_slot = slot(p, step_start) * rs->nmetrics;
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (!p->line_hit[i])
+            continue;
+        p->matches[i]++;
+        p->pending[step_slot + i] += p->line_value[i];
+        if (step_start > p->pending_max)
+            p->pending_max = step_start;
+    }
+    rc = flush(p);
+out:
+    if (resv != res) {
+        free(resv);
+        free(failv);
+    }
+    return rc;
+oom_free:
+    if (resv != res) {
+        free(resv);
+        free(failv);
+    }
+oom:
+    errno = ENOMEM;
+    return -1;
+}
+
+/*
+ * Read every line of 'in' into the pipeline. Returns 0; -1 with errno set
+ * when reading failed (the caller reports it and goes on with the next
+ * file); -2 when output failed (errno EPIPE: end quietly).
+ */
+int
+pipeline_feed(struct pipeline *p, struct input *in)
+{
+    struct slice line;
+    enum input_status st;
+
+    while ((st = input_next(in, &line)) != INPUT_EOF) {
+        if (st == INPUT_ERROR)
+            return -1;
+        if (st == INPUT_TOO_LONG) {
+            p->lines++;
+            pipeline_bad(p, in->name, in->lineno, DIAG_TOO_LONG, line.p, line.len);
+            continue;
+        }
+        if (pipeline_line(p, in->name, in->lineno, line.p, line.len) == -1)
+            return -2;
+    }
+    return 0;
+}
+
+/*
+ * At the end of input: evaluate every step up to the last complete one (the
+ * last whose end is at or before the newest event), lateness notwithstanding
+ * (SPEC section 4), and flush. Returns 0 or -1 with errno set.
+ */
+int
+pipeline_finish(struct pipeline *p)
+{
+    int rc = 0;
+
+    if (p->started && advance(p, p->max_ts) == -1) {
+        errno = ENOMEM;
+        rc = -1;
+    }
+    diag_bad_finish(&p->bad);
+    if (flush(p) == -1)
+        rc = -1;
+    return rc;
+}
+
+/* Print --stats to 'fp'; 'seconds' is the run's wall time. */
+void
+pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
+{
+    const struct ruleset *rs = p->rs;
+    size_t i;
+    int r;
+
+    fprintf(fp, "rarr: stats: lines %llu, parsed %llu, empty %llu, bad %llu\n",
+            (unsigned long long)p->lines, (unsigned long long)p->parsed,
+            (unsigned long long)p->empty, (unsigned long long)p->bad.total);
+    for (r = 0; r < DIAG_NREASONS; r++)
+        if (p->bad.count[r] > 0 && r != DIAG_LATE)
+            fprintf(fp, "rarr: stats: bad: %s %llu\n", diag_reason_name((enum diag_reason)r),
+                    (unsigned long long)p->bad.count[r]);
+    fprintf(fp, "rarr: stats: late %llu\n", (unsigned long long)p->bad.count[DIAG_LATE]);
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rs->metrics[i].kind != RULES_RATIO)
+            fprintf(fp, "rarr: stats: matches %s %llu\n", rs->metrics[i].name,
+                    (unsigned long long)p->matches[i]);
+    if (p->sum_skipped > 0)
+        fprintf(fp, "rarr: stats: sum= values not numeric %llu\n",
+                (unsigned long long)p->sum_skipped);
+    fprintf(fp, "rarr: stats: events %llu, metric records %llu\n",
+            (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);
+    fprintf(fp, "rarr: stats: %.3f s, %.0f lines/s\n", seconds,
+            seconds > 0 ? (double)p->lines / seconds : 0.0);
+}
