@@ -110,12 +110,12 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
     size_t i = 0;
 
     if (len == 0) {
-        *why = "empty duration";
+        *why = "empty";
         return -1;
     }
     while (i < len) {
         if (s[i] < '0' || s[i] > '9') {
-            *why = "expected a duration like 15m or 1h30m";
+            *why = "not a number with a unit";
             return -1;
         }
         for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
@@ -124,7 +124,7 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
             n = n * 10 + (s[i] - '0');
         }
         if (i == len) {
-            *why = "missing unit (ms, s, m, h, d or w)";
+            *why = "missing unit";
             return -1;
         }
         switch (s[i]) {
@@ -149,7 +149,7 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
             unit = 7 * MS_PER_DAY;
             break;
         default:
-            *why = "unknown unit (expected ms, s, m, h, d or w)";
+            *why = "unknown unit";
             return -1;
         }
         i++;
@@ -163,7 +163,7 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
     *ms = total;
     return 0;
 big:
-    *why = "duration too large";
+    *why = "too large";
     return -1;
 }
 

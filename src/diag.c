@@ -75,7 +75,7 @@ diag_print(const struct diag *d, FILE *fp)
 
 static const char *const reason_names[DIAG_NREASONS] = {
     [DIAG_TOO_LONG] = "too long",
-    [DIAG_NOT_CLF] = "not a log line of the expected format",
+    [DIAG_NOT_CLF] = "unparsable",
     [DIAG_BAD_JSON] = "invalid json",
     [DIAG_NOT_OBJECT] = "not a json object",
     [DIAG_NO_TIME] = "no timestamp",

@@ -115,7 +115,8 @@ duration_arg(const char *name, const char *arg, int positive)
     const char *why;
 
     if (clock_parse_duration(arg, strlen(arg), &ms, &why) == -1) {
-        fprintf(stderr, "rarr: %s: %s, got '%s'\n", name, why, arg);
+        fprintf(stderr, "rarr: %s: bad duration '%s': %s (expected a duration like 1m or 1h30m)\n",
+                name, arg, why);
         exit(2);
     }
     if (positive && ms == 0) {
@@ -263,6 +264,7 @@ main(int argc, char **argv)
     }
     if (check) {
         rules_describe(rs, stdout);
+        rules_warn_fields(rs, opt.format, stderr);
         rules_free(rs);
         return fflush(stdout) == 0 ? 0 : 1;
     }

@@ -590,7 +590,9 @@ parse_duration(struct cursor *c, const struct token *t, size_t skip, int64_t *ou
         return oom(c);
     if (clock_parse_duration(v, strlen(v), out, &why) == -1)
         rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                  "%s, got '%s' (units: ms s m h d w, e.g. 15m or 1h30m)", why, v);
+                  "bad duration '%s': %s (expected a duration like 15m or 1h30m; units ms s m h "
+                  "d w)",
+                  v, why);
     else if (positive && *out == 0)
         rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "a window must be positive");
     free(v);
@@ -720,6 +722,7 @@ parse_alert(struct cursor *c, struct token *tok, int n)
                         (int)t->len, t->p);
         } else if (KEY("window")) {
             a->window_loc = (struct rules_loc){c->file, c->line, t->col};
+            a->window_width = (unsigned)t->len;
             have_window = 1;
             if (parse_duration(c, t, k + 1, &a->window_ms, 1) == -1)
                 return -1;
@@ -994,7 +997,7 @@ rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d)
         if (a->window_ms % step_ms != 0) {
             clock_format_duration(a->window_ms, w);
             clock_format_duration(step_ms, s);
-            return fail_at(d, &a->window_loc, a->srcline, 6 + (unsigned)strlen(w) + 1,
+            return fail_at(d, &a->window_loc, a->srcline, a->window_width,
                            "window %s is not a whole number of steps (--step is %s)", w, s);
         }
     }
@@ -1031,22 +1034,19 @@ rules_describe(const struct ruleset *rs, FILE *fp)
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
-        if (m->kind == RULES_RATIO) {
-            fprintf(fp, "ratio  %s = %s / %s", m->name, m->a_name, m->b_name);
-            put_number(fp, " * ", m->k);
-            put_number(fp, " min=", m->min);
-        } else {
-            fprintf(fp, "metric %s", m->name);
-            if (m->kind == RULES_SUM)
-                fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
-            else
-                fputs(" count", fp);
-            for (j = 0; j < m->nconds; j++)
-                fprintf(fp, " %s%s'%s'", rs->fields[m->conds[j].field].name, ops[m->conds[j].op],
-                        m->conds[j].text);
-        }
+        fprintf(fp, "%s %s", m->kind == RULES_RATIO ? "ratio " : "metric", m->name);
         if (m->category != RULES_NONE)
             fprintf(fp, " rarr=%s", category_names[m->category]);
+        if (m->kind == RULES_RATIO) {
+            fprintf(fp, " = %s / %s", m->a_name, m->b_name);
+            put_number(fp, " * ", m->k);
+            put_number(fp, " min=", m->min);
+        }
+        for (j = 0; j < m->nconds; j++)
+            fprintf(fp, " %s%s'%s'", rs->fields[m->conds[j].field].name, ops[m->conds[j].op],
+                    m->conds[j].text);
+        if (m->kind == RULES_SUM)
+            fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
         fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
     }
     for (i = 0; i < rs->nalerts; i++) {
@@ -1059,4 +1059,37 @@ rules_describe(const struct ruleset *rs, FILE *fp)
         put_number(fp, " clear=", a->clear);
         fprintf(fp, " name='%s'  # %s:%u\n", a->rule, a->loc.file, a->loc.line);
     }
+}
+
+/*
+ * For --check with a known format: warn about conditions on fields that
+ * format cannot have (not an error, SPEC section 3: they read as empty).
+ * Returns the number of warnings.
+ */
+int
+rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
+{
+    static const char *const names[] = {"auto", "combined", "common", "json", "raw"};
+    size_t i, j;
+    int n = 0;
+
+    if (fmt == RECORD_AUTO || fmt == RECORD_JSON)
+        return 0;
+    for (i = 0; i < rs->nmetrics; i++) {
+        for (j = 0; j < rs->metrics[i].nconds; j++) {
+            const struct rules_cond *c = &rs->metrics[i].conds[j];
+            const struct record_fieldref *f = &rs->fields[c->field];
+            int ok = f->captured || f->clf == RECORD_F_LINE ||
+                     (fmt != RECORD_RAW && f->clf >= 0 &&
+                      (fmt == RECORD_COMBINED || (f->clf != RECORD_F_REFERER &&
+                                                  f->clf != RECORD_F_USER_AGENT)));
+
+            if (!ok) {
+                fprintf(fp, "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty\n",
+                        c->loc.file, c->loc.line, names[fmt], f->name);
+                n++;
+            }
+        }
+    }
+    return n;
 }

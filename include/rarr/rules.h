@@ -58,6 +58,7 @@ struct rules_alert {
     int64_t window_ms, for_ms;
     char *rule;              /* "name=" or "METRIC below X over W" */
     struct rules_loc loc, window_loc;
+    unsigned window_width;
     char *srcline;
 };
 
@@ -83,6 +84,7 @@ int rules_load_path(struct ruleset *rs, const char *path, struct diag *d);
 int rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d);
 size_t rules_field(struct ruleset *rs, const char *name);
 void rules_describe(const struct ruleset *rs, FILE *fp);
+int rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp);
 int rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out);
 const char *rules_category_name(enum rules_category c);
 
