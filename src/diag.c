@@ -137,6 +137,8 @@ summary(struct diag_bad *b)
 
     if (n == 0 || b->fp == NULL)
         return;
+    if (b->clear_line)
+        fputs("\r\033[K", b->fp);
     fprintf(b->fp, "rarr: input: %llu more bad line%s (bad so far:", (unsigned long long)n,
             n == 1 ? "" : "s");
     for (r = 0; r < DIAG_NREASONS; r++) {
@@ -165,6 +167,8 @@ diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_re
     if (b->fp == NULL)
         return;
     if (b->total <= RARR_BAD_SHOWN) {
+        if (b->clear_line)
+            fputs("\r\033[K", b->fp);
         fprintf(b->fp, "rarr: %s:%llu: %s: ", src, (unsigned long long)lineno, reason_names[r]);
         put_excerpt(b->fp, p, len);
         fputc('\n', b->fp);

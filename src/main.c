@@ -22,6 +22,7 @@
 #include "rarr/emit.h"
 #include "rarr/input.h"
 #include "rarr/pipeline.h"
+#include "rarr/report.h"
 #include "rarr/rules.h"
 
 #ifndef RARR_VERSION
@@ -72,7 +73,7 @@ usage(FILE *fp)
 {
     fputs("usage: rarr [-hqVv] [-r rules]... [-f format] [--emit what] [--step dur]\n"
           "            [--lateness dur] [--clock clock] [--time-field name] [--check]\n"
-          "            [--explain] [--stats] [file ...]\n",
+          "            [--explain] [--stats] [--report file] [file ...]\n",
           fp);
 }
 
@@ -92,6 +93,7 @@ help(void)
           "      --check           load the rules, print what they define, exit\n"
           "      --explain         print for each line which metrics matched and why not\n"
           "      --stats           print input statistics to standard error at exit\n"
+          "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
           "  -q, --quiet           do not report bad input lines\n"
           "  -v, --verbose         report the detected input format\n"
           "  -h, --help            this help\n"
@@ -135,17 +137,74 @@ now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The progress line (SPEC section 1): regular files only, stderr a terminal. */
+struct progress {
+    uint64_t total;  /* bytes of all the inputs */
+    uint64_t done;   /* bytes of the inputs already read */
+    double start, last;
+    int shown;
+};
+
+static void
+progress_show(void *arg, const struct input *in, uint64_t lines)
+{
+    struct progress *pr = arg;
+    double now = now_seconds(), rate, frac;
+
+    if (now - pr->last < 0.25)
+        return;
+    pr->last = now;
+    frac = (double)(pr->done + in->bytes) / (double)(pr->total ? pr->total : 1);
+    rate = (double)lines / (now - pr->start);
+    fprintf(stderr, "\rrarr: %3.0f%%  %.0f lines/s  eta %.0fs \033[K", frac * 100, rate,
+            frac > 0 ? (now - pr->start) * (1 - frac) / frac : 0.0);
+    pr->shown = 1;
+}
+
+static int
+progress_setup(struct progress *pr, char **files, int n)
+{
+    struct stat st;
+    int i;
+
+    memset(pr, 0, sizeof(*pr));
+    if (n == 0 || !isatty(STDERR_FILENO))
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (strcmp(files[i], "-") == 0 || stat(files[i], &st) == -1 || !S_ISREG(st.st_mode))
+            return 0;
+        pr->total += (uint64_t)st.st_size;
+    }
+    pr->start = pr->last = now_seconds();
+    return 1;
+}
+
+/* Write the --report page; a failure is reported warn(3)-style. */
+static int
+write_report(const struct report *rep, const char *path)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL || report_write(rep, fp) == -1 || fclose(fp) == EOF) {
+        fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct pipeline_opts opt = {.format = RECORD_AUTO, .step_ms = 60000, .lateness_ms = 10000,
                                 .emit_alerts = 1, .time_field = SIZE_MAX};
-    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL;
+    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL;
     int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
     struct ruleset *rs;
     struct pipeline *p;
     struct emit em;
     struct diag d;
+    struct progress pr;
+    struct report *rep = NULL;
     double t0 = now_seconds();
 
     if ((rule_paths = calloc((size_t)argc, sizeof(*rule_paths))) == NULL) {
@@ -209,10 +268,11 @@ main(int argc, char **argv)
             (void)duration_arg("--silence", optarg, 1);
             break;
         case OPT_STATE:
-        case OPT_REPORT:
-            fprintf(stderr, "rarr: --%s is not supported by this version of rarr\n",
-                    ch == OPT_STATE ? "state" : "report");
+            fputs("rarr: --state is not supported by this version of rarr\n", stderr);
             return 2;
+        case OPT_REPORT:
+            report_path = optarg;
+            break;
         case OPT_TIME_FIELD:
             time_field = optarg;
             break;
@@ -273,6 +333,15 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     emit_init(&em, STDOUT_FILENO);
     opt.diag = quiet ? NULL : stderr;
+    if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        rules_free(rs);
+        return 1;
+    }
+    if (progress_setup(&pr, argv, argc)) {
+        opt.progress = progress_show;
+        opt.progress_arg = &pr;
+    }
     if ((p = pipeline_new(rs, &opt, &em, &d)) == NULL) {
         diag_print(&d, stderr);
         rules_free(rs);
@@ -298,17 +367,23 @@ main(int argc, char **argv)
 
             fprintf(stderr, "rarr: %s: format %s\n", in.name, names[pipeline_format(p)]);
         }
+        pr.done += in.bytes;
         input_close(&in);
     }
+    if (pr.shown)
+        fputs("\r\033[K", stderr);
     if (rc != -2 && pipeline_finish(p) == -1)
         rc = -2;
     if (rc == -2 && errno != EPIPE) {
         fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
         status = 1;
     }
+    if (rep != NULL && write_report(rep, report_path) == -1)
+        status = 1;
     if (stats)
         pipeline_stats(p, stderr, now_seconds() - t0);
     pipeline_free(p);
+    report_free(rep);
     emit_fini(&em);
     rules_free(rs);
     return status;

@@ -48,6 +48,9 @@ struct pipeline {
     double *pending;      /* [npending][nmetrics] */
     double *step_value;   /* [nmetrics] this step's value */
     double *line_value;   /* [nmetrics] this line's contribution */
+    unsigned char *step_defined; /* [nmetrics] for the report */
+    double *alert_value;  /* [nalerts] window values, for the report */
+    unsigned char *alert_defined;
     unsigned char *line_hit;
     struct window *win;   /* [nmetrics], unused for ratios */
     struct alert *alerts; /* [nalerts] */
@@ -138,6 +141,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->em = em;
     p->format = opt->format;
     diag_bad_init(&p->bad, opt->diag);
+    p->bad.clear_line = opt->progress != NULL;
     p->pending_max = INT64_MIN;
     /* A pending event is at most lateness + one step ahead of the oldest open step. */
     p->npending = (size_t)((opt->lateness_ms + opt->step_ms - 1) / opt->step_ms) + 2;
@@ -147,13 +151,17 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->step_value = calloc(n, sizeof(*p->step_value));
     p->line_value = calloc(n, sizeof(*p->line_value));
     p->line_hit = calloc(n, 1);
+    p->step_defined = calloc(n, 1);
+    p->alert_value = calloc(na, sizeof(*p->alert_value));
+    p->alert_defined = calloc(na, 1);
     p->matches = calloc(n, sizeof(*p->matches));
     p->win = calloc(n, sizeof(*p->win));
     p->alerts = calloc(na, sizeof(*p->alerts));
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
-        p->line_hit == NULL || p->matches == NULL || p->win == NULL || p->alerts == NULL ||
+        p->line_hit == NULL || p->step_defined == NULL || p->alert_value == NULL ||
+        p->alert_defined == NULL || p->matches == NULL || p->win == NULL || p->alerts == NULL ||
         p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
@@ -183,6 +191,9 @@ pipeline_free(struct pipeline *p)
     free(p->step_value);
     free(p->line_value);
     free(p->line_hit);
+    free(p->step_defined);
+    free(p->alert_value);
+    free(p->alert_defined);
     free(p->matches);
     free(p->win);
     free(p->alerts);
@@ -231,16 +242,16 @@ evaluate(struct pipeline *p, int64_t start)
     }
     p->zero_run = all_zero ? p->zero_run + 1 : 0;
     p->evaluated = 1;
-    if (p->opt.emit_metrics) {
-        for (i = 0; i < rs->nmetrics; i++) {
-            const struct rules_metric *m = &rs->metrics[i];
-            double v = p->step_value[i];
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
 
-            defined = 1;
-            if (m->kind == RULES_RATIO)
-                v = ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
-            rc |= emit_metric(p->em, t, m, p->opt.step_ms, v, defined);
-        }
+        defined = 1;
+        if (m->kind == RULES_RATIO)
+            p->step_value[i] =
+                ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
+        p->step_defined[i] = (unsigned char)defined;
+        if (p->opt.emit_metrics)
+            rc |= emit_metric(p->em, t, m, p->opt.step_ms, p->step_value[i], defined);
     }
     for (i = 0; i < rs->nalerts; i++) {
         const struct rules_alert *a = &rs->alerts[i];
@@ -255,9 +266,16 @@ evaluate(struct pipeline *p, int64_t start)
         else
             v = window_sum(&p->win[a->metric], p->view_a[i]);
         ev = alert_step(&p->alerts[i], a, t, v, defined);
+        p->alert_value[i] = v;
+        p->alert_defined[i] = (unsigned char)defined;
         if (ev != ALERT_NONE && p->opt.emit_alerts)
             rc |= emit_threshold(p->em, t, ev == ALERT_FIRED, a, m, v, p->alerts[i].since_ms);
+        if (ev != ALERT_NONE && p->opt.report != NULL)
+            rc |= report_event(p->opt.report, i, t, ev == ALERT_FIRED);
     }
+    if (p->opt.report != NULL)
+        rc |= report_step(p->opt.report, t, p->step_value, p->step_defined, p->alert_value,
+                          p->alert_defined);
     return rc;
 }
 
@@ -520,6 +538,8 @@ pipeline_feed(struct pipeline *p, struct input *in)
         }
         if (pipeline_line(p, in->name, in->lineno, line.p, line.len) == -1)
             return -2;
+        if (p->opt.progress != NULL && (in->lineno & 0xffff) == 0)
+            p->opt.progress(p->opt.progress_arg, in, p->lines);
     }
     return 0;
 }

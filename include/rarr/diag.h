@@ -42,6 +42,7 @@ struct diag_bad {
     uint64_t reported;   /* lines shown or summed up so far */
     int64_t last_summary_ms;
     FILE *fp;
+    int clear_line;      /* a progress line may be on the terminal: erase it first */
 };
 
 void diag_bad_init(struct diag_bad *b, FILE *fp);

@@ -8,9 +8,13 @@
 #include "rarr/diag.h"
 #include "rarr/emit.h"
 #include "rarr/input.h"
+#include "rarr/report.h"
 #include "rarr/rules.h"
 
 enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
+
+/* Called every so many lines with the input being read (for a progress line). */
+typedef void (*pipeline_progress_fn)(void *arg, const struct input *in, uint64_t lines);
 
 struct pipeline_opts {
     enum record_format format;
@@ -22,6 +26,9 @@ struct pipeline_opts {
     int explain;
     size_t time_field;        /* a field number of the ruleset; SIZE_MAX: the standard keys */
     FILE *diag;               /* bad-line reports; NULL: count only */
+    struct report *report;    /* borrowed; NULL: none */
+    pipeline_progress_fn progress; /* NULL: none */
+    void *progress_arg;
 };
 
 struct pipeline;

@@ -2,7 +2,8 @@
 # run.sh RARR CASE_DIR -- run the real binary on one end-to-end case and compare.
 #
 # A case is a directory with:
-#   cmd              the arguments, one shell line (paths relative to the repo top)
+#   cmd              the arguments, one shell line (paths relative to the repo top;
+#                    $out is a scratch directory, for output files to cat)
 #   stdin            optional: fed to rarr's standard input (else /dev/null)
 #   expected.ndjson  what stdout must be, byte for byte
 #   expected.stderr  optional: what stderr must be, byte for byte

@@ -1,0 +1,20 @@
+/* report.h -- the self-contained HTML replay report (--report). */
+#ifndef RARR_REPORT_H
+#define RARR_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rarr/rules.h"
+
+struct report;
+
+struct report *report_new(const struct ruleset *rs, int64_t step_ms);
+void report_free(struct report *r);
+int report_step(struct report *r, int64_t t_ms, const double *metric_values,
+                const unsigned char *metric_defined, const double *alert_values,
+                const unsigned char *alert_defined);
+int report_event(struct report *r, size_t alert, int64_t t_ms, int firing);
+int report_write(const struct report *r, FILE *fp);
+
+#endif
