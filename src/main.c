@@ -292,6 +292,7 @@ main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    opt.clock_given = clock_arg != NULL;
     if (clock_arg != NULL)
         opt.clock = strcmp(clock_arg, "arrival") == 0 ? PIPELINE_ARRIVAL : PIPELINE_EVENT;
     else if (opt.format == RECORD_RAW)

@@ -408,8 +408,14 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->empty++;
         return 0;
     }
-    if (p->format == RECORD_AUTO)
+    if (p->format == RECORD_AUTO) {
         p->format = input_detect(r, line, len);
+        /* SPEC section 1: raw lines default to the arrival clock. */
+        if (p->format == RECORD_RAW && !p->opt.clock_given) {
+            p->opt.clock = PIPELINE_ARRIVAL;
+            p->opt.lateness_ms = 0;
+        }
+    }
     if ((rc = parse(p, line, len, &why)) == -2)
         goto oom;
     if (rc == -1) {

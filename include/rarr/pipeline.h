@@ -19,6 +19,7 @@ typedef void (*pipeline_progress_fn)(void *arg, const struct input *in, uint64_t
 struct pipeline_opts {
     enum record_format format;
     enum pipeline_clock clock;
+    int clock_given;          /* --clock was given: auto-detected raw keeps it */
     int64_t step_ms;
     int64_t lateness_ms;
     int emit_alerts;
