@@ -81,6 +81,7 @@ static const char *const reason_names[DIAG_NREASONS] = {
     [DIAG_NO_TIME] = "no timestamp",
     [DIAG_BAD_TIME] = "bad timestamp",
     [DIAG_LATE] = "late",
+    [DIAG_TIME_JUMP] = "time jump",
     [DIAG_MATCH_LIMIT] = "match limit",
 };
 

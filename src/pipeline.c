@@ -27,6 +27,15 @@
 #include "rarr/record.h"
 #include "rarr/window.h"
 
+/*
+ * An event this far ahead of the newest one is skipped as a "time jump": one
+ * corrupt or forged timestamp would otherwise make every later line late and,
+ * with metric records, write a record per step for the whole distance.
+ */
+#define MAX_JUMP_MS (31LL * 24 * 3600 * 1000)
+/* Queued output is written once it reaches this size, even inside one line. */
+#define FLUSH_BYTES (64 * 1024)
+
 struct pipeline {
     const struct ruleset *rs;
     struct pipeline_opts opt;
@@ -52,6 +61,8 @@ struct pipeline {
     double *alert_value;  /* [nalerts] window values, for the report */
     unsigned char *alert_defined;
     unsigned char *line_hit;
+    enum match_result *res; /* [nmetrics] this line's match results */
+    size_t *failed;       /* [nmetrics] the condition that decided a miss */
     struct window *win;   /* [nmetrics], unused for ratios */
     struct alert *alerts; /* [nalerts] */
     int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
@@ -151,6 +162,8 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->step_value = calloc(n, sizeof(*p->step_value));
     p->line_value = calloc(n, sizeof(*p->line_value));
     p->line_hit = calloc(n, 1);
+    p->res = calloc(n, sizeof(*p->res));
+    p->failed = calloc(n, sizeof(*p->failed));
     p->step_defined = calloc(n, 1);
     p->alert_value = calloc(na, sizeof(*p->alert_value));
     p->alert_defined = calloc(na, 1);
@@ -160,7 +173,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
-        p->line_hit == NULL || p->step_defined == NULL || p->alert_value == NULL ||
+        p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL || p->alert_value == NULL ||
         p->alert_defined == NULL || p->matches == NULL || p->win == NULL || p->alerts == NULL ||
         p->view_a == NULL || p->view_b == NULL)
         goto oom;
@@ -191,6 +204,8 @@ pipeline_free(struct pipeline *p)
     free(p->step_value);
     free(p->line_value);
     free(p->line_hit);
+    free(p->res);
+    free(p->failed);
     free(p->step_defined);
     free(p->alert_value);
     free(p->alert_defined);
@@ -284,6 +299,7 @@ evaluate(struct pipeline *p, int64_t start)
  * all-zero steps nothing can change any more (every window is zero, every
  * alert has settled), so without metric records a gap of days is crossed in
  * one jump instead of step by step, once no pending step holds a value.
+ * Returns 0, or -1 with errno set (output failed, or out of memory).
  */
 static int
 advance(struct pipeline *p, int64_t now)
@@ -298,9 +314,13 @@ advance(struct pipeline *p, int64_t now)
             if (last > p->next_step)
                 p->next_step = last;
         }
-        if (evaluate(p, p->next_step) == -1)
+        if (evaluate(p, p->next_step) == -1) {
+            errno = ENOMEM;
             return -1;
+        }
         p->next_step += step;
+        if (p->em->out.len >= FLUSH_BYTES && emit_flush(p->em) == -1)
+            return -1;
     }
     return 0;
 }
@@ -396,8 +416,8 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     const struct ruleset *rs = p->rs;
     struct record *r = &p->rec;
     enum diag_reason why = DIAG_NOT_CLF;
-    enum match_result res[64], *resv = res;
-    size_t failed[64], *failv = failed, i, step_slot;
+    enum match_result *res = p->res;
+    size_t i, step_slot;
     int64_t ts, step_start;
     int rc, limit = 0;
 
@@ -435,25 +455,23 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         record_end(r);
         return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
     }
+    if (p->started && ts - p->max_ts > MAX_JUMP_MS) {
+        record_end(r);
+        return pipeline_bad(p, src, lineno, DIAG_TIME_JUMP, line, len);
+    }
     p->parsed++;
 
     /* Match every metric before applying any: a line that hits a match limit counts nowhere. */
-    if (rs->nmetrics > 64) {
-        resv = malloc(rs->nmetrics * sizeof(*resv));
-        failv = malloc(rs->nmetrics * sizeof(*failv));
-        if (resv == NULL || failv == NULL)
-            goto oom_free;
-    }
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
         p->line_hit[i] = 0;
         if (m->kind == RULES_RATIO)
             continue;
-        resv[i] = match_metric(p->mt, m, r, &failv[i]);
-        if (resv[i] == MATCH_LIMIT)
+        res[i] = match_metric(p->mt, m, r, &p->failed[i]);
+        if (res[i] == MATCH_LIMIT)
             limit = 1;
-        if (resv[i] != MATCH_YES)
+        if (res[i] != MATCH_YES)
             continue;
         if (m->kind == RULES_SUM) {
             struct slice v = record_get(r, m->sum_field);
@@ -476,12 +494,11 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->line_hit[i] = 1;
     }
     if (p->opt.explain)
-        explain(p, src, lineno, resv, failv);
+        explain(p, src, lineno, res, p->failed);
     record_end(r);
     if (limit) {
         p->parsed--;
-        rc = pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, line, len);
-        goto out;
+        return pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, line, len);
     }
 
     /* Advance time with the newest event, then apply the line to its step. */
@@ -492,7 +509,7 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     } else if (ts > p->max_ts) {
         p->max_ts = ts;
         if (advance(p, ts - p->opt.lateness_ms) == -1)
-            goto oom_free;
+            return -1;
     }
     step_start = clock_floor(ts, p->opt.step_ms);
     if (!p->evaluated && step_start < p->next_step)
@@ -506,18 +523,7 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         if (step_start > p->pending_max)
             p->pending_max = step_start;
     }
-    rc = flush(p);
-out:
-    if (resv != res) {
-        free(resv);
-        free(failv);
-    }
-    return rc;
-oom_free:
-    if (resv != res) {
-        free(resv);
-        free(failv);
-    }
+    return flush(p);
 oom:
     errno = ENOMEM;
     return -1;
@@ -560,10 +566,8 @@ pipeline_finish(struct pipeline *p)
 {
     int rc = 0;
 
-    if (p->started && advance(p, p->max_ts) == -1) {
-        errno = ENOMEM;
+    if (p->started && advance(p, p->max_ts) == -1)
         rc = -1;
-    }
     diag_bad_finish(&p->bad);
     if (flush(p) == -1)
         rc = -1;

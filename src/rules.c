@@ -695,7 +695,6 @@ parse_alert(struct cursor *c, struct token *tok, int n)
 {
     struct rules_alert *a;
     int i, have_op = 0, have_window = 0, have_clear = 0;
-    char *id = NULL;
     char dur[RARR_DUR_MAX];
     struct buf b;
 
@@ -740,11 +739,10 @@ parse_alert(struct cursor *c, struct token *tok, int n)
             if (parse_number(c, t, k + 1, &a->clear) == -1)
                 return -1;
         } else if (KEY("name")) {
-            free(id);
-            if ((id = unquote(t->p + k + 1, t->len - k - 1)) == NULL)
+            free(a->rule);
+            if ((a->rule = unquote(t->p + k + 1, t->len - k - 1)) == NULL)
                 return oom(c);
         } else {
-            free(id);
             return fail(c, t->col, (unsigned)k,
                         "unknown option '%.*s' (expected window, below, above, for, clear, name)",
                         (int)k, t->p);
@@ -752,21 +750,17 @@ parse_alert(struct cursor *c, struct token *tok, int n)
 #undef KEY
     }
     if (!have_window || !have_op) {
-        free(id);
         return fail(c, tok[0].col, (unsigned)tok[0].len, "an alert needs window= and below= or above=");
     }
     if (!have_clear) {
         a->clear = a->threshold;
     } else if (a->above ? a->clear > a->threshold : a->clear < a->threshold) {
-        free(id);
         return fail(c, tok[0].col, (unsigned)tok[0].len,
                     "clear=%g is on the wrong side of the threshold %g (it must be %s it)", a->clear,
                     a->threshold, a->above ? "at or below" : "at or above");
     }
-    if (id != NULL) {
-        a->rule = id;
+    if (a->rule != NULL)
         return 0;
-    }
     clock_format_duration(a->window_ms, dur);
     buf_init(&b);
     if (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||

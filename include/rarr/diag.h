@@ -29,6 +29,7 @@ enum diag_reason {
     DIAG_NO_TIME,
     DIAG_BAD_TIME,
     DIAG_LATE,
+    DIAG_TIME_JUMP,
     DIAG_MATCH_LIMIT,
     DIAG_NREASONS
 };
