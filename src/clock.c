@@ -119,7 +119,7 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
             return -1;
         }
         for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (n > (INT64_MAX / 10))
+            if (n > (INT64_MAX - (s[i] - '0')) / 10)
                 goto big;
             n = n * 10 + (s[i] - '0');
         }
@@ -309,7 +309,7 @@ clock_from_number(double v, int64_t *ms)
     if (!isfinite(v))
         return -1;
     if (a < 1e11)
-        t = v * 1000.0;
+        t = round(v * 1e6) / 1000.0;   /* to the us first: 1.001 is 1000.999.. ms */
     else if (a < 1e14)
         t = v;
     else if (a < 1e17)
@@ -331,53 +331,52 @@ clock_from_number(double v, int64_t *ms)
 int
 clock_parse_epoch(const char *p, size_t len, int64_t *ms)
 {
-    size_t i = 0, ndig = 0;
-    int64_t n = 0;
-    int neg = 0;
-    double frac = 0, scale = 0.1;
+    size_t i = 0, ndig = 0, fd = 0;
+    int64_t n = 0, fms = 0, t, div = 1;
+    int neg = 0, fnz = 0, rest = 0, inexact;
 
     if (len > 0 && p[0] == '-') {
         neg = 1;
         i++;
     }
     for (; i < len && p[i] >= '0' && p[i] <= '9'; i++, ndig++) {
-        if (ndig >= 18)
+        if (n > (INT64_MAX - (p[i] - '0')) / 10)
             return -1;
         n = n * 10 + (p[i] - '0');
     }
     if (ndig == 0)
         return -1;
     if (i < len && p[i] == '.') {
-        size_t fd = 0;
-
         for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++, fd++) {
-            frac += (p[i] - '0') * scale;
-            scale /= 10;
+            fnz |= p[i] != '0';
+            if (fd < 3)
+                fms = fms * 10 + (p[i] - '0');
+            else
+                rest |= p[i] != '0';
         }
         if (fd == 0)
             return -1;
+        for (; fd < 3; fd++)
+            fms *= 10;
     }
     if (i != len)
         return -1;
-    if (neg)
-        n = -n, frac = -frac;
-    if (n > -100000000000LL && n < 100000000000LL)
-        return clock_from_number((double)n + frac, ms);
-    /* Larger values are ms, us or ns: integer arithmetic, no rounding. */
-    {
-        int64_t a = n < 0 ? -n : n, t;
-
-        if (a < 100000000000000LL)
-            t = n;
-        else if (a < 100000000000000000LL)
-            t = n / 1000 - (n < 0 && n % 1000 != 0);
-        else
-            t = n / 1000000 - (n < 0 && n % 1000000 != 0);
-        if (t < TIME_MIN || t > TIME_MAX)
-            return -1;
-        *ms = t;
-        return 0;
+    /* By size, as clock_from_number: s, ms, us, ns; floor for negative values. */
+    if (n < 100000000000LL) {
+        t = n * 1000 + fms;
+        inexact = rest;
+    } else {
+        if (n >= 100000000000000LL)
+            div = n < 100000000000000000LL ? 1000 : 1000000;
+        t = n / div;
+        inexact = fnz || n % div != 0;
     }
+    if (neg)
+        t = -t - inexact;
+    if (t < TIME_MIN || t > TIME_MAX)
+        return -1;
+    *ms = t;
+    return 0;
 }
 
 /* Try every text form: RFC 3339, CLF (with or without brackets), epoch. */

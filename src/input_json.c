@@ -11,6 +11,7 @@
  */
 #include "rarr/input_json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "rarr/clock.h"
@@ -96,6 +97,32 @@ scratch_room(struct record *r, size_t need)
     return s->p + s->len;
 }
 
+/*
+ * The compact text of 'v' when the scratch buffer has no room left (it may
+ * not move: earlier slices point into it). The text lives in a JSON string
+ * the record keeps until record_end. Empty on out-of-memory.
+ */
+static struct slice
+spill_text(struct record *r, json_t *v)
+{
+    struct slice out = {"", 0};
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *js = s != NULL ? json_string_nocheck(s) : NULL;
+
+    free(s);
+    if (js == NULL)
+        return out;
+    if (r->spill == NULL && (r->spill = json_array()) == NULL) {
+        json_decref(js);
+        return out;
+    }
+    if (json_array_append_new(r->spill, js) == -1)   /* takes 'js' even when it fails */
+        return out;
+    out.p = json_string_value(js);
+    out.len = json_string_length(js);
+    return out;
+}
+
 static struct slice
 text_of(struct record *r, json_t *v)
 {
@@ -156,6 +183,8 @@ text_of(struct record *r, json_t *v)
             r->scratch.len += n;
             out.p = dst;
             out.len = n;
+        } else if (n > 0) {
+            out = spill_text(r, v);
         }
         break;
     case JSON_NULL:

@@ -116,6 +116,10 @@ record_end(struct record *r)
         json_decref(r->json);
         r->json = NULL;
     }
+    if (r->spill != NULL) {
+        json_decref(r->spill);
+        r->spill = NULL;
+    }
 }
 
 /* Forget the captures of the previous metric. */
@@ -154,6 +158,8 @@ record_get(struct record *r, size_t field)
         v = input_json_field(r, f);
     else if (f->clf >= 0 && (r->format == RECORD_COMBINED || r->format == RECORD_COMMON))
         v = r->clf[f->clf];
+    if (v.p == NULL)
+        v.p = "";   /* a slot the parser did not set: still the empty string */
     r->base[field] = v;
     r->base_gen[field] = r->line_gen;
     return v;

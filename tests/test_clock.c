@@ -21,13 +21,13 @@
 #define SENTINEL ((int64_t)-424242)
 
 /* 2000-10-10T13:55:36 local time, as UTC ms, for several offsets. */
-#define OCT10_UTC 971186136000LL        /* +0000 */
-#define OCT10_MINUS0700 971211336000LL  /* -0700 */
-#define OCT10_PLUS0530 971166336000LL   /* +0530 */
-#define OCT10_PLUS1400 971135736000LL   /* +1400 */
+#define OCT10_UTC 971186136000LL       /* +0000 */
+#define OCT10_MINUS0700 971211336000LL /* -0700 */
+#define OCT10_PLUS0530 971166336000LL  /* +0530 */
+#define OCT10_PLUS1400 971135736000LL  /* +1400 */
 
-#define MAY04_0214 1777860840000LL      /* 2026-05-04T02:14:00Z */
-#define JOURNALD_MS 1777899909123LL     /* 2026-05-04T13:05:09.123Z */
+#define MAY04_0214 1777860840000LL  /* 2026-05-04T02:14:00Z */
+#define JOURNALD_MS 1777899909123LL /* 2026-05-04T13:05:09.123Z */
 
 /* Parse a duration given as a C string; the length excludes the NUL. */
 static int
@@ -291,11 +291,23 @@ static void
 test_duration_format_round_trips(void **state)
 {
     static const int64_t values[] = {
-        1, 999, 1000, 59999, 60000, 90000, 3599999, 3600000, 5400000,
-        86400000LL, 86400001LL, 604800000LL, 1209600000LL + 3723004LL, 31536000000LL,
+        1,
+        999,
+        1000,
+        59999,
+        60000,
+        90000,
+        3599999,
+        3600000,
+        5400000,
+        86400000LL,
+        86400001LL,
+        604800000LL,
+        1209600000LL + 3723004LL,
+        31536000000LL,
     };
-    static const char *const texts[] = {"250ms", "1m30s", "15m", "1h30m", "1d", "1w",
-                                        "2w3d4h5m6s7ms"};
+    static const char *const texts[] = {"250ms", "1m30s", "15m",          "1h30m",
+                                        "1d",    "1w",    "2w3d4h5m6s7ms"};
     char out[RARR_DUR_MAX];
     int64_t ms;
     const char *why = NULL;
@@ -423,11 +435,9 @@ test_clf_time_impossible_dates_rejected(void **state)
         "31/Apr/2021:00:00:00 +0000", /* April has 30 days */
         "29/Feb/2023:00:00:00 +0000", /* not a leap year */
         "29/Feb/1900:00:00:00 +0000", /* century, not a leap year */
-        "00/Jan/2021:00:00:00 +0000",
-        "32/Jan/2021:00:00:00 +0000",
+        "00/Jan/2021:00:00:00 +0000", "32/Jan/2021:00:00:00 +0000",
         "10/Oct/2000:24:00:00 +0000", /* hour 24 */
-        "10/Oct/2000:13:60:00 +0000",
-        "10/Oct/2000:13:55:61 +0000",
+        "10/Oct/2000:13:60:00 +0000", "10/Oct/2000:13:55:61 +0000",
         "10/Foo/2000:13:55:36 +0000", /* month Foo */
         "10/oct/2000:13:55:36 +0000", /* month names are capitalised */
     };
@@ -452,10 +462,10 @@ test_clf_time_malformed_rejected(void **state)
         "10/Oct/2000:13:55:36 +000",   /* short zone */
         "10/Oct/2000:13:55:36 +00000", /* long zone */
         "10/Oct/2000:13:55:36 0000x",
-        "10/Oct/2000:13:55:36 +2400",  /* offset hour out of range */
+        "10/Oct/2000:13:55:36 +2400", /* offset hour out of range */
         "10/Oct/2000:13:55:36 +0060",
         "10/Oct/2000:13:55:36 +07:0",
-        "1/Oct/2000:13:55:36 +00000",  /* one-digit day */
+        "1/Oct/2000:13:55:36 +00000", /* one-digit day */
         "10-Oct-2000:13:55:36 +0000",
         "10/Oct/2000 13:55:36 +0000",
         "10/Oct/2000:13:55:36-+0000",
@@ -746,7 +756,18 @@ static void
 test_epoch_garbage_rejected(void **state)
 {
     static const char *const bad[] = {
-        "", "-", "abc", "12a", "1.", ".5", "1e9", "1.2.3", " 1", "1 ", "+1", "--1",
+        "",
+        "-",
+        "abc",
+        "12a",
+        "1.",
+        ".5",
+        "1e9",
+        "1.2.3",
+        " 1",
+        "1 ",
+        "+1",
+        "--1",
         "99999999999999999999", /* more digits than int64 */
     };
     int64_t ms;
@@ -854,8 +875,14 @@ static void
 test_parse_any_garbage_rejected(void **state)
 {
     static const char *const bad[] = {
-        "", "[]", "yesterday", "2026-05-04T02:14:00Q", "[2026-05-04T02:14:00Z]",
-        "[10/Oct/2000:13:55:36 -0700", "31/Apr/2021:00:00:00 +0000", "12:00",
+        "",
+        "[]",
+        "yesterday",
+        "2026-05-04T02:14:00Q",
+        "[2026-05-04T02:14:00Z]",
+        "[10/Oct/2000:13:55:36 -0700",
+        "31/Apr/2021:00:00:00 +0000",
+        "12:00",
     };
     int64_t ms;
     size_t i;
@@ -950,8 +977,19 @@ static void
 test_format_time_round_trips_through_rfc3339(void **state)
 {
     static const int64_t values[] = {
-        0, 1, -1, 999, -999, JOURNALD_MS, MAY04_0214, -58060800000LL, 951782399999LL,
-        -2203891200001LL, -62135596800000LL, 253402300799999LL, -62167219200000LL,
+        0,
+        1,
+        -1,
+        999,
+        -999,
+        JOURNALD_MS,
+        MAY04_0214,
+        -58060800000LL,
+        951782399999LL,
+        -2203891200001LL,
+        -62135596800000LL,
+        253402300799999LL,
+        -62167219200000LL,
     };
     char out[RARR_TIME_MAX];
     int64_t ms;

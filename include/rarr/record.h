@@ -63,6 +63,7 @@ struct record {
     struct slice line;
     struct slice clf[RECORD_NFIXED];
     json_t *json;
+    json_t *spill;      /* texts that did not fit in 'scratch'; freed by record_end */
     struct buf scratch;
     const struct record_fieldref *fields;
     size_t nfields;
