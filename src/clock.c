@@ -174,8 +174,8 @@ clock_format_duration(int64_t ms, char *out)
     static const struct {
         const char *u;
         int64_t ms;
-    } units[] = {{"w", 7 * MS_PER_DAY}, {"d", MS_PER_DAY}, {"h", 3600000}, {"m", 60000},
-                 {"s", 1000},           {"ms", 1}};
+    } units[] = {{"w", 7 * MS_PER_DAY}, {"d", MS_PER_DAY}, {"h", 3600000},
+                 {"m", 60000},          {"s", 1000},       {"ms", 1}};
     size_t i, n = 0;
 
     if (ms <= 0) {
@@ -230,8 +230,8 @@ clock_parse_clf(const char *p, size_t len, int64_t *ms)
 {
     int d, mo, y, h, mi, s, off;
 
-    if (len != 26 || p[2] != '/' || p[6] != '/' || p[11] != ':' || p[14] != ':' ||
-        p[17] != ':' || p[20] != ' ')
+    if (len != 26 || p[2] != '/' || p[6] != '/' || p[11] != ':' || p[14] != ':' || p[17] != ':' ||
+        p[20] != ' ')
         return -1;
     d = digits(p, 2);
     mo = month_from_name(p + 3);
@@ -309,7 +309,7 @@ clock_from_number(double v, int64_t *ms)
     if (!isfinite(v))
         return -1;
     if (a < 1e11)
-        t = round(v * 1e6) / 1000.0;   /* to the us first: 1.001 is 1000.999.. ms */
+        t = round(v * 1e6) / 1000.0; /* to the us first: 1.001 is 1000.999.. ms */
     else if (a < 1e14)
         t = v;
     else if (a < 1e17)

@@ -116,8 +116,7 @@ split_request(struct record *r)
         r->clf[RECORD_F_PATH] = target;
     } else {
         r->clf[RECORD_F_PATH] = (struct slice){target.p, (size_t)(q - target.p)};
-        r->clf[RECORD_F_QUERY] =
-            (struct slice){q + 1, target.len - (size_t)(q + 1 - target.p)};
+        r->clf[RECORD_F_QUERY] = (struct slice){q + 1, target.len - (size_t)(q + 1 - target.p)};
     }
 }
 
@@ -155,8 +154,8 @@ input_clf_parse(struct record *r, int combined)
     r->has_ts = 1;
     p = t + 1;
     if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST]) == -1 ||
-        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_STATUS]) == -1 ||
-        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_BYTES]) == -1)
+        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_STATUS]) == -1 || space(&p, end) == -1 ||
+        token(&p, end, &f[RECORD_F_BYTES]) == -1)
         return -1;
     if (f[RECORD_F_STATUS].len != 3 || !all_digits(f[RECORD_F_STATUS]))
         return -1;

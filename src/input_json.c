@@ -17,7 +17,7 @@
 #include "rarr/clock.h"
 
 /* Keys tried for the timestamp, in order (SPEC section 2). */
-static const char *const time_keys[] = {"@timestamp", "timestamp", "time", "ts",
+static const char *const time_keys[] = {"@timestamp",           "timestamp", "time", "ts",
                                         "__REALTIME_TIMESTAMP", "date"};
 
 static json_t *
@@ -116,7 +116,7 @@ spill_text(struct record *r, json_t *v)
         json_decref(js);
         return out;
     }
-    if (json_array_append_new(r->spill, js) == -1)   /* takes 'js' even when it fails */
+    if (json_array_append_new(r->spill, js) == -1) /* takes 'js' even when it fails */
         return out;
     out.p = json_string_value(js);
     out.len = json_string_length(js);

@@ -139,8 +139,8 @@ now_seconds(void)
 
 /* The progress line (SPEC section 1): regular files only, stderr a terminal. */
 struct progress {
-    uint64_t total;  /* bytes of all the inputs */
-    uint64_t done;   /* bytes of the inputs already read */
+    uint64_t total; /* bytes of all the inputs */
+    uint64_t done;  /* bytes of the inputs already read */
     double start, last;
     int shown;
 };
@@ -195,8 +195,11 @@ write_report(const struct report *rep, const char *path)
 int
 main(int argc, char **argv)
 {
-    struct pipeline_opts opt = {.format = RECORD_AUTO, .step_ms = 60000, .lateness_ms = 10000,
-                                .emit_alerts = 1, .time_field = SIZE_MAX};
+    struct pipeline_opts opt = {.format = RECORD_AUTO,
+                                .step_ms = 60000,
+                                .lateness_ms = 10000,
+                                .emit_alerts = 1,
+                                .time_field = SIZE_MAX};
     const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL;
     int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
     struct ruleset *rs;

@@ -217,7 +217,8 @@ match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64
             if (c->groups == NULL || c->op != RULES_MATCH)
                 continue;
             for (g = 1; g < c->ngroups; g++)
-                if (c->groups[g] != UINT32_MAX && strcmp(rs->fields[c->groups[g]].name, "time") == 0)
+                if (c->groups[g] != UINT32_MAX &&
+                    strcmp(rs->fields[c->groups[g]].name, "time") == 0)
                     break;
             if (g == c->ngroups)
                 continue;

@@ -45,30 +45,30 @@ struct pipeline {
     enum record_format format;
     struct diag_bad bad;
 
-    int started;          /* an event has been applied */
-    int evaluated;        /* a step has been evaluated */
-    int64_t max_ts;       /* newest event timestamp */
-    int64_t next_step;    /* start of the next step to evaluate */
-    int64_t zero_run;     /* steps in a row where every metric was zero */
-    int64_t quiet_steps;  /* zero steps after which nothing can change */
-    int64_t pending_max;  /* newest step start holding a pending value */
+    int started;         /* an event has been applied */
+    int evaluated;       /* a step has been evaluated */
+    int64_t max_ts;      /* newest event timestamp */
+    int64_t next_step;   /* start of the next step to evaluate */
+    int64_t zero_run;    /* steps in a row where every metric was zero */
+    int64_t quiet_steps; /* zero steps after which nothing can change */
+    int64_t pending_max; /* newest step start holding a pending value */
 
     size_t npending;
-    double *pending;      /* [npending][nmetrics] */
-    double *step_value;   /* [nmetrics] this step's value */
-    double *line_value;   /* [nmetrics] this line's contribution */
+    double *pending;             /* [npending][nmetrics] */
+    double *step_value;          /* [nmetrics] this step's value */
+    double *line_value;          /* [nmetrics] this line's contribution */
     unsigned char *step_defined; /* [nmetrics] for the report */
-    double *alert_value;  /* [nalerts] window values, for the report */
+    double *alert_value;         /* [nalerts] window values, for the report */
     unsigned char *alert_defined;
     unsigned char *line_hit;
     enum match_result *res; /* [nmetrics] this line's match results */
-    size_t *failed;       /* [nmetrics] the condition that decided a miss */
-    struct window *win;   /* [nmetrics], unused for ratios */
-    struct alert *alerts; /* [nalerts] */
-    int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
+    size_t *failed;         /* [nmetrics] the condition that decided a miss */
+    struct window *win;     /* [nmetrics], unused for ratios */
+    struct alert *alerts;   /* [nalerts] */
+    int *view_a, *view_b;   /* [nalerts] window views of the metric / ratio operands */
 
     uint64_t lines, empty, parsed, sum_skipped;
-    uint64_t *matches;    /* [nmetrics] */
+    uint64_t *matches; /* [nmetrics] */
 };
 
 /* The format in use: the one given, or the one auto-detected (RECORD_AUTO before). */
@@ -173,9 +173,9 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
-        p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL || p->alert_value == NULL ||
-        p->alert_defined == NULL || p->matches == NULL || p->win == NULL || p->alerts == NULL ||
-        p->view_a == NULL || p->view_b == NULL)
+        p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL ||
+        p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
+        p->win == NULL || p->alerts == NULL || p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
         setup_windows(p) == -1)
@@ -262,8 +262,7 @@ evaluate(struct pipeline *p, int64_t start)
 
         defined = 1;
         if (m->kind == RULES_RATIO)
-            p->step_value[i] =
-                ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
+            p->step_value[i] = ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
         p->step_defined[i] = (unsigned char)defined;
         if (p->opt.emit_metrics)
             rc |= emit_metric(p->em, t, m, p->opt.step_ms, p->step_value[i], defined);
@@ -357,10 +356,9 @@ parse(struct pipeline *p, const char *line, size_t len, enum diag_reason *why)
         *why = DIAG_NOT_CLF;
         return input_clf_parse(r, p->format == RECORD_COMBINED);
     case RECORD_JSON:
-        return input_json_parse(r,
-                                p->opt.time_field == SIZE_MAX ? NULL
-                                                              : &p->rs->fields[p->opt.time_field],
-                                need_time, why);
+        return input_json_parse(
+            r, p->opt.time_field == SIZE_MAX ? NULL : &p->rs->fields[p->opt.time_field], need_time,
+            why);
     case RECORD_RAW:
     case RECORD_AUTO:
         break;
@@ -398,8 +396,8 @@ explain(struct pipeline *p, const char *src, uint64_t lineno, enum match_result 
         c = &m->conds[failed[i]];
         v = record_get(&p->rec, c->field);
         buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name,
-                   res[i] == MATCH_LIMIT ? "match limit" : "no match",
-                   rs->fields[c->field].name, ops[c->op], c->text);
+                   res[i] == MATCH_LIMIT ? "match limit" : "no match", rs->fields[c->field].name,
+                   ops[c->op], c->text);
         emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
         buf_addc(b, '\n');
     }

@@ -16,13 +16,13 @@
 #include "rarr/input_json.h"
 
 static const char *const clf_names[RECORD_NFIXED] = {
-    [RECORD_F_LINE] = "line",         [RECORD_F_REMOTE_ADDR] = "remote_addr",
-    [RECORD_F_IDENT] = "ident",       [RECORD_F_USER] = "user",
-    [RECORD_F_TIME] = "time",         [RECORD_F_REQUEST] = "request",
-    [RECORD_F_METHOD] = "method",     [RECORD_F_PATH] = "path",
-    [RECORD_F_QUERY] = "query",       [RECORD_F_PROTOCOL] = "protocol",
-    [RECORD_F_STATUS] = "status",     [RECORD_F_BYTES] = "bytes",
-    [RECORD_F_REFERER] = "referer",   [RECORD_F_USER_AGENT] = "user_agent",
+    [RECORD_F_LINE] = "line",       [RECORD_F_REMOTE_ADDR] = "remote_addr",
+    [RECORD_F_IDENT] = "ident",     [RECORD_F_USER] = "user",
+    [RECORD_F_TIME] = "time",       [RECORD_F_REQUEST] = "request",
+    [RECORD_F_METHOD] = "method",   [RECORD_F_PATH] = "path",
+    [RECORD_F_QUERY] = "query",     [RECORD_F_PROTOCOL] = "protocol",
+    [RECORD_F_STATUS] = "status",   [RECORD_F_BYTES] = "bytes",
+    [RECORD_F_REFERER] = "referer", [RECORD_F_USER_AGENT] = "user_agent",
     [RECORD_F_EXTRA] = "extra",
 };
 
@@ -159,7 +159,7 @@ record_get(struct record *r, size_t field)
     else if (f->clf >= 0 && (r->format == RECORD_COMBINED || r->format == RECORD_COMMON))
         v = r->clf[f->clf];
     if (v.p == NULL)
-        v.p = "";   /* a slot the parser did not set: still the empty string */
+        v.p = ""; /* a slot the parser did not set: still the empty string */
     r->base[field] = v;
     r->base_gen[field] = r->line_gen;
     return v;

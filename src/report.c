@@ -32,8 +32,8 @@ struct report {
     const struct ruleset *rs;
     int64_t step_ms;
     size_t nsteps, cap;
-    int64_t *t;           /* [cap] step end times */
-    double *v;            /* [cap][nmetrics + nalerts], NAN when undefined */
+    int64_t *t; /* [cap] step end times */
+    double *v;  /* [cap][nmetrics + nalerts], NAN when undefined */
     struct report_event *ev;
     size_t nev, evcap;
 };
@@ -289,8 +289,9 @@ report_write(const struct report *r, FILE *fp)
     clock_format_time(r->t[0] - r->step_ms, t0);
     clock_format_time(r->t[r->nsteps - 1], t1);
     clock_format_duration(r->step_ms, st);
-    fprintf(fp, "<p>%s to %s, %zu steps of %s. Shaded: firing. Dashed: threshold. Band: min to "
-                "max per point.</p>\n<h2>Events</h2>\n",
+    fprintf(fp,
+            "<p>%s to %s, %zu steps of %s. Shaded: firing. Dashed: threshold. Band: min to "
+            "max per point.</p>\n<h2>Events</h2>\n",
             t0, t1, r->nsteps, st);
     if (r->nev == 0)
         fputs("<p>None.</p>\n", fp);

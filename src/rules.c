@@ -25,7 +25,7 @@
 #define MAX_TOKENS 64
 
 struct token {
-    const char *p;   /* as written, quotes included */
+    const char *p; /* as written, quotes included */
     size_t len;
     unsigned col;
 };
@@ -33,16 +33,18 @@ struct token {
 /* What the parser of one line knows: where it is, for errors. */
 struct cursor {
     struct ruleset *rs;
-    const char *file;  /* owned by rs */
+    const char *file; /* owned by rs */
     unsigned line;
-    const char *src;   /* the line, without its newline */
+    const char *src; /* the line, without its newline */
     size_t srclen;
     struct diag *d;
 };
 
-static const char *const category_names[] = {
-    [RULES_NONE] = "", [RULES_RETENTION] = "retention", [RULES_ACTIVATION] = "activation",
-    [RULES_REVENUE] = "revenue", [RULES_REFERRAL] = "referral"};
+static const char *const category_names[] = {[RULES_NONE] = "",
+                                             [RULES_RETENTION] = "retention",
+                                             [RULES_ACTIVATION] = "activation",
+                                             [RULES_REVENUE] = "revenue",
+                                             [RULES_REFERRAL] = "referral"};
 
 /* The category as written in rules and records ("" for none). */
 const char *
@@ -51,8 +53,7 @@ rules_category_name(enum rules_category c)
     return category_names[c];
 }
 
-static int
-fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
+static int fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -573,8 +574,8 @@ parse_number(struct cursor *c, const struct token *t, size_t skip, double *out)
     errno = 0;
     *out = strtod(v, &end);
     if (v[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(*out))
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                  "expected a number, got '%s'", v);
+        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "expected a number, got '%s'",
+                  v);
     free(v);
     return rc;
 }
@@ -699,7 +700,8 @@ parse_alert(struct cursor *c, struct token *tok, int n)
     struct buf b;
 
     if (n < 2 || !is_name(tok[1].p, tok[1].len))
-        return fail(c, n < 2 ? (unsigned)c->srclen + 1 : tok[1].col, n < 2 ? 1 : (unsigned)tok[1].len,
+        return fail(c, n < 2 ? (unsigned)c->srclen + 1 : tok[1].col,
+                    n < 2 ? 1 : (unsigned)tok[1].len,
                     "expected: alert METRIC window=DUR (below=X | above=X) [for=DUR] [clear=X] "
                     "[name=ID]");
     if ((a = grow(c->rs->alerts, &c->rs->nalerts, sizeof(*a))) == NULL)
@@ -717,8 +719,8 @@ parse_alert(struct cursor *c, struct token *tok, int n)
 
 #define KEY(s) (k == sizeof(s) - 1 && memcmp(t->p, s, k) == 0)
         if (eq == NULL || eq + 1 == t->p + t->len) {
-            return fail(c, t->col, (unsigned)t->len, "expected an option like window=15m, got '%.*s'",
-                        (int)t->len, t->p);
+            return fail(c, t->col, (unsigned)t->len,
+                        "expected an option like window=15m, got '%.*s'", (int)t->len, t->p);
         } else if (KEY("window")) {
             a->window_loc = (struct rules_loc){c->file, c->line, t->col};
             a->window_width = (unsigned)t->len;
@@ -750,14 +752,15 @@ parse_alert(struct cursor *c, struct token *tok, int n)
 #undef KEY
     }
     if (!have_window || !have_op) {
-        return fail(c, tok[0].col, (unsigned)tok[0].len, "an alert needs window= and below= or above=");
+        return fail(c, tok[0].col, (unsigned)tok[0].len,
+                    "an alert needs window= and below= or above=");
     }
     if (!have_clear) {
         a->clear = a->threshold;
     } else if (a->above ? a->clear > a->threshold : a->clear < a->threshold) {
         return fail(c, tok[0].col, (unsigned)tok[0].len,
-                    "clear=%g is on the wrong side of the threshold %g (it must be %s it)", a->clear,
-                    a->threshold, a->above ? "at or below" : "at or above");
+                    "clear=%g is on the wrong side of the threshold %g (it must be %s it)",
+                    a->clear, a->threshold, a->above ? "at or below" : "at or above");
     }
     if (a->rule != NULL)
         return 0;
@@ -924,9 +927,8 @@ rules_load_path(struct ruleset *rs, const char *path, struct diag *d)
     return rc;
 }
 
-static int
-fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsigned width,
-        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsigned width,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static int
 fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsigned width,
@@ -1075,11 +1077,12 @@ rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
             const struct record_fieldref *f = &rs->fields[c->field];
             int ok = f->captured || f->clf == RECORD_F_LINE ||
                      (fmt != RECORD_RAW && f->clf >= 0 &&
-                      (fmt == RECORD_COMBINED || (f->clf != RECORD_F_REFERER &&
-                                                  f->clf != RECORD_F_USER_AGENT)));
+                      (fmt == RECORD_COMBINED ||
+                       (f->clf != RECORD_F_REFERER && f->clf != RECORD_F_USER_AGENT)));
 
             if (!ok) {
-                fprintf(fp, "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty\n",
+                fprintf(fp,
+                        "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty\n",
                         c->loc.file, c->loc.line, names[fmt], f->name);
                 n++;
             }

@@ -16,8 +16,7 @@ int buf_reserve(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *p, size_t len);
 int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, int c);
-int buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_add_double(struct buf *b, double v);
 char *buf_cstr(struct buf *b);
 

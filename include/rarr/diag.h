@@ -8,11 +8,11 @@
 /* A located error filled by library code and printed by main. */
 struct diag {
     char file[256];
-    unsigned line;   /* 1-based; 0 when the error has no line */
-    unsigned col;    /* 1-based; 0 when the error has no column */
-    unsigned width;  /* how many columns the caret underlines */
+    unsigned line;  /* 1-based; 0 when the error has no line */
+    unsigned col;   /* 1-based; 0 when the error has no column */
+    unsigned width; /* how many columns the caret underlines */
     char msg[1024];
-    char src[512];   /* the offending source line, for the caret */
+    char src[512]; /* the offending source line, for the caret */
 };
 
 void diag_set(struct diag *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
@@ -40,10 +40,10 @@ const char *diag_reason_name(enum diag_reason r);
 struct diag_bad {
     uint64_t count[DIAG_NREASONS];
     uint64_t total;
-    uint64_t reported;   /* lines shown or summed up so far */
+    uint64_t reported; /* lines shown or summed up so far */
     int64_t last_summary_ms;
     FILE *fp;
-    int clear_line;      /* a progress line may be on the terminal: erase it first */
+    int clear_line; /* a progress line may be on the terminal: erase it first */
 };
 
 void diag_bad_init(struct diag_bad *b, FILE *fp);

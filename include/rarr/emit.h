@@ -10,8 +10,8 @@
 struct emit {
     int fd;
     struct buf out;
-    uint64_t events;    /* threshold and anomaly records written */
-    uint64_t metrics;   /* metric records written */
+    uint64_t events;  /* threshold and anomaly records written */
+    uint64_t metrics; /* metric records written */
 };
 
 void emit_init(struct emit *e, int fd);

@@ -13,13 +13,13 @@ enum input_status { INPUT_EOF, INPUT_LINE, INPUT_TOO_LONG, INPUT_ERROR };
 
 struct input {
     int fd;
-    const char *name;   /* for messages: the path, or "input" for stdin */
+    const char *name; /* for messages: the path, or "input" for stdin */
     char *buf;
     size_t cap, start, end;
     int eof;
-    int skipping;       /* inside a line over the cap, dropping its bytes */
+    int skipping; /* inside a line over the cap, dropping its bytes */
     uint64_t lineno;
-    uint64_t bytes;     /* bytes read so far, for progress */
+    uint64_t bytes; /* bytes read so far, for progress */
 };
 
 int input_open(struct input *in, const char *path);

@@ -19,15 +19,15 @@ typedef void (*pipeline_progress_fn)(void *arg, const struct input *in, uint64_t
 struct pipeline_opts {
     enum record_format format;
     enum pipeline_clock clock;
-    int clock_given;          /* --clock was given: auto-detected raw keeps it */
+    int clock_given; /* --clock was given: auto-detected raw keeps it */
     int64_t step_ms;
     int64_t lateness_ms;
     int emit_alerts;
     int emit_metrics;
     int explain;
-    size_t time_field;        /* a field number of the ruleset; SIZE_MAX: the standard keys */
-    FILE *diag;               /* bad-line reports; NULL: count only */
-    struct report *report;    /* borrowed; NULL: none */
+    size_t time_field;             /* a field number of the ruleset; SIZE_MAX: the standard keys */
+    FILE *diag;                    /* bad-line reports; NULL: count only */
+    struct report *report;         /* borrowed; NULL: none */
     pipeline_progress_fn progress; /* NULL: none */
     void *progress_arg;
 };

@@ -44,10 +44,10 @@ enum record_field {
  */
 struct record_fieldref {
     char *name;
-    int clf;          /* enum record_field, or -1 */
-    char **path;      /* the name split at dots, for nested JSON keys */
+    int clf;     /* enum record_field, or -1 */
+    char **path; /* the name split at dots, for nested JSON keys */
     size_t npath;
-    int captured;     /* some regex has a named group of this name */
+    int captured; /* some regex has a named group of this name */
 };
 
 /*
@@ -63,7 +63,7 @@ struct record {
     struct slice line;
     struct slice clf[RECORD_NFIXED];
     json_t *json;
-    json_t *spill;      /* texts that did not fit in 'scratch'; freed by record_end */
+    json_t *spill; /* texts that did not fit in 'scratch'; freed by record_end */
     struct buf scratch;
     const struct record_fieldref *fields;
     size_t nfields;

@@ -12,7 +12,13 @@
 #include "rarr/diag.h"
 #include "rarr/record.h"
 
-enum rules_category { RULES_NONE, RULES_RETENTION, RULES_ACTIVATION, RULES_REVENUE, RULES_REFERRAL };
+enum rules_category {
+    RULES_NONE,
+    RULES_RETENTION,
+    RULES_ACTIVATION,
+    RULES_REVENUE,
+    RULES_REFERRAL
+};
 enum rules_op { RULES_MATCH, RULES_NOT_MATCH, RULES_EQUAL };
 enum rules_kind { RULES_COUNT, RULES_SUM, RULES_RATIO };
 
@@ -26,13 +32,13 @@ struct rules_loc {
 struct rules_cond {
     size_t field;
     enum rules_op op;
-    char *text;          /* the regex after %{NAME} expansion, or the literal */
+    char *text; /* the regex after %{NAME} expansion, or the literal */
     size_t len;
-    size_t literal_len;  /* bytes of 'text' before the first expansion */
+    size_t literal_len;   /* bytes of 'text' before the first expansion */
     struct rules_loc loc; /* column of the value's first byte */
-    char *srcline;       /* the rule's line, for error carets */
-    pcre2_code *re;      /* set by match_compile */
-    uint32_t *groups;    /* group number -> field number (UINT32_MAX: unnamed) */
+    char *srcline;        /* the rule's line, for error carets */
+    pcre2_code *re;       /* set by match_compile */
+    uint32_t *groups;     /* group number -> field number (UINT32_MAX: unnamed) */
     uint32_t ngroups;
 };
 
@@ -43,8 +49,8 @@ struct rules_metric {
     struct rules_cond *conds;
     size_t nconds;
     size_t sum_field;
-    char *a_name, *b_name;   /* ratio operands as written */
-    size_t a, b;             /* ratio operands, resolved */
+    char *a_name, *b_name; /* ratio operands as written */
+    size_t a, b;           /* ratio operands, resolved */
     double k, min;
     struct rules_loc loc;
     char *srcline;
@@ -56,7 +62,7 @@ struct rules_alert {
     int above;
     double threshold, clear;
     int64_t window_ms, for_ms;
-    char *rule;              /* "name=" or "METRIC below X over W" */
+    char *rule; /* "name=" or "METRIC below X over W" */
     struct rules_loc loc, window_loc;
     unsigned window_width;
     char *srcline;
@@ -67,7 +73,7 @@ struct ruleset {
     size_t nfiles;
     struct rules_define {
         char *name, *text;
-    } *defines;
+    } * defines;
     size_t ndefines;
     struct rules_metric *metrics;
     size_t nmetrics;

@@ -12,7 +12,7 @@ struct window_view {
 struct window {
     double *ring;
     size_t nsteps;
-    size_t head;          /* where the next value goes */
+    size_t head; /* where the next value goes */
     size_t since_resum;
     struct window_view *views;
     size_t nviews;
