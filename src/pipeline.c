@@ -330,6 +330,9 @@ pipeline_bad(struct pipeline *p, const char *src, uint64_t lineno, enum diag_rea
              const char *line, size_t len)
 {
     diag_bad_line(&p->bad, src, lineno, why, line, len);
+    if (p->opt.explain)
+        buf_printf(&p->em->out, "%s:%llu: skipped: %s\n", src, (unsigned long long)lineno,
+                   diag_reason_name(why));
     return 0;
 }
 
