@@ -605,18 +605,23 @@ static int
 parse_ratio(struct cursor *c, struct token *tok, int n)
 {
     struct rules_metric *m;
+    struct token name;
     const char *p, *end = c->src + c->srclen, *s;
     int i;
 
     if (n < 2)
         return fail(c, (unsigned)c->srclen + 1, 1, "expected: ratio NAME = A / B [* K] [min=N]");
-    if (check_new_name(c, &tok[1]) == -1 || (m = new_metric(c, &tok[1])) == NULL)
+    /* "ratio r=a/b": the name ends at '=' even without a space. */
+    name = tok[1];
+    if ((s = memchr(name.p, '=', name.len)) != NULL)
+        name.len = (size_t)(s - name.p);
+    if (check_new_name(c, &name) == -1 || (m = new_metric(c, &name)) == NULL)
         return -1;
     m->kind = RULES_RATIO;
     m->k = 1;
     m->min = 1;
     /* The expression is read by characters: "a/b*100" and "a / b * 100" alike. */
-    p = tok[1].p + tok[1].len;
+    p = name.p + name.len;
 #define SKIP()                                                                                     \
     while (p < end && (*p == ' ' || *p == '\t'))                                                   \
     p++
@@ -639,8 +644,10 @@ parse_ratio(struct cursor *c, struct token *tok, int n)
     } while (0)
     WANT('=', "'=' after the ratio's name (ratio NAME = A / B)");
     NAME(m->a_name);
+    m->a_col = (unsigned)(s - c->src) + 1;
     WANT('/', "'/' between the two metrics (ratio NAME = A / B)");
     NAME(m->b_name);
+    m->b_col = (unsigned)(s - c->src) + 1;
     SKIP();
     if (p < end && *p == '*') {
         char *num, *numend;
@@ -658,6 +665,14 @@ parse_ratio(struct cursor *c, struct token *tok, int n)
         if (bad)
             return fail(c, (unsigned)(s - c->src) + 1, p > s ? (unsigned)(p - s) : 1,
                         "expected a number after '*'");
+    }
+    /* Text glued to the expression ("a / b-c") is an error, not an ignored tail. */
+    if (p < end && *p != ' ' && *p != '\t' && *p != '#' && p[-1] != ' ' && p[-1] != '\t') {
+        for (s = p; p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
+            ;
+        return fail(c, (unsigned)(s - c->src) + 1, (unsigned)(p - s),
+                    "unexpected '%.*s' after the ratio (expected * K, min=N or rarr=CATEGORY)",
+                    (int)(p - s), s);
     }
 #undef SKIP
 #undef WANT
@@ -809,7 +824,7 @@ int
 rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, struct diag *d)
 {
     struct cursor c = {.rs = rs, .d = d};
-    const char *p = text, *end = text + len, *nl;
+    const char *p = text, *end = text + len, *nl, *nul;
     char **files;
 
     if ((files = grow(rs->files, &rs->nfiles, sizeof(*files))) == NULL) {
@@ -830,8 +845,8 @@ rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, 
         c.srclen = (size_t)(nl - p);
         if (c.srclen > 0 && p[c.srclen - 1] == '\r')
             c.srclen--;
-        if (memchr(p, '\0', c.srclen) != NULL)
-            return fail(&c, 0, 0, "a NUL byte in a rule file");
+        if ((nul = memchr(p, '\0', c.srclen)) != NULL)
+            return fail(&c, (unsigned)(nul - p) + 1, 1, "a NUL byte in a rule file");
         if (parse_line(&c) == -1)
             return -1;
         if (nl == end)
@@ -975,10 +990,10 @@ rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d)
 
         if (m->kind != RULES_RATIO)
             continue;
-        loc.col = (unsigned)(strstr(m->srcline + loc.col - 1, m->a_name) - m->srcline) + 1;
+        loc.col = m->a_col;
         if (resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d) == -1)
             return -1;
-        loc.col = (unsigned)(strstr(m->srcline + loc.col, m->b_name) - m->srcline) + 1;
+        loc.col = m->b_col;
         if (resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d) == -1)
             return -1;
         if (m->category == RULES_NONE)

@@ -50,6 +50,7 @@ struct rules_metric {
     size_t nconds;
     size_t sum_field;
     char *a_name, *b_name; /* ratio operands as written */
+    unsigned a_col, b_col; /* where the operands are written, for errors */
     size_t a, b;           /* ratio operands, resolved */
     double k, min;
     struct rules_loc loc;
