@@ -1,0 +1,213 @@
+/*
+ * test_detect.c -- the detector's building blocks: incomplete gamma and
+ * Poisson tails against closed forms, the Poisson-lognormal tail, and the
+ * seasonal baseline learning a level, a daily shape and a weekly shape.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "rarr/detect.h"
+
+#define HOUR (3600000LL)
+#define DAY (24 * HOUR)
+/* 2026-05-04T00:00:00Z, a Monday. */
+#define MONDAY 1777852800000LL
+
+static void
+assert_close(double got, double want, double rel)
+{
+    if (fabs(got - want) > rel * fabs(want) + 1e-300)
+        fail_msg("got %.17g, want %.17g", got, want);
+}
+
+static void
+test_detect_poisson_le_closed_form(void **state)
+{
+    (void)state;
+    /* P(X <= 2; 1) = e^-1 (1 + 1 + 1/2) */
+    assert_close(detect_poisson_le(2, 1), exp(-1) * 2.5, 1e-12);
+    assert_close(detect_poisson_le(0, 3), exp(-3), 1e-12);
+    assert_close(detect_poisson_le(0, 30), exp(-30), 1e-10);
+    assert_true(detect_poisson_le(-1, 3) == 0);
+    assert_true(detect_poisson_le(5, 0) == 1);
+}
+
+static void
+test_detect_poisson_ge_closed_form(void **state)
+{
+    (void)state;
+    assert_close(detect_poisson_ge(1, 3), 1 - exp(-3), 1e-12);
+    assert_close(detect_poisson_ge(2, 1), 1 - exp(-1) * 2, 1e-12);
+    assert_true(detect_poisson_ge(0, 3) == 1);
+    assert_true(detect_poisson_ge(1, 0) == 0);
+    /* Non-integer counts round towards the conservative side. */
+    assert_close(detect_poisson_ge(1.2, 3), detect_poisson_ge(2, 3), 1e-15);
+    assert_close(detect_poisson_le(1.8, 3), detect_poisson_le(1, 3), 1e-15);
+}
+
+static void
+test_detect_gamma_p_and_q_sum_to_one(void **state)
+{
+    static const double as[] = {0.5, 1, 3, 10, 100, 1000};
+    static const double xs[] = {0.01, 0.5, 2, 9, 11, 99, 101, 950, 1050};
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < sizeof(as) / sizeof(as[0]); i++)
+        for (j = 0; j < sizeof(xs) / sizeof(xs[0]); j++)
+            assert_close(detect_gamma_p(as[i], xs[j]) + detect_gamma_q(as[i], xs[j]), 1, 1e-12);
+    /* P(1, x) = 1 - e^-x */
+    assert_close(detect_gamma_p(1, 0.5), 1 - exp(-0.5), 1e-13);
+}
+
+static void
+test_detect_poisson_large_mean_is_normal_like(void **state)
+{
+    (void)state;
+    /* Around the mean of a large Poisson the CDF is near one half. */
+    assert_true(fabs(detect_poisson_le(1e6, 1e6) - 0.5) < 0.01);
+    /* Ten standard deviations below: tiny but not zero. */
+    assert_true(detect_poisson_le(1e6 - 10000, 1e6) < 1e-20);
+    assert_true(detect_poisson_le(1e6 - 10000, 1e6) > 0);
+}
+
+static void
+test_detect_pln_without_spread_is_poisson(void **state)
+{
+    (void)state;
+    assert_close(detect_pln_tail(3, 10, 0, 1), detect_poisson_le(3, 10), 1e-15);
+    assert_close(detect_pln_tail(20, 10, 0, 0), detect_poisson_ge(20, 10), 1e-15);
+}
+
+static void
+test_detect_pln_spread_fattens_both_tails(void **state)
+{
+    (void)state;
+    /* Rate uncertainty makes a deficit and an excess less surprising. */
+    assert_true(detect_pln_tail(0, 20, 0.04, 1) > detect_poisson_le(0, 20));
+    assert_true(detect_pln_tail(40, 20, 0.04, 0) > detect_poisson_ge(40, 20));
+    assert_true(detect_pln_tail(0, 20, 0.04, 1) < 1e-6);
+    /* A full tail is a probability. */
+    assert_close(detect_pln_tail(0, 20, 0.25, 0), 1, 1e-12);
+}
+
+static void
+test_detect_baseline_empty_reads_zero(void **state)
+{
+    struct detect_baseline bl;
+
+    (void)state;
+    detect_baseline_init(&bl);
+    assert_true(detect_baseline_rate(&bl, MONDAY, 60000, DETECT_WEEKLY) == 0);
+    assert_true(detect_baseline_weight(&bl, MONDAY, DETECT_WEEKLY) == 0);
+}
+
+static void
+test_detect_baseline_learns_a_level(void **state)
+{
+    struct detect_baseline bl;
+    int64_t t;
+
+    (void)state;
+    detect_baseline_init(&bl);
+    /* Two days of exactly 3 events a minute. */
+    for (t = MONDAY; t < MONDAY + 2 * DAY; t += 60000)
+        detect_baseline_add(&bl, t, 3, 1);
+    assert_close(detect_baseline_rate(&bl, t, 60000, DETECT_NONE), 3, 1e-9);
+    assert_close(detect_baseline_rate(&bl, t, 60000, DETECT_DAILY), 3, 1e-9);
+    assert_close(detect_baseline_rate(&bl, t + 13 * HOUR, 60000, DETECT_WEEKLY), 3, 1e-9);
+}
+
+static void
+test_detect_baseline_learns_a_daily_shape(void **state)
+{
+    struct detect_baseline bl;
+    int64_t t;
+    double noon, night;
+
+    (void)state;
+    detect_baseline_init(&bl);
+    /* A week: 10 a minute from 09:00 to 17:00, 1 a minute otherwise. */
+    for (t = MONDAY; t < MONDAY + 7 * DAY; t += 60000) {
+        int h = (int)((t - MONDAY) % DAY / HOUR);
+
+        detect_baseline_add(&bl, t, h >= 9 && h < 17 ? 10 : 1, 1);
+    }
+    noon = detect_baseline_rate(&bl, t + 12 * HOUR, 60000, DETECT_DAILY);
+    night = detect_baseline_rate(&bl, t + 3 * HOUR, 60000, DETECT_DAILY);
+    /* Each slot is shrunk a little towards the global rate (prior of 15 minutes). */
+    assert_close(noon, 10, 0.05);
+    assert_close(night, 1, 0.2);
+    assert_true(noon < 10 && night > 1);
+    /* Between hour centres the rate is interpolated: 09:00 is half way. */
+    assert_close(detect_baseline_rate(&bl, t + 9 * HOUR - 30000, 60000, DETECT_DAILY),
+                 (noon + night) / 2, 0.01);
+}
+
+static void
+test_detect_baseline_weekly_slots_see_the_weekend(void **state)
+{
+    struct detect_baseline bl;
+    int64_t t;
+
+    (void)state;
+    detect_baseline_init(&bl);
+    /* Four weeks: 4 a minute on weekdays, 1 on Saturday and Sunday. */
+    for (t = MONDAY; t < MONDAY + 28 * DAY; t += 60000)
+        detect_baseline_add(&bl, t, (t - MONDAY) % (7 * DAY) >= 5 * DAY ? 1 : 4, 1);
+    /* t is Monday again: Saturday noon is 5.5 days later. */
+    assert_close(detect_baseline_rate(&bl, t + 5 * DAY + 12 * HOUR, 60000, DETECT_WEEKLY), 1, 0.25);
+    assert_close(detect_baseline_rate(&bl, t + 2 * DAY + 12 * HOUR, 60000, DETECT_WEEKLY), 4, 0.05);
+    /* The daily layer alone mixes them. */
+    assert_true(detect_baseline_rate(&bl, t + 5 * DAY + 12 * HOUR, 60000, DETECT_DAILY) > 2.5);
+    /* Read in week 5: 4 hours of own data, 60 min x (0.75 + ... + 0.75^4), against 15. */
+    assert_close(detect_baseline_weight(&bl, t + 12 * HOUR, DETECT_WEEKLY), 123.046875 / 138.046875,
+                 1e-9);
+}
+
+static void
+test_detect_baseline_forgets_old_weeks(void **state)
+{
+    struct detect_baseline bl;
+    int64_t t;
+
+    (void)state;
+    detect_baseline_init(&bl);
+    /*
+     * Four weeks at 8 a minute, then four at 2: with 0.75 a week the old weeks
+     * keep 0.86 of weight against 2.73, so the weekly slot reads about 3.4;
+     * the daily layer (0.85 a day) has all but forgotten them.
+     */
+    for (t = MONDAY; t < MONDAY + 28 * DAY; t += 60000)
+        detect_baseline_add(&bl, t, 8, 1);
+    for (; t < MONDAY + 56 * DAY; t += 60000)
+        detect_baseline_add(&bl, t, 2, 1);
+    assert_true(detect_baseline_rate(&bl, t + HOUR, 60000, DETECT_WEEKLY) < 3.6);
+    assert_true(detect_baseline_rate(&bl, t + HOUR, 60000, DETECT_WEEKLY) > 3.0);
+    assert_close(detect_baseline_rate(&bl, t + HOUR, 60000, DETECT_DAILY), 2, 0.05);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_detect_poisson_le_closed_form),
+        cmocka_unit_test(test_detect_poisson_ge_closed_form),
+        cmocka_unit_test(test_detect_gamma_p_and_q_sum_to_one),
+        cmocka_unit_test(test_detect_poisson_large_mean_is_normal_like),
+        cmocka_unit_test(test_detect_pln_without_spread_is_poisson),
+        cmocka_unit_test(test_detect_pln_spread_fattens_both_tails),
+        cmocka_unit_test(test_detect_baseline_empty_reads_zero),
+        cmocka_unit_test(test_detect_baseline_learns_a_level),
+        cmocka_unit_test(test_detect_baseline_learns_a_daily_shape),
+        cmocka_unit_test(test_detect_baseline_weekly_slots_see_the_weekend),
+        cmocka_unit_test(test_detect_baseline_forgets_old_weeks),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
