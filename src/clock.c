@@ -228,6 +228,15 @@ offset_hhmm(const char *p, int colon)
 int
 clock_parse_clf(const char *p, size_t len, int64_t *ms)
 {
+    int off;
+
+    return clock_parse_clf_tz(p, len, ms, &off);
+}
+
+/* clock_parse_clf, also giving the UTC offset written in the line (minutes east). */
+int
+clock_parse_clf_tz(const char *p, size_t len, int64_t *ms, int *off_min)
+{
     int d, mo, y, h, mi, s, off;
 
     if (len != 26 || p[2] != '/' || p[6] != '/' || p[11] != ':' || p[14] != ':' || p[17] != ':' ||
@@ -242,6 +251,7 @@ clock_parse_clf(const char *p, size_t len, int64_t *ms)
     off = offset_hhmm(p + 21, 0);
     if (d < 0 || mo < 0 || y < 0 || h < 0 || mi < 0 || s < 0 || off == -10000)
         return -1;
+    *off_min = off;
     return make_time(y, mo, d, h, mi, s, 0, off, ms);
 }
 
@@ -252,6 +262,15 @@ clock_parse_clf(const char *p, size_t len, int64_t *ms)
  */
 int
 clock_parse_rfc3339(const char *p, size_t len, int64_t *ms)
+{
+    int off;
+
+    return clock_parse_rfc3339_tz(p, len, ms, &off);
+}
+
+/* clock_parse_rfc3339, also giving the offset written (0 for Z or none). */
+int
+clock_parse_rfc3339_tz(const char *p, size_t len, int64_t *ms, int *off_min)
 {
     int y, mo, d, h, mi, s, frac = 0, off = 0, scale = 100;
     size_t i = 19;
@@ -293,6 +312,7 @@ clock_parse_rfc3339(const char *p, size_t len, int64_t *ms)
     }
     if (i != len)
         return -1;
+    *off_min = off;
     return make_time(y, mo, d, h, mi, s, frac, off, ms);
 }
 
@@ -383,13 +403,44 @@ clock_parse_epoch(const char *p, size_t len, int64_t *ms)
 int
 clock_parse_any(const char *p, size_t len, int64_t *ms)
 {
+    int off;
+
+    return clock_parse_any_tz(p, len, ms, &off);
+}
+
+/* clock_parse_any, also giving the offset written (0 for epoch numbers). */
+int
+clock_parse_any_tz(const char *p, size_t len, int64_t *ms, int *off_min)
+{
+    *off_min = 0;
     if (len >= 2 && p[0] == '[' && p[len - 1] == ']')
-        return clock_parse_clf(p + 1, len - 2, ms);
-    if (clock_parse_rfc3339(p, len, ms) == 0)
+        return clock_parse_clf_tz(p + 1, len - 2, ms, off_min);
+    if (clock_parse_rfc3339_tz(p, len, ms, off_min) == 0)
         return 0;
-    if (clock_parse_clf(p, len, ms) == 0)
+    if (clock_parse_clf_tz(p, len, ms, off_min) == 0)
         return 0;
+    *off_min = 0;
     return clock_parse_epoch(p, len, ms);
+}
+
+/*
+ * The UTC offset (minutes east) of the process's time zone (TZ) at 'utc_ms',
+ * daylight saving included: what --tz sets.
+ */
+int
+clock_zone_offset(int64_t utc_ms)
+{
+    time_t t = (time_t)clock_floor(utc_ms, 1000) / 1000;
+    struct tm tm;
+    int64_t local;
+
+    if (localtime_r(&t, &tm) == NULL)
+        return 0;
+    local =
+        days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
+            86400 +
+        tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return (int)((local - (int64_t)t) / 60);
 }
 
 /* Write 'ms' as RFC 3339 UTC with a trailing Z; milliseconds only if non-zero. */

@@ -283,3 +283,345 @@ detect_baseline_weight(const struct detect_baseline *bl, int64_t local_ms,
                   DELTA_WEEK, &a, &b);
     return b / (b + N0);
 }
+
+/* ---- The detector: scan, score, state machine, learning (ANOMALY.md 4.3-4.7). ---- */
+
+#define Z_SCREEN 2.5   /* below this |z| no window can be significant */
+#define MIN_CHANGE 0.2 /* effect gate: |X/M - 1| */
+#define FREEZE_P 1e-3  /* no learning from steps this surprising */
+#define RELEARN_MS (12 * HOUR_MS)
+#define CLEAR_STEPS 10   /* recovered steps in a row to resolve */
+#define HOLDOFF_STEPS 24 /* no new firing this soon after one */
+#define TAU2_INIT 0.01
+#define TAU2_FLOOR 0.0025
+#define UNSEEN_TAU2 0.25 /* a slot never seen may differ by +-50 % */
+#define DOW_PRIOR 30.0
+
+/* Set up a rule's detector with no history; it stays in warm-up for a day. */
+void
+detect_init(struct detect *d, const struct detect_config *cfg)
+{
+    memset(d, 0, sizeof(*d));
+    d->cfg = *cfg;
+    if (d->cfg.window_steps < 1)
+        d->cfg.window_steps = 1;
+    if (d->cfg.window_steps > DETECT_RING)
+        d->cfg.window_steps = DETECT_RING;
+    if (d->cfg.for_steps < 1)
+        d->cfg.for_steps = 1;
+    d->sxx = 2 * 30;
+    d->smu = 30;
+    d->tau2 = TAU2_INIT;
+    d->hour = INT64_MIN;
+    d->phase = DETECT_WARMUP;
+}
+
+/* Burstiness: variance over mean of the step counts around the prediction (>= 1). */
+double
+detect_phi(const struct detect *d)
+{
+    double phi = d->smu > 0 ? d->sxx / d->smu : 1;
+
+    return phi < 1 ? 1 : phi;
+}
+
+static double
+steps_per_week(const struct detect *d)
+{
+    return (double)WEEK_MS / (double)d->cfg.step_ms;
+}
+
+static int
+weekday(int64_t local_ms)
+{
+    int64_t k = floor_div(local_ms + 3 * DAY_MS, DAY_MS) % 7;
+
+    return (int)(k < 0 ? k + 7 : k);
+}
+
+/* Weekday j's events over expected, discounted to week 'wk'. */
+static double
+dow_raw(const struct detect *d, int j, int64_t wk)
+{
+    double f = wk > d->dow_period[j] ? pow(DELTA_WEEK, (double)(wk - d->dow_period[j])) : 1;
+
+    return (d->dow_a[j] * f + DOW_PRIOR) / (d->dow_b[j] * f + DOW_PRIOR);
+}
+
+/*
+ * The day-of-week factor under season=daily: this weekday's events over
+ * expected, relative to the mean over the week. The normalisation pins the
+ * scale: the daily slots carry the level, the factors only the weekly shape
+ * (without it the two drift apart, the slots up and the factors down).
+ */
+static double
+dow_factor(const struct detect *d, int64_t local_ms)
+{
+    int64_t wk = floor_div(local_ms + 3 * DAY_MS, WEEK_MS);
+    double sum = 0;
+    int j;
+
+    if (d->cfg.season != DETECT_DAILY)
+        return 1;
+    for (j = 0; j < 7; j++)
+        sum += dow_raw(d, j, wk);
+    return dow_raw(d, weekday(local_ms), wk) * 7 / sum;
+}
+
+static void
+window_sums(const struct detect *d, int w, double *x, double *m)
+{
+    uint64_t now = d->n % (DETECT_RING + 1), then = (d->n - (uint64_t)w) % (DETECT_RING + 1);
+
+    *x = d->cx[now] - d->cx[then];
+    *m = d->cm[now] - d->cm[then];
+}
+
+struct cand {
+    double score, p, x, m, s2;
+    int w, dir;
+};
+
+/* The predictive variance of a window's relative error (ANOMALY.md 4.3). */
+static double
+sigma2(const struct detect *d, double w_slot, double aeff)
+{
+    double tau2 = d->tau2 < TAU2_FLOOR ? TAU2_FLOOR : d->tau2;
+
+    /* A slot never seen may differ by +-50 %; a seen one is priced by tau2 and A_eff. */
+    return tau2 + (w_slot > 0 ? 0 : UNSEEN_TAU2) + (aeff > 0 ? detect_phi(d) / aeff : 0);
+}
+
+/* The smallest (lower) or largest (upper) count not outside the band at tail 'alpha'. */
+static double
+band(double m, double phi, double s2, double alpha, int upper)
+{
+    double lo = 0, hi = m / phi, mid;
+    int i;
+
+    if (!upper) {
+        /* Find the smallest k with P(X <= k) > alpha. */
+        if (detect_pln_tail(0, m / phi, s2, 1) > alpha)
+            return 0;
+        for (i = 0; i < 60 && hi - lo > 0.5; i++) {
+            mid = floor((lo + hi) / 2);
+            if (detect_pln_tail(mid, m / phi, s2, 1) > alpha)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return ceil(hi) * phi;
+    }
+    /* Find the largest k with P(X >= k) > alpha. */
+    lo = m / phi;
+    hi = lo * 2 + 10;
+    while (detect_pln_tail(hi, m / phi, s2, 0) > alpha && hi < 1e15)
+        hi *= 2;
+    for (i = 0; i < 80 && hi - lo > 0.5; i++) {
+        mid = floor((lo + hi) / 2);
+        if (detect_pln_tail(mid, m / phi, s2, 0) > alpha)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return floor(lo) * phi;
+}
+
+static void
+fill_event(const struct detect *d, const struct cand *c, int nw, struct detect_event *ev)
+{
+    double phi = detect_phi(d), alpha = d->cfg.far * c->w / (nw * steps_per_week(d));
+
+    ev->window_ms = (int64_t)c->w * d->cfg.step_ms;
+    ev->value = c->x;
+    ev->expected = c->m;
+    ev->lower = band(c->m, phi, c->s2, alpha, 0);
+    ev->upper = band(c->m, phi, c->s2, alpha, 1);
+    ev->score = c->score;
+    ev->p = c->p;
+    ev->dir = c->dir;
+}
+
+/*
+ * Feed one closed step: 'x' events (or the sum) over exposure 'e' (minutes
+ * for counts, the divisor's count for ratios), for the step ending at
+ * 'end_ms' that started at local time 'local_start_ms'. Fills 'ev' with a
+ * firing or resolved event when the state changes.
+ */
+void
+detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
+            struct detect_event *ev)
+{
+    const struct detect_config *cfg = &d->cfg;
+    double rate = detect_baseline_rate(&d->bl, local_start_ms, cfg->step_ms, cfg->season);
+    double w_slot = detect_baseline_weight(&d->bl, local_start_ms, cfg->season);
+    double dow = dow_factor(d, local_start_ms), mu_raw = e * rate, mu = mu_raw * dow;
+    double phi = detect_phi(d), s_star = -log10(cfg->far), min_p = 1, aeff;
+    uint64_t k = (d->n + 1) % (DETECT_RING + 1), prev = d->n % (DETECT_RING + 1);
+    struct cand best = {.score = -INFINITY}, c;
+    int nw = 0, w, frozen;
+    int64_t hour = floor_div(local_start_ms, HOUR_MS);
+
+    memset(ev, 0, sizeof(*ev));
+    /* The slot estimate's effective events: rate over (1 - own-data weight) priors. */
+    aeff = w_slot < 1 ? N0 * rate / (1 - w_slot) : 0;
+    d->cx[k] = d->cx[prev] + x;
+    d->cm[k] = d->cm[prev] + mu;
+    d->n++;
+    if (d->phase == DETECT_WARMUP && (double)d->n * (double)cfg->step_ms >= (double)DAY_MS) {
+        d->phase = DETECT_OK;
+        d->usable_from = d->n;
+    }
+
+    if (d->phase != DETECT_WARMUP) {
+        for (w = 1;; w = w * 2 < cfg->window_steps ? w * 2 : cfg->window_steps) {
+            nw++;
+            if (w >= cfg->window_steps)
+                break;
+        }
+        for (w = 1;; w = w * 2 < cfg->window_steps ? w * 2 : cfg->window_steps) {
+            double z, s2;
+
+            if ((uint64_t)w > d->n - d->usable_from + 1)
+                break;
+            window_sums(d, w, &c.x, &c.m);
+            c.w = w;
+            if (c.m > 0) {
+                s2 = sigma2(d, w_slot, aeff);
+                z = (c.x - c.m) / sqrt(phi * c.m + s2 * c.m * c.m);
+                if (fabs(z) >= Z_SCREEN) {
+                    c.dir = z < 0 ? -1 : 1;
+                    c.s2 = s2;
+                    c.p = detect_pln_tail(c.x / phi, c.m / phi, s2, z < 0);
+                    if (c.p < min_p)
+                        min_p = c.p;
+                    c.score = -log10((c.p > 1e-300 ? c.p : 1e-300) * nw * steps_per_week(d) / w);
+                    if (d->phase == DETECT_OK && c.dir > 0 && end_ms < d->rebound_until_ms)
+                        c.score -= 2;
+                    if ((cfg->direction == DETECT_BOTH ||
+                         (cfg->direction == DETECT_DROP) == (c.dir < 0)) &&
+                        fabs(c.x / c.m - 1) >= MIN_CHANGE && (c.dir < 0 || c.x / phi >= cfg->min) &&
+                        (c.dir > 0 || !cfg->min_given || c.m / phi >= cfg->min) &&
+                        c.score > best.score)
+                        best = c;
+                }
+            }
+            if (w >= cfg->window_steps)
+                break;
+        }
+    }
+
+    if (d->phase == DETECT_OK) {
+        if (best.score >= s_star && (d->pending == 0 || best.dir == d->dir)) {
+            if (d->pending++ == 0)
+                d->since_ms = end_ms;
+            d->dir = best.dir;
+            if (d->pending >= cfg->for_steps && d->n >= d->holdoff_until) {
+                d->phase = DETECT_FIRING;
+                d->clear_count = 0;
+                d->effect = fabs(best.x / best.m - 1);
+                ev->fired = 1;
+                ev->since_ms = d->since_ms;
+                fill_event(d, &best, nw, ev);
+            }
+        } else {
+            d->pending = 0;
+        }
+    } else if (d->phase == DETECT_FIRING) {
+        /*
+         * Recovered: the shortest window that would show the firing effect at
+         * z >= 3 (M >= 9 phi / effect^2, and at least 10 phi) is back in range.
+         * A shorter one would call a 50 % drop "recovered" from noise alone.
+         */
+        double z, need = 9 * phi / (d->effect * d->effect);
+
+        if (need < 10 * phi)
+            need = 10 * phi;
+        for (w = 1; w < cfg->window_steps && (uint64_t)w < d->n; w *= 2) {
+            window_sums(d, w, &c.x, &c.m);
+            if (c.m >= need)
+                break;
+        }
+        if (w > cfg->window_steps)
+            w = cfg->window_steps;
+        window_sums(d, w, &c.x, &c.m);
+        c.s2 = sigma2(d, w_slot, aeff);
+        z = c.m > 0 ? (c.x - c.m) / sqrt(phi * c.m + c.s2 * c.m * c.m) : 0;
+        if (d->dir * z < 2 || (c.m > 0 && fabs(c.x / c.m - 1) < MIN_CHANGE))
+            d->clear_count++;
+        else
+            d->clear_count = 0;
+        if (d->clear_count >= CLEAR_STEPS) {
+            d->phase = DETECT_OK;
+            d->pending = 0;
+            d->usable_from = d->n;
+            d->holdoff_until = d->n + HOLDOFF_STEPS;
+            if (d->dir < 0)
+                d->rebound_until_ms =
+                    end_ms + (end_ms - d->since_ms < HOUR_MS ? end_ms - d->since_ms : HOUR_MS);
+            ev->fired = -1;
+            ev->since_ms = d->since_ms;
+            ev->reason = d->relearning ? "relearned" : "recovered";
+            c.w = w;
+            c.p = 1;
+            c.score = 0;
+            c.dir = d->dir;
+            fill_event(d, &c, nw, ev);
+        }
+    }
+
+    /* Learning (ANOMALY.md 4.7): anomalies must not become the new normal. */
+    frozen = d->phase == DETECT_FIRING || d->pending > 0 || min_p <= FREEZE_P;
+    if (!frozen) {
+        d->frozen_since_ms = 0;
+        d->relearning = 0;
+    } else if (d->frozen_since_ms == 0) {
+        d->frozen_since_ms = end_ms;
+    } else if (end_ms - d->frozen_since_ms > RELEARN_MS) {
+        d->relearning = 1;
+    }
+    if (d->phase == DETECT_WARMUP || !frozen || d->relearning) {
+        detect_baseline_add(&d->bl, local_start_ms, x, e * dow);
+        if (cfg->season == DETECT_DAILY && d->phase != DETECT_WARMUP) {
+            int j = weekday(local_start_ms);
+            int64_t wk = floor_div(local_start_ms + 3 * DAY_MS, WEEK_MS);
+
+            if (wk > d->dow_period[j]) {
+                double f = d->dow_period[j] ? pow(DELTA_WEEK, (double)(wk - d->dow_period[j])) : 1;
+
+                d->dow_a[j] *= f;
+                d->dow_b[j] *= f;
+                d->dow_period[j] = wk;
+            }
+            d->dow_a[j] += x;
+            d->dow_b[j] += mu_raw;
+        }
+    }
+    if (d->phase == DETECT_OK || d->relearning) {
+        double lambda = pow(2, -1 / steps_per_week(d)), r = (x - mu) * (x - mu) - d->tau2 * mu * mu;
+
+        d->sxx = lambda * d->sxx + (r > 0 ? r : 0);
+        d->smu = lambda * d->smu + mu;
+    }
+    /* tau2: once per local hour, from the hour's total against its prediction. */
+    if (hour != d->hour) {
+        if (d->hour != INT64_MIN && d->hour_m > 0 && d->phase != DETECT_WARMUP &&
+            (!d->hour_fired || d->relearning)) {
+            double v = phi / d->hour_m + (d->hour_aeff > 0 ? phi / d->hour_aeff : 0);
+            double s2 = v + (d->tau2 > TAU2_FLOOR ? d->tau2 : TAU2_FLOOR);
+            double rel = (d->hour_x - d->hour_m) / d->hour_m, err = rel * rel;
+
+            if (err > 9 * s2)
+                err = 9 * s2;
+            d->tau2 += (err - v - d->tau2) / 168;
+        }
+        d->hour = hour;
+        d->hour_x = d->hour_m = 0;
+        d->hour_fired = 0;
+    }
+    d->hour_x += x;
+    d->hour_m += mu;
+    d->hour_aeff = aeff;
+    if (d->phase == DETECT_FIRING)
+        d->hour_fired = 1;
+}

@@ -11,6 +11,7 @@
 #include "rarr/emit.h"
 
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "rarr/clock.h"
@@ -226,4 +227,37 @@ emit_flush(struct emit *e)
     }
     e->out.len = 0;
     return 0;
+}
+
+/*
+ * Queue an anomaly record (SPEC section 5) for rule 'a' on metric 'm' at step
+ * end 't_ms': the values are over the window that triggered it. Keys past
+ * the spec's: "p" (the tail probability), and "reason" on resolved records.
+ */
+int
+emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
+             const struct rules_metric *m, const struct detect_event *ev)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(b, "anomaly", t_ms);
+    rc |= put_cstr(b, "state", ev->fired > 0 ? "firing" : "resolved");
+    rc |= put_cstr(b, "rule", a->rule);
+    rc |= put_metric(b, m);
+    rc |= put_dur(b, "window", ev->window_ms);
+    rc |= put_num(b, "value", ev->value);
+    rc |= put_num(b, "expected", round(ev->expected * 1000) / 1000);
+    rc |= put_num(b, "lower", round(ev->lower * 1000) / 1000);
+    rc |= put_num(b, "upper", round(ev->upper * 1000) / 1000);
+    rc |= put_num(b, "score", round(ev->score * 100) / 100);
+    rc |= put_cstr(b, "direction", ev->dir < 0 ? "drop" : "spike");
+    rc |= put_time(b, "since", ev->since_ms);
+    if (ev->fired > 0)
+        rc |= put_num(b, "p", ev->p);
+    else
+        rc |= put_cstr(b, "reason", ev->reason);
+    rc |= buf_add(b, "}\n", 2);
+    e->events++;
+    return rc ? -1 : 0;
 }

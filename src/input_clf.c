@@ -149,7 +149,7 @@ input_clf_parse(struct record *r, int combined)
     if (p >= end || *p != '[' || (t = memchr(p, ']', (size_t)(end - p))) == NULL)
         return -1;
     f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
-    if (clock_parse_clf(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms) == -1)
+    if (clock_parse_clf_tz(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms, &r->tz_min) == -1)
         return -1;
     r->has_ts = 1;
     p = t + 1;

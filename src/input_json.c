@@ -34,10 +34,11 @@ lookup(json_t *root, const char *name, char *const *path, size_t npath)
 }
 
 static int
-json_time(json_t *v, int64_t *ms)
+json_time(json_t *v, int64_t *ms, int *off_min)
 {
+    *off_min = 0;
     if (json_is_string(v))
-        return clock_parse_any(json_string_value(v), json_string_length(v), ms);
+        return clock_parse_any_tz(json_string_value(v), json_string_length(v), ms, off_min);
     if (json_is_integer(v))
         return clock_from_number((double)json_integer_value(v), ms);
     if (json_is_real(v))
@@ -78,7 +79,7 @@ input_json_parse(struct record *r, const struct record_fieldref *time_field, int
         *why = DIAG_NO_TIME;
         return need_time ? -1 : 0;
     }
-    if (json_time(v, &r->ts_ms) == -1) {
+    if (json_time(v, &r->ts_ms, &r->tz_min) == -1) {
         *why = DIAG_BAD_TIME;
         return need_time ? -1 : 0;
     }

@@ -45,6 +45,7 @@ enum {
     OPT_EXPLAIN,
     OPT_STATS,
     OPT_TIME_FIELD,
+    OPT_TZ,
 };
 
 static const struct option longopts[] = {
@@ -58,6 +59,7 @@ static const struct option longopts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"report", required_argument, NULL, OPT_REPORT},
     {"time-field", required_argument, NULL, OPT_TIME_FIELD},
+    {"tz", required_argument, NULL, OPT_TZ},
     {"check", no_argument, NULL, OPT_CHECK},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"stats", no_argument, NULL, OPT_STATS},
@@ -72,7 +74,7 @@ static void
 usage(FILE *fp)
 {
     fputs("usage: rarr [-hqVv] [-r rules]... [-f format] [--emit what] [--step dur]\n"
-          "            [--lateness dur] [--clock clock] [--time-field name] [--check]\n"
+          "            [--lateness dur] [--clock clock] [--time-field name] [--tz zone] [--check]\n"
           "            [--explain] [--stats] [--report file] [file ...]\n",
           fp);
 }
@@ -81,24 +83,26 @@ static void
 help(void)
 {
     usage(stdout);
-    fputs("\nReads web access logs or JSON events (the files, or standard input) and writes\n"
-          "business-metric alerts as NDJSON on standard output.\n\n"
-          "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
-          "  -f, --format FMT      auto, combined, common, json, raw (default auto)\n"
-          "      --emit WHAT       alerts, metrics or all (default alerts)\n"
-          "      --step DUR        evaluation step and bucket size (default 1m)\n"
-          "      --lateness DUR    how far out of order timestamps may arrive (default 10s)\n"
-          "      --clock CLOCK     event or arrival (default event; arrival for raw)\n"
-          "      --time-field KEY  JSON key holding the event time\n"
-          "      --check           load the rules, print what they define, exit\n"
-          "      --explain         print for each line which metrics matched and why not\n"
-          "      --stats           print input statistics to standard error at exit\n"
-          "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
-          "  -q, --quiet           do not report bad input lines\n"
-          "  -v, --verbose         report the detected input format\n"
-          "  -h, --help            this help\n"
-          "  -V, --version         print the version\n",
-          stdout);
+    fputs(
+        "\nReads web access logs or JSON events (the files, or standard input) and writes\n"
+        "business-metric alerts as NDJSON on standard output.\n\n"
+        "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
+        "  -f, --format FMT      auto, combined, common, json, raw (default auto)\n"
+        "      --emit WHAT       alerts, metrics or all (default alerts)\n"
+        "      --step DUR        evaluation step and bucket size (default 1m)\n"
+        "      --lateness DUR    how far out of order timestamps may arrive (default 10s)\n"
+        "      --clock CLOCK     event or arrival (default event; arrival for raw)\n"
+        "      --time-field KEY  JSON key holding the event time\n"
+        "      --tz ZONE         time zone of anomaly season slots (default: the lines' offsets)\n"
+        "      --check           load the rules, print what they define, exit\n"
+        "      --explain         print for each line which metrics matched and why not\n"
+        "      --stats           print input statistics to standard error at exit\n"
+        "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
+        "  -q, --quiet           do not report bad input lines\n"
+        "  -v, --verbose         report the detected input format\n"
+        "  -h, --help            this help\n"
+        "  -V, --version         print the version\n",
+        stdout);
 }
 
 /* Report an option value that is not one of the accepted words, and exit 2. */
@@ -278,6 +282,15 @@ main(int argc, char **argv)
             break;
         case OPT_TIME_FIELD:
             time_field = optarg;
+            break;
+        case OPT_TZ:
+            /* Anomaly season slots follow this zone (DST included), not the lines' offsets. */
+            if (setenv("TZ", optarg, 1) == -1) {
+                fprintf(stderr, "rarr: --tz: %s\n", strerror(errno));
+                return 2;
+            }
+            tzset();
+            opt.tz_given = 1;
             break;
         case OPT_CHECK:
             check = 1;

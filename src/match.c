@@ -227,7 +227,8 @@ match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64
                 continue;
             ov = pcre2_get_ovector_pointer(mt->md);
             if (ov[2 * g] != PCRE2_UNSET && ov[2 * g + 1] > ov[2 * g] &&
-                clock_parse_any(v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g], ts_ms) == 0)
+                clock_parse_any_tz(v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g], ts_ms, &r->tz_min) ==
+                    0)
                 return 0;
         }
     }

@@ -21,6 +21,7 @@
 
 #include "rarr/alert.h"
 #include "rarr/clock.h"
+#include "rarr/detect.h"
 #include "rarr/input_clf.h"
 #include "rarr/input_json.h"
 #include "rarr/match.h"
@@ -65,6 +66,8 @@ struct pipeline {
     size_t *failed;         /* [nmetrics] the condition that decided a miss */
     struct window *win;     /* [nmetrics], unused for ratios */
     struct alert *alerts;   /* [nalerts] */
+    struct detect **det;    /* [nalerts], anomaly rules only */
+    int tz_min;             /* UTC offset of the newest event's line */
     int *view_a, *view_b;   /* [nalerts] window views of the metric / ratio operands */
 
     uint64_t lines, empty, parsed, sum_skipped;
@@ -95,6 +98,8 @@ setup_windows(struct pipeline *p)
         const struct rules_metric *m = &rs->metrics[a->metric];
         size_t w = (size_t)(a->window_ms / p->opt.step_ms);
 
+        if (a->anomaly)
+            continue;
         if (m->kind == RULES_RATIO) {
             steps[m->a] = w > steps[m->a] ? w : steps[m->a];
             steps[m->b] = w > steps[m->b] ? w : steps[m->b];
@@ -119,6 +124,25 @@ setup_windows(struct pipeline *p)
         size_t w = (size_t)(a->window_ms / p->opt.step_ms);
 
         alert_init(&p->alerts[i]);
+        if (a->anomaly) {
+            struct detect_config cfg = {
+                .season = (enum detect_season)a->season,
+                .direction = a->direction == RULES_DROP    ? DETECT_DROP
+                             : a->direction == RULES_SPIKE ? DETECT_SPIKE
+                                                           : DETECT_BOTH,
+                .far = a->far,
+                .min = a->min,
+                .min_given = a->min_given,
+                .step_ms = p->opt.step_ms,
+                .window_steps = (int)(w < DETECT_RING ? w : DETECT_RING),
+                .for_steps = (int)((a->for_ms + p->opt.step_ms - 1) / p->opt.step_ms),
+            };
+
+            if ((p->det[i] = malloc(sizeof(*p->det[i]))) == NULL)
+                return -1;
+            detect_init(p->det[i], &cfg);
+            continue;
+        }
         if (m->kind == RULES_RATIO) {
             p->view_a[i] = window_view(&p->win[m->a], w);
             p->view_b[i] = window_view(&p->win[m->b], w);
@@ -130,6 +154,10 @@ setup_windows(struct pipeline *p)
     }
     /* After this many all-zero steps every window is zero and every alert settled. */
     p->quiet_steps = most_win + most_for / p->opt.step_ms + 2;
+    /* Anomaly detectors learn from every step, quiet ones included: no skipping. */
+    for (i = 0; i < rs->nalerts; i++)
+        if (rs->alerts[i].anomaly)
+            p->quiet_steps = INT64_MAX;
     return 0;
 }
 
@@ -170,12 +198,14 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->matches = calloc(n, sizeof(*p->matches));
     p->win = calloc(n, sizeof(*p->win));
     p->alerts = calloc(na, sizeof(*p->alerts));
+    p->det = calloc(na, sizeof(*p->det));
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
         p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL ||
         p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
-        p->win == NULL || p->alerts == NULL || p->view_a == NULL || p->view_b == NULL)
+        p->win == NULL || p->alerts == NULL || p->det == NULL || p->view_a == NULL ||
+        p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
         setup_windows(p) == -1)
@@ -211,6 +241,10 @@ pipeline_free(struct pipeline *p)
     free(p->alert_defined);
     free(p->matches);
     free(p->win);
+    if (p->det != NULL)
+        for (i = 0; i < p->rs->nalerts; i++)
+            free(p->det[i]);
+    free(p->det);
     free(p->alerts);
     free(p->view_a);
     free(p->view_b);
@@ -273,6 +307,24 @@ evaluate(struct pipeline *p, int64_t start)
         enum alert_event ev;
         double v;
 
+        if (a->anomaly) {
+            struct detect_event dev;
+            int64_t off = p->opt.tz_given ? clock_zone_offset(start) : p->tz_min;
+            double x = p->step_value[a->metric], e = (double)p->opt.step_ms / 60000;
+
+            if (m->kind == RULES_RATIO) {
+                x = p->step_value[m->a];
+                e = p->step_value[m->b];
+            }
+            detect_step(p->det[i], t, start + off * 60000, x, e, &dev);
+            p->alert_value[i] = x;
+            p->alert_defined[i] = 1;
+            if (dev.fired != 0 && p->opt.emit_alerts)
+                rc |= emit_anomaly(p->em, t, a, m, &dev);
+            if (dev.fired != 0 && p->opt.report != NULL)
+                rc |= report_event(p->opt.report, i, t, dev.fired > 0);
+            continue;
+        }
         defined = 1;
         if (m->kind == RULES_RATIO)
             v = ratio_value(m, window_sum(&p->win[m->a], p->view_a[i]),
@@ -506,9 +558,11 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     if (!p->started) {
         p->started = 1;
         p->max_ts = ts;
+        p->tz_min = r->tz_min;
         p->next_step = clock_floor(ts, p->opt.step_ms);
     } else if (ts > p->max_ts) {
         p->max_ts = ts;
+        p->tz_min = r->tz_min;
         if (advance(p, ts - p->opt.lateness_ms) == -1)
             return -1;
     }

@@ -705,24 +705,55 @@ parse_ratio(struct cursor *c, struct token *tok, int n)
     return 0;
 }
 
-/* alert METRIC window=DUR (below=X | above=X) [for=DUR] [clear=X] [name=ID] */
+/* Read the value of option 't' (after 'skip' bytes) as one of 'words'; -1 with an error. */
 static int
-parse_alert(struct cursor *c, struct token *tok, int n)
+parse_word(struct cursor *c, const struct token *t, size_t skip, const char *const *words,
+           int nwords, const char *expected)
 {
+    size_t len = t->len - skip;
+    int i;
+
+    for (i = 0; i < nwords; i++)
+        if (strlen(words[i]) == len && memcmp(t->p + skip, words[i], len) == 0)
+            return i;
+    return fail(c, value_col(t, skip), (unsigned)len, "unknown value '%.*s' (expected %s)",
+                (int)len, t->p + skip, expected);
+}
+
+/*
+ * alert METRIC window=DUR (below=X | above=X) [for=DUR] [clear=X] [name=ID]
+ * anomaly METRIC window=DUR [season=none|daily|weekly] [direction=drop|spike|both]
+ *         [sensitivity=low|medium|high] [min=N] [for=DUR] [name=ID]
+ * Both watch one metric over a window and share the state machine's shape,
+ * so they share one struct and this one parser.
+ */
+static int
+parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
+{
+    static const char *const seasons[] = {"none", "daily", "weekly"};
+    static const char *const directions[] = {"both", "drop", "spike"};
+    static const char *const sensitivities[] = {"low", "medium", "high"};
+    static const double fars[] = {0.01, 0.1, 1};
     struct rules_alert *a;
-    int i, have_op = 0, have_window = 0, have_clear = 0;
+    int i, w, have_op = 0, have_window = 0, have_clear = 0;
     char dur[RARR_DUR_MAX];
     struct buf b;
 
     if (n < 2 || !is_name(tok[1].p, tok[1].len))
         return fail(c, n < 2 ? (unsigned)c->srclen + 1 : tok[1].col,
                     n < 2 ? 1 : (unsigned)tok[1].len,
-                    "expected: alert METRIC window=DUR (below=X | above=X) [for=DUR] [clear=X] "
-                    "[name=ID]");
+                    anomaly ? "expected: anomaly METRIC window=DUR [season=…] [direction=…] "
+                              "[sensitivity=…] [min=N] [for=DUR] [name=ID]"
+                            : "expected: alert METRIC window=DUR (below=X | above=X) [for=DUR] "
+                              "[clear=X] [name=ID]");
     if ((a = grow(c->rs->alerts, &c->rs->nalerts, sizeof(*a))) == NULL)
         return oom(c);
     c->rs->alerts = a;
     a = &a[c->rs->nalerts - 1];
+    a->anomaly = anomaly;
+    a->season = RULES_SEASON_WEEKLY;
+    a->far = 0.1;
+    a->min = 10;
     a->loc = (struct rules_loc){c->file, c->line, tok[1].col};
     if ((a->metric_name = xstrndup(tok[1].p, tok[1].len)) == NULL ||
         (a->srcline = xstrndup(c->src, c->srclen)) == NULL)
@@ -742,34 +773,54 @@ parse_alert(struct cursor *c, struct token *tok, int n)
             have_window = 1;
             if (parse_duration(c, t, k + 1, &a->window_ms, 1) == -1)
                 return -1;
-        } else if (KEY("below") || KEY("above")) {
-            if (have_op++)
-                return fail(c, t->col, (unsigned)t->len, "an alert has one of below= or above=");
-            a->above = KEY("above");
-            if (parse_number(c, t, k + 1, &a->threshold) == -1)
-                return -1;
         } else if (KEY("for")) {
             if (parse_duration(c, t, k + 1, &a->for_ms, 0) == -1)
-                return -1;
-        } else if (KEY("clear")) {
-            have_clear = 1;
-            if (parse_number(c, t, k + 1, &a->clear) == -1)
                 return -1;
         } else if (KEY("name")) {
             free(a->rule);
             if ((a->rule = unquote(t->p + k + 1, t->len - k - 1)) == NULL)
                 return oom(c);
+        } else if (!anomaly && (KEY("below") || KEY("above"))) {
+            if (have_op++)
+                return fail(c, t->col, (unsigned)t->len, "an alert has one of below= or above=");
+            a->above = KEY("above");
+            if (parse_number(c, t, k + 1, &a->threshold) == -1)
+                return -1;
+        } else if (!anomaly && KEY("clear")) {
+            have_clear = 1;
+            if (parse_number(c, t, k + 1, &a->clear) == -1)
+                return -1;
+        } else if (anomaly && KEY("season")) {
+            if ((w = parse_word(c, t, k + 1, seasons, 3, "none, daily or weekly")) == -1)
+                return -1;
+            a->season = (enum rules_season)w;
+        } else if (anomaly && KEY("direction")) {
+            if ((w = parse_word(c, t, k + 1, directions, 3, "drop, spike or both")) == -1)
+                return -1;
+            a->direction = (enum rules_direction)w;
+        } else if (anomaly && KEY("sensitivity")) {
+            if ((w = parse_word(c, t, k + 1, sensitivities, 3, "low, medium or high")) == -1)
+                return -1;
+            a->far = fars[w];
+        } else if (anomaly && KEY("min")) {
+            a->min_given = 1;
+            if (parse_number(c, t, k + 1, &a->min) == -1)
+                return -1;
+            if (a->min < 0)
+                return fail(c, value_col(t, k + 1), (unsigned)(t->len - k - 1),
+                            "min= cannot be negative");
         } else {
-            return fail(c, t->col, (unsigned)k,
-                        "unknown option '%.*s' (expected window, below, above, for, clear, name)",
-                        (int)k, t->p);
+            return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (expected %s)", (int)k, t->p,
+                        anomaly ? "window, season, direction, sensitivity, min, for, name"
+                                : "window, below, above, for, clear, name");
         }
 #undef KEY
     }
-    if (!have_window || !have_op) {
+    if (anomaly && !have_window)
+        return fail(c, tok[0].col, (unsigned)tok[0].len, "an anomaly rule needs window=");
+    if (!anomaly && (!have_window || !have_op))
         return fail(c, tok[0].col, (unsigned)tok[0].len,
                     "an alert needs window= and below= or above=");
-    }
     if (!have_clear) {
         a->clear = a->threshold;
     } else if (a->above ? a->clear > a->threshold : a->clear < a->threshold) {
@@ -781,8 +832,10 @@ parse_alert(struct cursor *c, struct token *tok, int n)
         return 0;
     clock_format_duration(a->window_ms, dur);
     buf_init(&b);
-    if (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||
-        buf_add_double(&b, a->threshold) == -1 || buf_printf(&b, " over %s", dur) == -1) {
+    if (anomaly
+            ? buf_printf(&b, "%s anomaly over %s", a->metric_name, dur) == -1
+            : (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||
+               buf_add_double(&b, a->threshold) == -1 || buf_printf(&b, " over %s", dur) == -1)) {
         buf_fini(&b);
         return oom(c);
     }
@@ -806,10 +859,9 @@ parse_line(struct cursor *c)
     if (IS("ratio"))
         return parse_ratio(c, tok, n);
     if (IS("alert"))
-        return parse_alert(c, tok, n);
+        return parse_alert(c, tok, n, 0);
     if (IS("anomaly"))
-        return fail(c, tok[0].col, (unsigned)tok[0].len,
-                    "'anomaly' is not supported by this version of rarr");
+        return parse_alert(c, tok, n, 1);
     return fail(c, tok[0].col, (unsigned)tok[0].len,
                 "unknown directive '%.*s' (expected define, metric, ratio, alert or anomaly)",
                 (int)tok[0].len, tok[0].p);
@@ -1063,11 +1115,28 @@ rules_describe(const struct ruleset *rs, FILE *fp)
     for (i = 0; i < rs->nalerts; i++) {
         const struct rules_alert *a = &rs->alerts[i];
 
-        fprintf(fp, "alert  %s", a->metric_name);
-        put_duration(fp, "window", a->window_ms);
-        put_number(fp, a->above ? " above=" : " below=", a->threshold);
-        put_duration(fp, "for", a->for_ms);
-        put_number(fp, " clear=", a->clear);
+        if (a->anomaly) {
+            static const char *const seasons[] = {"none", "daily", "weekly"};
+            static const char *const directions[] = {"both", "drop", "spike"};
+
+            fprintf(fp, "anomaly %s", a->metric_name);
+            put_duration(fp, "window", a->window_ms);
+            fprintf(fp, " season=%s direction=%s", seasons[a->season], directions[a->direction]);
+            fprintf(fp, " sensitivity=%s",
+                    a->far < 0.05  ? "low"
+                    : a->far < 0.5 ? "medium"
+                                   : "high");
+            put_number(fp, " min=", a->min);
+            if (!a->min_given)
+                fputs("(spikes)", fp);
+            put_duration(fp, "for", a->for_ms);
+        } else {
+            fprintf(fp, "alert  %s", a->metric_name);
+            put_duration(fp, "window", a->window_ms);
+            put_number(fp, a->above ? " above=" : " below=", a->threshold);
+            put_duration(fp, "for", a->for_ms);
+            put_number(fp, " clear=", a->clear);
+        }
         fprintf(fp, " name='%s'  # %s:%u\n", a->rule, a->loc.file, a->loc.line);
     }
 }

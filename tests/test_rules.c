@@ -476,11 +476,51 @@ test_rules_error_unsupported_kind(void **state)
 }
 
 static void
-test_rules_error_anomaly_not_supported(void **state)
+test_rules_anomaly_options(void **state)
+{
+    struct ruleset *rs;
+    const struct rules_alert *a;
+
+    (void)state;
+    rs = finish_ok("metric signups\n"
+                   "anomaly signups window=1h\n"
+                   "anomaly signups window=15m season=daily direction=drop sensitivity=high "
+                   "min=5 for=2m name=no-signups\n");
+    assert_int_equal(rs->nalerts, 2);
+    a = &rs->alerts[0];
+    assert_true(a->anomaly);
+    assert_int_equal(a->season, RULES_SEASON_WEEKLY);
+    assert_int_equal(a->direction, RULES_BOTH);
+    assert_true(a->far == 0.1);
+    assert_true(a->min == 10);
+    assert_false(a->min_given);
+    assert_string_equal(a->rule, "signups anomaly over 1h");
+    a = &rs->alerts[1];
+    assert_int_equal(a->season, RULES_SEASON_DAILY);
+    assert_int_equal(a->direction, RULES_DROP);
+    assert_true(a->far == 1);
+    assert_true(a->min == 5);
+    assert_true(a->min_given);
+    assert_true(a->for_ms == 120000);
+    assert_string_equal(a->rule, "no-signups");
+    rules_free(rs);
+}
+
+static void
+test_rules_error_anomaly(void **state)
 {
     (void)state;
-    parse_error("metric signups\nanomaly signups window=1h season=daily\n", 2, 1,
-                "'anomaly' is not supported by this version of rarr");
+    parse_error("metric s\nanomaly s season=daily\n", 2, 1, "an anomaly rule needs window=");
+    parse_error("metric s\nanomaly s window=1h season=monthly\n", 2, 28,
+                "unknown value 'monthly' (expected none, daily or weekly)");
+    parse_error("metric s\nanomaly s window=1h direction=up\n", 2, 31,
+                "unknown value 'up' (expected drop, spike or both)");
+    parse_error("metric s\nanomaly s window=1h sensitivity=max\n", 2, 33,
+                "unknown value 'max' (expected low, medium or high)");
+    parse_error("metric s\nanomaly s window=1h below=3\n", 2, 21,
+                "unknown option 'below' (expected window, season, direction, sensitivity, min, "
+                "for, name)");
+    parse_error("metric s\nanomaly s window=1h min=-1\n", 2, 25, "min= cannot be negative");
 }
 
 static void
@@ -880,7 +920,8 @@ main(void)
         cmocka_unit_test(test_rules_error_unknown_category),
         cmocka_unit_test(test_rules_error_condition_without_operator),
         cmocka_unit_test(test_rules_error_unsupported_kind),
-        cmocka_unit_test(test_rules_error_anomaly_not_supported),
+        cmocka_unit_test(test_rules_anomaly_options),
+        cmocka_unit_test(test_rules_error_anomaly),
         cmocka_unit_test(test_rules_error_sum),
         cmocka_unit_test(test_rules_error_bad_number),
         cmocka_unit_test(test_rules_error_bad_duration),

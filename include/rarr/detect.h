@@ -40,4 +40,60 @@ double detect_baseline_rate(const struct detect_baseline *bl, int64_t local_ms, 
 double detect_baseline_weight(const struct detect_baseline *bl, int64_t local_ms,
                               enum detect_season season);
 
+#define DETECT_RING 2048 /* the longest window scanned, in steps */
+
+enum detect_phase { DETECT_WARMUP, DETECT_OK, DETECT_FIRING };
+enum detect_direction { DETECT_BOTH, DETECT_DROP, DETECT_SPIKE };
+
+struct detect_config {
+    enum detect_season season;
+    enum detect_direction direction;
+    double far; /* target chance alarms per week */
+    double min; /* spikes need min effective events; drops min expected if min_given */
+    int min_given;
+    int64_t step_ms;
+    int window_steps; /* the rule's window, at most DETECT_RING */
+    int for_steps;    /* consecutive candidate steps before firing (at least 1) */
+};
+
+/*
+ * One anomaly rule's whole state: configuration, baseline, dispersion and
+ * variance estimates, the recent steps and the state machine. A plain struct
+ * without pointers, so it can be copied and saved as it is.
+ */
+struct detect {
+    struct detect_config cfg;
+    struct detect_baseline bl;
+    double dow_a[7], dow_b[7]; /* day-of-week factor under season=daily */
+    int64_t dow_period[7];
+    double sxx, smu; /* burstiness phi = sxx / smu */
+    double tau2;     /* relative variance of the true rate, hour scale */
+    double hour_x, hour_m, hour_aeff;
+    int64_t hour; /* local hour index of the partial sums */
+    int hour_fired;
+    uint64_t n;                                      /* steps seen */
+    double cx[DETECT_RING + 1], cm[DETECT_RING + 1]; /* cumulative sums, by step mod size */
+    enum detect_phase phase;
+    int pending, dir, clear_count;
+    double effect; /* |X/M - 1| of the window that fired */
+    int64_t since_ms, frozen_since_ms, rebound_until_ms;
+    uint64_t usable_from, holdoff_until;
+    int relearning;
+};
+
+/* What one step decided, for the anomaly record (SPEC section 5). */
+struct detect_event {
+    int fired;         /* 1 firing, -1 resolved, 0 nothing */
+    int64_t window_ms; /* the window that triggered (firing) or was tested (resolved) */
+    double value, expected, lower, upper, score, p;
+    int dir; /* -1 drop, +1 spike */
+    int64_t since_ms;
+    const char *reason; /* resolved: "recovered" or "relearned" */
+};
+
+void detect_init(struct detect *d, const struct detect_config *cfg);
+void detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
+                 struct detect_event *ev);
+double detect_phi(const struct detect *d);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "rarr/buf.h"
+#include "rarr/detect.h"
 #include "rarr/rules.h"
 
 struct emit {
@@ -20,6 +21,8 @@ int emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_
                    const struct rules_metric *m, double v, int64_t since_ms);
 int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms,
                 double v, int defined);
+int emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
+                 const struct rules_metric *m, const struct detect_event *ev);
 int emit_json_string(struct buf *b, const char *p, size_t len);
 int emit_flush(struct emit *e);
 

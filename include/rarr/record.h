@@ -60,6 +60,7 @@ struct record {
     enum record_format format;
     int64_t ts_ms;
     int has_ts;
+    int tz_min; /* the UTC offset written with the time (minutes east), 0 if none */
     struct slice line;
     struct slice clf[RECORD_NFIXED];
     json_t *json;

@@ -57,13 +57,23 @@ struct rules_metric {
     char *srcline;
 };
 
+enum rules_season { RULES_SEASON_NONE, RULES_SEASON_DAILY, RULES_SEASON_WEEKLY };
+enum rules_direction { RULES_BOTH, RULES_DROP, RULES_SPIKE };
+
+/* A threshold alert, or with 'anomaly' set an anomaly rule (SPEC section 3). */
 struct rules_alert {
     char *metric_name;
     size_t metric;
+    int anomaly;
     int above;
     double threshold, clear;
+    enum rules_season season;
+    enum rules_direction direction;
+    double far; /* sensitivity: expected chance alarms per week (0.01, 0.1, 1) */
+    double min; /* spikes need min events; drops need min expected when min_given */
+    int min_given;
     int64_t window_ms, for_ms;
-    char *rule; /* "name=" or "METRIC below X over W" */
+    char *rule; /* "name=", "METRIC below X over W" or "METRIC anomaly over W" */
     struct rules_loc loc, window_loc;
     unsigned window_width;
     char *srcline;
