@@ -18,7 +18,7 @@ RULES = """
 metric login_views     rarr=retention   request~'^GET /login\\b'
 metric dashboard_views rarr=retention   request~'^GET /(dashboard|home)\\b'  status~'^2'
 metric signups         rarr=activation  request~'^POST /signup\\b'  status~'^20[01]$'
-metric marketing_views rarr=referral    request~'^GET /(pricing|features|blog|landing)\\b'
+metric marketing_views rarr=referral    request~'^GET /(pricing|features|blog|landing)\\b'  status~'^[23]'
 anomaly login_views     window={w} season={s}
 anomaly dashboard_views window={w} season={s}
 anomaly signups         window={w} season={s}

@@ -9,7 +9,7 @@
  *
  * Baseline: discounted events and exposure per slot (global, hour of day,
  * hour of week in local time), each layer shrunk to its parent with a prior
- * of N0 exposure-minutes, read between hour slots by linear interpolation
+ * worth K_EVENTS events, read between hour slots by linear interpolation
  * (ANOMALY.md 4.2). Discounting is lazy: a slot remembers the period of its
  * last update and is scaled by delta^(periods since) when next touched or read.
  * No randomness, fixed iteration caps: the same input gives the same doubles.
@@ -22,7 +22,8 @@
 #define EPS 1e-15
 #define TINY 1e-300
 #define MAX_ITER 100000
-#define N0 15.0 /* prior strength, in exposure-minutes */
+#define N0 15.0       /* prior exposure-minutes where the parent has no rate yet */
+#define K_EVENTS 15.0 /* prior strength of a parent's rate, in events */
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 #define WEEK_MS (7 * DAY_MS)
@@ -224,23 +225,44 @@ detect_baseline_add(struct detect_baseline *bl, int64_t local_ms, double x, doub
     slot_add(&bl->global, floor_div(local_ms, HOUR_MS), DELTA_GLOBAL, x, e);
 }
 
-/* The posterior-mean rate (events per exposure-minute) of one hour slot. */
+/*
+ * Shrink a slot's own rate a/b towards its parent's rate with a prior worth
+ * K events: (a + K) / (b + K / parent). A prior in events, not in minutes,
+ * keeps a deep night trough from being pulled up to the day's average (with
+ * 15 prior minutes at a 12:1 day/night ratio the night read 2x high), and
+ * still shrinks hard where events are rare. '*w' is the own-data weight.
+ */
 static double
-slot_rate(const struct detect_baseline *bl, int64_t local_ms, enum detect_season season)
+shrink(double a, double b, double parent, double *w)
+{
+    double prior = parent > 0 ? K_EVENTS / parent : N0;
+
+    *w = b / (b + prior);
+    return (a + (parent > 0 ? K_EVENTS : 0)) / (b + prior);
+}
+
+/* The posterior-mean rate of one hour slot; '*w' and '*aeff' describe its estimate. */
+static double
+slot_rate(const struct detect_baseline *bl, int64_t local_ms, enum detect_season season, double *w,
+          double *aeff)
 {
     double ag, bg, ad, bd, aw, bw, lg, lh;
 
     slot_read(&bl->global, floor_div(local_ms, HOUR_MS), DELTA_GLOBAL, &ag, &bg);
     lg = bg > 0 ? ag / bg : 0;
+    *w = bg > 0;
+    *aeff = ag;
     if (season == DETECT_NONE)
         return lg;
     slot_read(&bl->day[day_slot(local_ms)], floor_div(local_ms, DAY_MS), DELTA_DAY, &ad, &bd);
-    lh = (ad + N0 * lg) / (bd + N0);
+    lh = shrink(ad, bd, lg, w);
+    *aeff = ad + K_EVENTS;
     if (season == DETECT_DAILY)
         return lh;
     slot_read(&bl->week[week_slot(local_ms)], floor_div(local_ms + 3 * DAY_MS, WEEK_MS), DELTA_WEEK,
               &aw, &bw);
-    return (aw + N0 * lh) / (bw + N0);
+    *aeff = aw + K_EVENTS;
+    return shrink(aw, bw, lh, w);
 }
 
 /*
@@ -254,34 +276,25 @@ detect_baseline_rate(const struct detect_baseline *bl, int64_t local_ms, int64_t
                      enum detect_season season)
 {
     int64_t mid = local_ms + span_ms / 2, hour = floor_div(mid, HOUR_MS) * HOUR_MS;
-    double pos = (double)(mid - hour) / (double)HOUR_MS, a = fabs(pos - 0.5);
+    double pos = (double)(mid - hour) / (double)HOUR_MS, a = fabs(pos - 0.5), w, aeff;
     int64_t other = pos >= 0.5 ? hour + HOUR_MS : hour - HOUR_MS;
 
     if (season == DETECT_NONE)
-        return slot_rate(bl, mid, season);
-    return (1 - a) * slot_rate(bl, hour, season) + a * slot_rate(bl, other, season);
+        return slot_rate(bl, mid, season, &w, &aeff);
+    return (1 - a) * slot_rate(bl, hour, season, &w, &aeff) +
+           a * slot_rate(bl, other, season, &w, &aeff);
 }
 
 /*
- * How much of the slot's rate comes from its own data, B / (B + N0), for
- * the layer 'season' reads (1 for season=none once anything was seen).
+ * How much of the rate read at 'local_ms' comes from the slot's own data
+ * (0 for a slot never seen), and its effective number of events: the
+ * estimate's relative variance is phi / aeff.
  */
-double
-detect_baseline_weight(const struct detect_baseline *bl, int64_t local_ms,
-                       enum detect_season season)
+void
+detect_baseline_slot(const struct detect_baseline *bl, int64_t local_ms, enum detect_season season,
+                     double *w, double *aeff)
 {
-    double a, b;
-
-    if (season == DETECT_NONE) {
-        slot_read(&bl->global, floor_div(local_ms, HOUR_MS), DELTA_GLOBAL, &a, &b);
-        return b > 0;
-    }
-    if (season == DETECT_DAILY)
-        slot_read(&bl->day[day_slot(local_ms)], floor_div(local_ms, DAY_MS), DELTA_DAY, &a, &b);
-    else
-        slot_read(&bl->week[week_slot(local_ms)], floor_div(local_ms + 3 * DAY_MS, WEEK_MS),
-                  DELTA_WEEK, &a, &b);
-    return b / (b + N0);
+    (void)slot_rate(bl, local_ms, season, w, aeff);
 }
 
 /* ---- The detector: scan, score, state machine, learning (ANOMALY.md 4.3-4.7). ---- */
@@ -454,17 +467,16 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
 {
     const struct detect_config *cfg = &d->cfg;
     double rate = detect_baseline_rate(&d->bl, local_start_ms, cfg->step_ms, cfg->season);
-    double w_slot = detect_baseline_weight(&d->bl, local_start_ms, cfg->season);
+    double w_slot, aeff;
     double dow = dow_factor(d, local_start_ms), mu_raw = e * rate, mu = mu_raw * dow;
-    double phi = detect_phi(d), s_star = -log10(cfg->far), min_p = 1, aeff;
+    double phi = detect_phi(d), s_star = -log10(cfg->far), min_p = 1;
     uint64_t k = (d->n + 1) % (DETECT_RING + 1), prev = d->n % (DETECT_RING + 1);
     struct cand best = {.score = -INFINITY}, c;
     int nw = 0, w, frozen;
     int64_t hour = floor_div(local_start_ms, HOUR_MS);
 
     memset(ev, 0, sizeof(*ev));
-    /* The slot estimate's effective events: rate over (1 - own-data weight) priors. */
-    aeff = w_slot < 1 ? N0 * rate / (1 - w_slot) : 0;
+    detect_baseline_slot(&d->bl, local_start_ms, cfg->season, &w_slot, &aeff);
     d->cx[k] = d->cx[prev] + x;
     d->cm[k] = d->cm[prev] + mu;
     d->n++;

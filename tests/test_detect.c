@@ -100,11 +100,13 @@ static void
 test_detect_baseline_empty_reads_zero(void **state)
 {
     struct detect_baseline bl;
+    double w, aeff;
 
     (void)state;
     detect_baseline_init(&bl);
     assert_true(detect_baseline_rate(&bl, MONDAY, 60000, DETECT_WEEKLY) == 0);
-    assert_true(detect_baseline_weight(&bl, MONDAY, DETECT_WEEKLY) == 0);
+    detect_baseline_slot(&bl, MONDAY, DETECT_WEEKLY, &w, &aeff);
+    assert_true(w == 0);
 }
 
 static void
@@ -140,9 +142,9 @@ test_detect_baseline_learns_a_daily_shape(void **state)
     }
     noon = detect_baseline_rate(&bl, t + 12 * HOUR, 60000, DETECT_DAILY);
     night = detect_baseline_rate(&bl, t + 3 * HOUR, 60000, DETECT_DAILY);
-    /* Each slot is shrunk a little towards the global rate (prior of 15 minutes). */
-    assert_close(noon, 10, 0.05);
-    assert_close(night, 1, 0.2);
+    /* Each slot is shrunk a little towards the global rate (a prior worth 15 events). */
+    assert_close(noon, 10, 0.01);
+    assert_close(night, 1, 0.05);
     assert_true(noon < 10 && night > 1);
     /* Between hour centres the rate is interpolated: 09:00 is half way. */
     assert_close(detect_baseline_rate(&bl, t + 9 * HOUR - 30000, 60000, DETECT_DAILY),
@@ -165,9 +167,17 @@ test_detect_baseline_weekly_slots_see_the_weekend(void **state)
     assert_close(detect_baseline_rate(&bl, t + 2 * DAY + 12 * HOUR, 60000, DETECT_WEEKLY), 4, 0.05);
     /* The daily layer alone mixes them. */
     assert_true(detect_baseline_rate(&bl, t + 5 * DAY + 12 * HOUR, 60000, DETECT_DAILY) > 2.5);
-    /* Read in week 5: 4 hours of own data, 60 min x (0.75 + ... + 0.75^4), against 15. */
-    assert_close(detect_baseline_weight(&bl, t + 12 * HOUR, DETECT_WEEKLY), 123.046875 / 138.046875,
-                 1e-9);
+    /*
+     * Read in week 5: 4 hours of own data, 60 min x (0.75 + ... + 0.75^4) = 123.05
+     * minutes, against a prior worth 15 events at the daily rate (about 3.1 a minute).
+     */
+    {
+        double w, aeff, daily = detect_baseline_rate(&bl, t + 12 * HOUR, HOUR, DETECT_DAILY);
+
+        detect_baseline_slot(&bl, t + 12 * HOUR, DETECT_WEEKLY, &w, &aeff);
+        assert_close(w, 123.046875 / (123.046875 + 15 / daily), 1e-9);
+        assert_close(aeff, 4 * 123.046875 + 15, 1e-9);
+    }
 }
 
 static void

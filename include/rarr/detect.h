@@ -37,8 +37,8 @@ void detect_baseline_init(struct detect_baseline *bl);
 void detect_baseline_add(struct detect_baseline *bl, int64_t local_ms, double x, double e);
 double detect_baseline_rate(const struct detect_baseline *bl, int64_t local_ms, int64_t span_ms,
                             enum detect_season season);
-double detect_baseline_weight(const struct detect_baseline *bl, int64_t local_ms,
-                              enum detect_season season);
+void detect_baseline_slot(const struct detect_baseline *bl, int64_t local_ms,
+                          enum detect_season season, double *w, double *aeff);
 
 #define DETECT_RING 2048 /* the longest window scanned, in steps */
 
