@@ -19,10 +19,10 @@ metric login_views     rarr=retention   request~'^GET /login\\b'
 metric dashboard_views rarr=retention   request~'^GET /(dashboard|home)\\b'  status~'^2'
 metric signups         rarr=activation  request~'^POST /signup\\b'  status~'^20[01]$'
 metric marketing_views rarr=referral    request~'^GET /(pricing|features|blog|landing)\\b'  status~'^[23]'
-anomaly login_views     window={w} season={s}
-anomaly dashboard_views window={w} season={s}
-anomaly signups         window={w} season={s}
-anomaly marketing_views window={w} season={s}
+anomaly login_views     window={w} season={s} sensitivity={sens}
+anomaly dashboard_views window={w} season={s} sensitivity={sens}
+anomaly signups         window={w} season={s} sensitivity={sens}
+anomaly marketing_views window={w} season={s} sensitivity={sens}
 """
 METRIC = {"login": "login_views", "dashboard": "dashboard_views", "signup": "signups",
           "marketing": "marketing_views"}
@@ -36,6 +36,7 @@ INCIDENTS = [
     ("spike", "marketing", 5, 16, "30m", 15),
     ("decline", "marketing", 6, 9, "4h", 240),
 ]
+SENS = "medium"
 START = dt.datetime(2026, 5, 4, tzinfo=dt.timezone.utc)  # a Monday
 
 
@@ -49,7 +50,7 @@ def run(seed, rate, season, weeks, window, incidents):
     for kind, metric, day, hour, dur, _ in incidents:
         args += ["--incident", f"{kind}:{last + day}d{hour}h:{dur}:{metric}"]
     with tempfile.NamedTemporaryFile("w", suffix=".rarr", delete=False) as f:
-        f.write(RULES.format(w=window, s=season))
+        f.write(RULES.format(w=window, s=season, sens=SENS))
         rules = f.name
     gen = subprocess.Popen(args, stdout=subprocess.PIPE)
     out = subprocess.run(["build/rarr", "-q", "-r", rules], stdin=gen.stdout,
@@ -67,9 +68,12 @@ def main():
     ap.add_argument("--season", default="daily")
     ap.add_argument("--weeks", type=int, default=3)
     ap.add_argument("--window", default="1h")
+    ap.add_argument("--sensitivity", default="medium")
     ap.add_argument("--clean", action="store_true", help="no incidents: false alarms only")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
+    global SENS
+    SENS = a.sensitivity
     hits, delays, fa, metric_weeks = {}, {}, 0, 0
     for seed in [int(s) for s in a.seeds.split(",")]:
         incidents = [] if a.clean else INCIDENTS
@@ -107,7 +111,8 @@ def main():
                 print("false alarm:", seed, f["time"], f["metric"], f["window"], f["value"],
                       f["expected"], f["score"])
         metric_weeks += 4 * (a.weeks - 1)
-    print(f"rate {a.rate}/h at peak, season={a.season}, window={a.window}, seeds {a.seeds}")
+    print(f"rate {a.rate}/h at peak, season={a.season}, window={a.window}, "
+          f"sensitivity={a.sensitivity}, seeds {a.seeds}")
     for key, (h, n) in hits.items():
         ds = sorted(delays.get(key, []))
         med = ds[len(ds) // 2] if ds else float("nan")

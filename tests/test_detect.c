@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <string.h>
 
 #include "rarr/detect.h"
 
@@ -202,6 +203,166 @@ test_detect_baseline_forgets_old_weeks(void **state)
     assert_close(detect_baseline_rate(&bl, t + HOUR, 60000, DETECT_DAILY), 2, 0.05);
 }
 
+/* ---- The state machine on generated Poisson traffic. ---- */
+
+static uint64_t rng = 88172645463325252ULL;
+
+static double
+unit(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* A Poisson draw by inversion: deterministic for a given seed. */
+static double
+poisson(double mu)
+{
+    double u = unit(), p = exp(-mu), c = p;
+    int k = 0;
+
+    while (u > c && k < 10000) {
+        k++;
+        p *= mu / k;
+        c += p;
+    }
+    return k;
+}
+
+struct run {
+    int firing, resolved, first_fire_step;
+    struct detect_event fire, resolve;
+};
+
+/*
+ * Feed 'days' of one-minute steps at 'rate' a minute (with a daily shape),
+ * multiplied by 'factor' during steps [from, to). Counts the events.
+ */
+static void
+feed(struct detect *d, int days, double rate, int from, int to, double factor, struct run *r)
+{
+    int step;
+
+    memset(r, 0, sizeof(*r));
+    r->first_fire_step = -1;
+    rng = 88172645463325252ULL;
+    for (step = 0; step < days * 1440; step++) {
+        int64_t t = MONDAY + (int64_t)step * 60000;
+        double shape = 0.55 + 0.45 * sin(2 * 3.14159265358979 * (step % 1440) / 1440.0);
+        double x = poisson(rate * shape * (step >= from && step < to ? factor : 1));
+        struct detect_event ev;
+
+        detect_step(d, t + 60000, t, x, 1, &ev);
+        if (ev.fired > 0) {
+            if (r->firing++ == 0)
+                r->first_fire_step = step;
+            r->fire = ev;
+        } else if (ev.fired < 0) {
+            r->resolved++;
+            r->resolve = ev;
+        }
+    }
+}
+
+static void
+setup_detect(struct detect *d, enum detect_season season, enum detect_direction dir, int window)
+{
+    struct detect_config cfg = {.season = season,
+                                .direction = dir,
+                                .far = 0.1,
+                                .min = 10,
+                                .step_ms = 60000,
+                                .window_steps = window,
+                                .for_steps = 1};
+
+    detect_init(d, &cfg);
+}
+
+static void
+test_detect_silent_during_warmup(void **state)
+{
+    static struct detect d;
+    struct run r;
+
+    (void)state;
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    /* A drop to zero in the first hours: no history, no alarm. */
+    feed(&d, 1, 10, 120, 600, 0, &r);
+    assert_int_equal(r.firing, 0);
+    assert_int_equal(d.phase, DETECT_OK);
+}
+
+static void
+test_detect_quiet_on_normal_traffic(void **state)
+{
+    static struct detect d;
+    struct run r;
+
+    (void)state;
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    feed(&d, 7, 5, 0, 0, 1, &r);
+    assert_int_equal(r.firing, 0);
+}
+
+static void
+test_detect_drop_to_zero_fires_once_and_resolves(void **state)
+{
+    static struct detect d;
+    struct run r;
+    int start = 5 * 1440 + 12 * 60;
+
+    (void)state;
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    /* 10 a minute at the daily peak; from day 5 noon, nothing for an hour. */
+    feed(&d, 6, 10, start, start + 60, 0, &r);
+    assert_int_equal(r.firing, 1);
+    assert_int_equal(r.resolved, 1);
+    assert_true(r.first_fire_step >= start && r.first_fire_step <= start + 3);
+    assert_int_equal(r.fire.dir, -1);
+    assert_true(r.fire.value == 0);
+    assert_true(r.fire.expected > 10);
+    assert_true(r.fire.score >= 1);
+    assert_true(r.fire.lower > 0 && r.fire.upper > r.fire.expected);
+    assert_true(r.resolve.since_ms == r.fire.since_ms);
+    assert_string_equal(r.resolve.reason, "recovered");
+}
+
+static void
+test_detect_spike_fires_unless_only_drops_are_watched(void **state)
+{
+    static struct detect d;
+    struct run r;
+    int start = 5 * 1440 + 12 * 60;
+
+    (void)state;
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    feed(&d, 6, 2, start, start + 30, 5, &r);
+    assert_int_equal(r.firing, 1);
+    assert_int_equal(r.fire.dir, 1);
+    assert_true(r.first_fire_step < start + 15);
+    setup_detect(&d, DETECT_DAILY, DETECT_DROP, 60);
+    feed(&d, 6, 2, start, start + 30, 5, &r);
+    assert_int_equal(r.firing, 0);
+}
+
+static void
+test_detect_half_drop_caught_within_the_hour(void **state)
+{
+    static struct detect d;
+    struct run r;
+    int start = 5 * 1440 + 10 * 60;
+
+    (void)state;
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    /* About 190 an hour at this time of day, halved for three hours. */
+    feed(&d, 6, 4, start, start + 180, 0.5, &r);
+    assert_int_equal(r.firing, 1);
+    assert_true(r.first_fire_step < start + 60);
+    assert_int_equal(r.resolved, 1);
+}
+
 int
 main(void)
 {
@@ -217,6 +378,11 @@ main(void)
         cmocka_unit_test(test_detect_baseline_learns_a_daily_shape),
         cmocka_unit_test(test_detect_baseline_weekly_slots_see_the_weekend),
         cmocka_unit_test(test_detect_baseline_forgets_old_weeks),
+        cmocka_unit_test(test_detect_silent_during_warmup),
+        cmocka_unit_test(test_detect_quiet_on_normal_traffic),
+        cmocka_unit_test(test_detect_drop_to_zero_fires_once_and_resolves),
+        cmocka_unit_test(test_detect_spike_fires_unless_only_drops_are_watched),
+        cmocka_unit_test(test_detect_half_drop_caught_within_the_hour),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
