@@ -314,6 +314,8 @@ detect_baseline_slot(const struct detect_baseline *bl, int64_t local_ms, enum de
 void
 detect_init(struct detect *d, const struct detect_config *cfg)
 {
+    int i;
+
     memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
     if (d->cfg.window_steps < 1)
@@ -322,20 +324,33 @@ detect_init(struct detect *d, const struct detect_config *cfg)
         d->cfg.window_steps = DETECT_RING;
     if (d->cfg.for_steps < 1)
         d->cfg.for_steps = 1;
-    d->sxx = 2 * 30;
-    d->smu = 30;
+    for (i = 0; i < DETECT_SCALES; i++) {
+        d->sxx[i] = 2 * 30;
+        d->smu[i] = 30;
+    }
     d->tau2 = TAU2_INIT;
     d->hour = INT64_MIN;
     d->phase = DETECT_WARMUP;
 }
 
-/* Burstiness: variance over mean of the step counts around the prediction (>= 1). */
+/*
+ * Burstiness for a window of 'w' steps: variance over mean of block sums
+ * around the prediction, learned for blocks of 1, 2, 4, ... steps; a window
+ * takes the largest of the scales up to its length. Sessions and lulls make
+ * counts over 8 minutes vary more than 8 one-minute counts would suggest.
+ */
 double
-detect_phi(const struct detect *d)
+detect_phi(const struct detect *d, int w)
 {
-    double phi = d->smu > 0 ? d->sxx / d->smu : 1;
+    double phi = 1, f;
+    int i;
 
-    return phi < 1 ? 1 : phi;
+    for (i = 0; i < DETECT_SCALES && (1 << i) <= w; i++) {
+        f = d->smu[i] > 0 ? d->sxx[i] / d->smu[i] : 1;
+        if (f > phi)
+            phi = f;
+    }
+    return phi;
 }
 
 static double
@@ -391,18 +406,18 @@ window_sums(const struct detect *d, int w, double *x, double *m)
 }
 
 struct cand {
-    double score, p, x, m, s2;
+    double score, p, x, m, s2, phi;
     int w, dir;
 };
 
 /* The predictive variance of a window's relative error (ANOMALY.md 4.3). */
 static double
-sigma2(const struct detect *d, double w_slot, double aeff)
+sigma2(const struct detect *d, double w_slot, double aeff, double phi)
 {
     double tau2 = d->tau2 < TAU2_FLOOR ? TAU2_FLOOR : d->tau2;
 
     /* A slot never seen may differ by +-50 %; a seen one is priced by tau2 and A_eff. */
-    return tau2 + (w_slot > 0 ? 0 : UNSEEN_TAU2) + (aeff > 0 ? detect_phi(d) / aeff : 0);
+    return tau2 + (w_slot > 0 ? 0 : UNSEEN_TAU2) + (aeff > 0 ? phi / aeff : 0);
 }
 
 /* The smallest (lower) or largest (upper) count not outside the band at tail 'alpha'. */
@@ -443,7 +458,7 @@ band(double m, double phi, double s2, double alpha, int upper)
 static void
 fill_event(const struct detect *d, const struct cand *c, int nw, struct detect_event *ev)
 {
-    double phi = detect_phi(d), alpha = d->cfg.far * c->w / (nw * steps_per_week(d));
+    double phi = c->phi, alpha = d->cfg.far * c->w / (nw * steps_per_week(d));
 
     ev->window_ms = (int64_t)c->w * d->cfg.step_ms;
     ev->value = c->x;
@@ -469,10 +484,10 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
     double rate = detect_baseline_rate(&d->bl, local_start_ms, cfg->step_ms, cfg->season);
     double w_slot, aeff;
     double dow = dow_factor(d, local_start_ms), mu_raw = e * rate, mu = mu_raw * dow;
-    double phi = detect_phi(d), s_star = -log10(cfg->far), min_p = 1;
+    double phi, s_star = -log10(cfg->far), min_p = 1;
     uint64_t k = (d->n + 1) % (DETECT_RING + 1), prev = d->n % (DETECT_RING + 1);
     struct cand best = {.score = -INFINITY}, c;
-    int nw = 0, w, frozen;
+    int nw = 0, w, frozen, i;
     int64_t hour = floor_div(local_start_ms, HOUR_MS);
 
     memset(ev, 0, sizeof(*ev));
@@ -498,8 +513,9 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
                 break;
             window_sums(d, w, &c.x, &c.m);
             c.w = w;
+            c.phi = phi = detect_phi(d, w);
             if (c.m > 0) {
-                s2 = sigma2(d, w_slot, aeff);
+                s2 = sigma2(d, w_slot, aeff, phi);
                 z = (c.x - c.m) / sqrt(phi * c.m + s2 * c.m * c.m);
                 if (fabs(z) >= Z_SCREEN) {
                     c.dir = z < 0 ? -1 : 1;
@@ -545,19 +561,20 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
          * z >= 3 (M >= 9 phi / effect^2, and at least 10 phi) is back in range.
          * A shorter one would call a 50 % drop "recovered" from noise alone.
          */
-        double z, need = 9 * phi / (d->effect * d->effect);
+        double z, need;
 
-        if (need < 10 * phi)
-            need = 10 * phi;
         for (w = 1; w < cfg->window_steps && (uint64_t)w < d->n; w *= 2) {
             window_sums(d, w, &c.x, &c.m);
-            if (c.m >= need)
+            phi = detect_phi(d, w);
+            need = 9 * phi / (d->effect * d->effect);
+            if (c.m >= (need > 10 * phi ? need : 10 * phi))
                 break;
         }
         if (w > cfg->window_steps)
             w = cfg->window_steps;
+        c.phi = phi = detect_phi(d, w);
         window_sums(d, w, &c.x, &c.m);
-        c.s2 = sigma2(d, w_slot, aeff);
+        c.s2 = sigma2(d, w_slot, aeff, phi);
         z = c.m > 0 ? (c.x - c.m) / sqrt(phi * c.m + c.s2 * c.m * c.m) : 0;
         if (d->dir * z < 2 || (c.m > 0 && fabs(c.x / c.m - 1) < MIN_CHANGE))
             d->clear_count++;
@@ -610,16 +627,22 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
         }
     }
     if (d->phase == DETECT_OK || d->relearning) {
-        double lambda = pow(2, -1 / steps_per_week(d)), r = (x - mu) * (x - mu) - d->tau2 * mu * mu;
+        /* Each block size learns from its own non-overlapping blocks, half-life a week. */
+        for (i = 0; i < DETECT_SCALES && d->n % (1u << i) == 0 && d->n >= (1u << i); i++) {
+            double bx, bm, r, lambda = pow(2, -(double)(1 << i) / steps_per_week(d));
 
-        d->sxx = lambda * d->sxx + (r > 0 ? r : 0);
-        d->smu = lambda * d->smu + mu;
+            window_sums(d, 1 << i, &bx, &bm);
+            r = (bx - bm) * (bx - bm) - d->tau2 * bm * bm;
+            d->sxx[i] = lambda * d->sxx[i] + (r > 0 ? r : 0);
+            d->smu[i] = lambda * d->smu[i] + bm;
+        }
     }
     /* tau2: once per local hour, from the hour's total against its prediction. */
     if (hour != d->hour) {
         if (d->hour != INT64_MIN && d->hour_m > 0 && d->phase != DETECT_WARMUP &&
             (!d->hour_fired || d->relearning)) {
-            double v = phi / d->hour_m + (d->hour_aeff > 0 ? phi / d->hour_aeff : 0);
+            double hphi = detect_phi(d, 60),
+                   v = hphi / d->hour_m + (d->hour_aeff > 0 ? hphi / d->hour_aeff : 0);
             double s2 = v + (d->tau2 > TAU2_FLOOR ? d->tau2 : TAU2_FLOOR);
             double rel = (d->hour_x - d->hour_m) / d->hour_m, err = rel * rel;
 

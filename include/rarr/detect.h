@@ -41,6 +41,7 @@ void detect_baseline_slot(const struct detect_baseline *bl, int64_t local_ms,
                           enum detect_season season, double *w, double *aeff);
 
 #define DETECT_RING 2048 /* the longest window scanned, in steps */
+#define DETECT_SCALES 12 /* burstiness is learned over blocks of 1, 2, 4, ... 2048 steps */
 
 enum detect_phase { DETECT_WARMUP, DETECT_OK, DETECT_FIRING };
 enum detect_direction { DETECT_BOTH, DETECT_DROP, DETECT_SPIKE };
@@ -66,8 +67,8 @@ struct detect {
     struct detect_baseline bl;
     double dow_a[7], dow_b[7]; /* day-of-week factor under season=daily */
     int64_t dow_period[7];
-    double sxx, smu; /* burstiness phi = sxx / smu */
-    double tau2;     /* relative variance of the true rate, hour scale */
+    double sxx[DETECT_SCALES], smu[DETECT_SCALES]; /* burstiness per block size: sxx / smu */
+    double tau2; /* relative variance of the true rate, hour scale */
     double hour_x, hour_m, hour_aeff;
     int64_t hour; /* local hour index of the partial sums */
     int hour_fired;
@@ -94,6 +95,6 @@ struct detect_event {
 void detect_init(struct detect *d, const struct detect_config *cfg);
 void detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
                  struct detect_event *ev);
-double detect_phi(const struct detect *d);
+double detect_phi(const struct detect *d, int w);
 
 #endif
