@@ -474,11 +474,13 @@ fill_event(const struct detect *d, const struct cand *c, int nw, struct detect_e
  * Feed one closed step: 'x' events (or the sum) over exposure 'e' (minutes
  * for counts, the divisor's count for ratios), for the step ending at
  * 'end_ms' that started at local time 'local_start_ms'. Fills 'ev' with a
- * firing or resolved event when the state changes.
+ * firing or resolved event when the state changes. With 'inhibited' (the
+ * whole input is in a drop) the step is held: no scoring, no learning, no
+ * state change, and later windows do not reach back into it.
  */
 void
 detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
-            struct detect_event *ev)
+            int inhibited, struct detect_event *ev)
 {
     const struct detect_config *cfg = &d->cfg;
     double rate = detect_baseline_rate(&d->bl, local_start_ms, cfg->step_ms, cfg->season);
@@ -498,6 +500,12 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
     if (d->phase == DETECT_WARMUP && (double)d->n * (double)cfg->step_ms >= (double)DAY_MS) {
         d->phase = DETECT_OK;
         d->usable_from = d->n;
+    }
+    if (inhibited) {
+        /* Hold: the step is recorded but neither scored nor learned from. */
+        d->usable_from = d->n + 1;
+        d->pending = 0;
+        return;
     }
 
     if (d->phase != DETECT_WARMUP) {

@@ -62,13 +62,18 @@ struct pipeline {
     double *alert_value;         /* [nalerts] window values, for the report */
     unsigned char *alert_defined;
     unsigned char *line_hit;
-    enum match_result *res; /* [nmetrics] this line's match results */
-    size_t *failed;         /* [nmetrics] the condition that decided a miss */
-    struct window *win;     /* [nmetrics], unused for ratios */
-    struct alert *alerts;   /* [nalerts] */
-    struct detect **det;    /* [nalerts], anomaly rules only */
-    int tz_min;             /* UTC offset of the newest event's line */
-    int *view_a, *view_b;   /* [nalerts] window views of the metric / ratio operands */
+    enum match_result *res;   /* [nmetrics] this line's match results */
+    size_t *failed;           /* [nmetrics] the condition that decided a miss */
+    struct window *win;       /* [nmetrics], unused for ratios */
+    struct alert *alerts;     /* [nalerts] */
+    struct detect **det;      /* [nalerts], anomaly rules only */
+    struct detect *lines_det; /* all applied lines, when there are anomaly rules */
+    double *pending_lines;    /* [npending] lines applied per pending step */
+    struct rules_metric lines_metric;
+    struct rules_alert lines_rule;
+    char lines_name[8], lines_text[32 + RARR_DUR_MAX];
+    int tz_min;           /* UTC offset of the newest event's line */
+    int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
 
     uint64_t lines, empty, parsed, sum_skipped;
     uint64_t *matches; /* [nmetrics] */
@@ -154,10 +159,43 @@ setup_windows(struct pipeline *p)
     }
     /* After this many all-zero steps every window is zero and every alert settled. */
     p->quiet_steps = most_win + most_for / p->opt.step_ms + 2;
-    /* Anomaly detectors learn from every step, quiet ones included: no skipping. */
-    for (i = 0; i < rs->nalerts; i++)
-        if (rs->alerts[i].anomaly)
-            p->quiet_steps = INT64_MAX;
+    /*
+     * Anomaly detectors learn from every step, quiet ones included: no
+     * skipping. When the whole input drops (the site or the log shipper is
+     * down), one "lines" anomaly is better than one per metric: a detector
+     * on all applied lines, over the longest anomaly window, inhibits the
+     * others while it fires a drop (ANOMALY.md 4.11).
+     */
+    for (i = 0; i < rs->nalerts; i++) {
+        struct detect_config cfg;
+
+        if (!rs->alerts[i].anomaly)
+            continue;
+        p->quiet_steps = INT64_MAX;
+        if (p->lines_det == NULL) {
+            if ((p->lines_det = malloc(sizeof(*p->lines_det))) == NULL)
+                return -1;
+            cfg = p->det[i]->cfg;
+            cfg.season = DETECT_WEEKLY;
+            cfg.direction = DETECT_DROP;
+            cfg.far = 0.1;
+            cfg.min = 10;
+            cfg.min_given = 0;
+            cfg.for_steps = 1;
+            detect_init(p->lines_det, &cfg);
+        } else if (p->det[i]->cfg.window_steps > p->lines_det->cfg.window_steps) {
+            p->lines_det->cfg.window_steps = p->det[i]->cfg.window_steps;
+        }
+    }
+    if (p->lines_det != NULL) {
+        char dur[RARR_DUR_MAX];
+
+        clock_format_duration((int64_t)p->lines_det->cfg.window_steps * p->opt.step_ms, dur);
+        snprintf(p->lines_text, sizeof(p->lines_text), "input lines anomaly over %s", dur);
+        strcpy(p->lines_name, "lines");
+        p->lines_metric.name = p->lines_name;
+        p->lines_rule.rule = p->lines_text;
+    }
     return 0;
 }
 
@@ -199,13 +237,14 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->win = calloc(n, sizeof(*p->win));
     p->alerts = calloc(na, sizeof(*p->alerts));
     p->det = calloc(na, sizeof(*p->det));
+    p->pending_lines = calloc(p->npending, sizeof(*p->pending_lines));
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
         p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL ||
         p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
-        p->win == NULL || p->alerts == NULL || p->det == NULL || p->view_a == NULL ||
-        p->view_b == NULL)
+        p->win == NULL || p->alerts == NULL || p->det == NULL || p->pending_lines == NULL ||
+        p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
         setup_windows(p) == -1)
@@ -245,6 +284,8 @@ pipeline_free(struct pipeline *p)
         for (i = 0; i < p->rs->nalerts; i++)
             free(p->det[i]);
     free(p->det);
+    free(p->lines_det);
+    free(p->pending_lines);
     free(p->alerts);
     free(p->view_a);
     free(p->view_b);
@@ -278,7 +319,7 @@ evaluate(struct pipeline *p, int64_t start)
     int64_t t = start + p->opt.step_ms;
     double *pend = p->pending + slot(p, start) * rs->nmetrics;
     size_t i;
-    int rc = 0, all_zero = 1, defined;
+    int rc = 0, all_zero = 1, defined, inhibited = 0;
 
     for (i = 0; i < rs->nmetrics; i++) {
         if (rs->metrics[i].kind == RULES_RATIO)
@@ -301,6 +342,18 @@ evaluate(struct pipeline *p, int64_t start)
         if (p->opt.emit_metrics)
             rc |= emit_metric(p->em, t, m, p->opt.step_ms, p->step_value[i], defined);
     }
+    if (p->lines_det != NULL) {
+        double *pl = &p->pending_lines[slot(p, start)];
+        int64_t off = p->opt.tz_given ? clock_zone_offset(start) : p->tz_min;
+        struct detect_event dev;
+
+        detect_step(p->lines_det, t, start + off * 60000, *pl, (double)p->opt.step_ms / 60000, 0,
+                    &dev);
+        *pl = 0;
+        if (dev.fired != 0 && p->opt.emit_alerts)
+            rc |= emit_anomaly(p->em, t, &p->lines_rule, &p->lines_metric, &dev);
+        inhibited = p->lines_det->phase == DETECT_FIRING && p->lines_det->dir < 0;
+    }
     for (i = 0; i < rs->nalerts; i++) {
         const struct rules_alert *a = &rs->alerts[i];
         const struct rules_metric *m = &rs->metrics[a->metric];
@@ -316,7 +369,7 @@ evaluate(struct pipeline *p, int64_t start)
                 x = p->step_value[m->a];
                 e = p->step_value[m->b];
             }
-            detect_step(p->det[i], t, start + off * 60000, x, e, &dev);
+            detect_step(p->det[i], t, start + off * 60000, x, e, inhibited, &dev);
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;
             if (dev.fired != 0 && p->opt.emit_alerts)
@@ -569,6 +622,9 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     step_start = clock_floor(ts, p->opt.step_ms);
     if (!p->evaluated && step_start < p->next_step)
         p->next_step = step_start; /* SPEC 4: the first step is the one holding the first event */
+    p->pending_lines[slot(p, step_start)]++;
+    if (step_start > p->pending_max)
+        p->pending_max = step_start;
     step_slot = slot(p, step_start) * rs->nmetrics;
     for (i = 0; i < rs->nmetrics; i++) {
         if (!p->line_hit[i])

@@ -254,7 +254,7 @@ feed(struct detect *d, int days, double rate, int from, int to, double factor, s
         double x = poisson(rate * shape * (step >= from && step < to ? factor : 1));
         struct detect_event ev;
 
-        detect_step(d, t + 60000, t, x, 1, &ev);
+        detect_step(d, t + 60000, t, x, 1, 0, &ev);
         if (ev.fired > 0) {
             if (r->firing++ == 0)
                 r->first_fire_step = step;

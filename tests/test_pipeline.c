@@ -541,6 +541,66 @@ test_pipeline_long_gap_alerts_only(void **state)
     run_end(&r);
 }
 
+/*
+ * Two days of steady traffic on /a and /b (epoch-second timestamps), then
+ * at day 2 noon an hour in which 'a_factor' and 'b_factor' scale them.
+ * Returns the anomaly records written.
+ */
+static const char *
+feed_two_days(struct run *r, double a_factor, double b_factor)
+{
+    static const char rules[] = "metric a path='/a'\nmetric b path='/b'\n"
+                                "anomaly a window=1h season=daily\n"
+                                "anomaly b window=1h season=daily\n";
+    int64_t t0 = 1777852800, s; /* 2026-05-04T00:00:00Z */
+    char line[128];
+
+    run_start(r, rules, 0, 1, 0, NULL);
+    for (s = 0; s < 2 * 86400 + 3 * 3600; s += 6) {
+        int incident = s >= 86400 + 12 * 3600 && s < 86400 + 13 * 3600;
+        /* Each path gets 5 events a minute; during the incident a share of them. */
+        int k = (int)(s / 6 % 10), keep_a = !incident || k < a_factor * 10,
+            keep_b = !incident || k < b_factor * 10;
+
+        snprintf(line, sizeof(line), "{\"ts\":%lld,\"path\":\"%s\"}", (long long)(t0 + s),
+                 s / 6 % 2 ? "/a" : "/b");
+        if (s / 6 % 2 ? keep_a : keep_b)
+            run_line(r, line);
+    }
+    return run_finish(r);
+}
+
+static void
+test_pipeline_whole_input_drop_is_one_anomaly(void **state)
+{
+    struct run r;
+    const char *out;
+
+    (void)state;
+    out = feed_two_days(&r, 0, 0);
+    /* One record pair on the input as a whole, none per metric. */
+    assert_non_null(strstr(out, "\"state\":\"firing\",\"rule\":\"input lines anomaly over 1h\","
+                                "\"metric\":\"lines\""));
+    assert_non_null(strstr(out, "\"state\":\"resolved\",\"rule\":\"input lines anomaly"));
+    assert_null(strstr(out, "\"metric\":\"a\""));
+    assert_null(strstr(out, "\"metric\":\"b\""));
+    run_end(&r);
+}
+
+static void
+test_pipeline_one_metric_drop_is_that_metric(void **state)
+{
+    struct run r;
+    const char *out;
+
+    (void)state;
+    out = feed_two_days(&r, 0, 1);
+    assert_non_null(strstr(out, "\"state\":\"firing\",\"rule\":\"a anomaly over 1h\""));
+    assert_null(strstr(out, "\"metric\":\"lines\""));
+    assert_null(strstr(out, "\"metric\":\"b\""));
+    run_end(&r);
+}
+
 int
 main(void)
 {
@@ -556,6 +616,8 @@ main(void)
         cmocka_unit_test(test_pipeline_ratio_per_step_value_and_null),
         cmocka_unit_test(test_pipeline_sum_metric),
         cmocka_unit_test(test_pipeline_threshold_alert_fires_and_resolves),
+        cmocka_unit_test(test_pipeline_whole_input_drop_is_one_anomaly),
+        cmocka_unit_test(test_pipeline_one_metric_drop_is_that_metric),
         cmocka_unit_test(test_pipeline_replay_is_deterministic),
         cmocka_unit_test(test_pipeline_long_gap_alerts_only),
     };

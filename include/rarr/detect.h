@@ -94,7 +94,7 @@ struct detect_event {
 
 void detect_init(struct detect *d, const struct detect_config *cfg);
 void detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
-                 struct detect_event *ev);
+                 int inhibited, struct detect_event *ev);
 double detect_phi(const struct detect *d, int w);
 
 #endif
