@@ -668,3 +668,193 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
     if (d->phase == DETECT_FIRING)
         d->hour_fired = 1;
 }
+
+/* ---- The continuous path: sums of values (ANOMALY.md, "Measured since", B and C). ---- */
+
+#define U_OVER 3.0       /* residuals beyond 3 spreads feed the tail fit */
+#define ENV_MARGIN 1.0   /* a new extreme must pass the envelope by this many spreads */
+#define TAIL_PRIOR 0.002 /* prior rate of |u| > 3 a step, worth about 100 steps */
+#define FIRE_RATE_GAIN 0.0 /* score threshold per firing a week */
+#define ENV_RATE_GAIN 0.0  /* envelope margin per firing a week */
+
+static void
+scale_init(struct detect_scale *s, double g)
+{
+    int k;
+
+    memset(s, 0, sizeof(*s));
+    s->level = s->hi = s->lo = g;
+    for (k = 0; k < 2; k++) {
+        s->rate[k] = TAIL_PRIOR;
+        s->m1[k] = 1;
+        s->m2[k] = 2;
+    }
+    s->started = 1;
+}
+
+/* P(u > x) for x >= 3 from the learned tail of one direction (generalised Pareto). */
+static double
+tail_p(const struct detect_scale *s, int k, double x)
+{
+    double m1 = s->m1[k], var = s->m2[k] - m1 * m1, xi, sigma;
+
+    if (x <= U_OVER)
+        return 1;
+    xi = var > 0 ? 0.5 * (1 - m1 * m1 / var) : 0;
+    xi = xi < 0 ? 0 : xi > 0.5 ? 0.5 : xi;
+    sigma = m1 * (1 - xi);
+    if (sigma <= 0)
+        sigma = 1e-9;
+    if (xi < 1e-9)
+        return s->rate[k] * exp(-(x - U_OVER) / sigma);
+    return s->rate[k] * pow(1 + xi * (x - U_OVER) / sigma, -1 / xi);
+}
+
+/* The |u| at which the tail's chance alarms per week equal 'far'. */
+static double
+tail_threshold(const struct detect_scale *s, int k, double per_week, double far)
+{
+    double lo = U_OVER, hi = U_OVER + 1;
+    int i;
+
+    while (tail_p(s, k, hi) * per_week > far && hi < 1e6)
+        hi *= 2;
+    for (i = 0; i < 60; i++) {
+        double mid = (lo + hi) / 2;
+
+        if (tail_p(s, k, mid) * per_week > far)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+/* Learn one value: level, spread, envelope and, unless firing, the tails. */
+static void
+scale_learn(struct detect_scale *s, double g, double u, double spread, int learn_tail,
+            double day_steps, double week_steps)
+{
+    double a_mad = 1 - pow(2, -1 / day_steps), a_tail = 1 - pow(2, -1 / week_steps);
+    double r = fabs(g - s->level), env = pow(2, -1 / week_steps);
+    int k;
+
+    if (spread > 0 && r > 5 * spread)
+        r = 5 * spread;
+    s->mad += a_mad * (r - s->mad);
+    s->hi = s->level + (s->hi - s->level) * env;
+    s->lo = s->level + (s->lo - s->level) * env;
+    if (g > s->hi)
+        s->hi = g;
+    if (g < s->lo)
+        s->lo = g;
+    if (learn_tail && spread > 0) {
+        for (k = 0; k < 2; k++) {
+            double x = k ? u : -u, over = x > U_OVER;
+
+            s->rate[k] += a_tail * (over - s->rate[k]);
+            if (over) {
+                double e = x - U_OVER;
+
+                s->m1[k] += 0.05 * (e - s->m1[k]);
+                s->m2[k] += 0.05 * (e * e - s->m2[k]);
+            }
+        }
+    }
+    s->level += 0.5 * (g - s->level); /* half-life of one step */
+}
+
+/*
+ * Feed one step's value 'y' of a sum metric (a step without any value is not
+ * fed: no exposure is not a zero). Fills 'ev' on a state change.
+ */
+void
+detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct detect_event *ev)
+{
+    struct detect_cont *c = &d->cont;
+    const struct detect_config *cfg = &d->cfg;
+    double spw = steps_per_week(d), day_steps = (double)DAY_MS / (double)cfg->step_ms;
+    double s_star = -log10(cfg->far) + FIRE_RATE_GAIN * c->fire_rate * spw;
+    struct detect_scale *sc;
+    double g, spread, u, p = 1, score = -INFINITY, thr;
+    int dir = 0, k, envelope = 0;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!isfinite(y))
+        return;
+    if (c->seen == 0) {
+        c->use_log = y > 0;
+        scale_init(&c->log, y > 0 ? log(y) : 0);
+        scale_init(&c->id, y);
+        c->seen = 1;
+        d->n++;
+        return;
+    }
+    if (y <= 0)
+        c->use_log = 0;
+    sc = c->use_log ? &c->log : &c->id;
+    g = c->use_log ? log(y) : y;
+    spread = 1.2533 * sc->mad;
+    u = spread > 0 ? (g - sc->level) / spread : 0;
+    d->n++;
+    c->seen++;
+    if (d->phase == DETECT_WARMUP && (double)c->seen * (double)cfg->step_ms >= (double)DAY_MS)
+        d->phase = DETECT_OK;
+
+    if (!inhibited && d->phase != DETECT_WARMUP && spread > 0) {
+        k = u > 0;
+        p = tail_p(sc, k, fabs(u));
+        score = -log10((p > 1e-300 ? p : 1e-300) * spw);
+        dir = u < 0 ? -1 : 1;
+        /* A new extreme beyond the discounted envelope by a spread also counts. */
+        if (g > sc->hi + (ENV_MARGIN + ENV_RATE_GAIN * c->fire_rate * spw) * spread ||
+            g < sc->lo - (ENV_MARGIN + ENV_RATE_GAIN * c->fire_rate * spw) * spread) {
+            envelope = 1;
+            dir = g > sc->hi ? 1 : -1;
+        }
+    }
+    if (d->phase == DETECT_OK) {
+        int cand = (score >= s_star || envelope) &&
+                   (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (dir < 0));
+
+        if (cand && d->n >= d->holdoff_until) {
+            d->phase = DETECT_FIRING;
+            d->since_ms = end_ms;
+            d->dir = dir;
+            d->clear_count = 0;
+            d->holdoff_until = d->n + HOLDOFF_STEPS;
+            ev->fired = 1;
+        }
+    } else if (d->phase == DETECT_FIRING) {
+        d->clear_count = fabs(u) < 2 ? d->clear_count + 1 : 0;
+        if (d->clear_count >= 3) {
+            d->phase = DETECT_OK;
+            ev->fired = -1;
+            ev->reason = "recovered";
+        }
+    }
+    c->fire_rate += (1 - pow(2, -1 / spw)) * ((ev->fired > 0) - c->fire_rate);
+    if (ev->fired != 0) {
+        thr = spread > 0 ? tail_threshold(sc, d->dir > 0, spw, cfg->far) * spread : 0;
+        ev->window_ms = cfg->step_ms;
+        ev->value = y;
+        ev->expected = c->use_log ? exp(sc->level) : sc->level;
+        ev->lower = c->use_log ? exp(sc->level - thr) : sc->level - thr;
+        ev->upper = c->use_log ? exp(sc->level + thr) : sc->level + thr;
+        ev->score = ev->fired > 0 ? (isfinite(score) ? score : 0) : 0;
+        ev->p = p;
+        ev->dir = d->dir;
+        ev->since_ms = d->since_ms;
+    }
+    /* Both scales learn, so a switch from log to identity starts warm. */
+    if (y > 0) {
+        double ls = 1.2533 * c->log.mad, lu = ls > 0 ? (log(y) - c->log.level) / ls : 0;
+
+        scale_learn(&c->log, log(y), lu, ls, d->phase != DETECT_FIRING, day_steps, spw);
+    }
+    {
+        double is = 1.2533 * c->id.mad, iu = is > 0 ? (y - c->id.level) / is : 0;
+
+        scale_learn(&c->id, y, iu, is, d->phase != DETECT_FIRING, day_steps, spw);
+    }
+}

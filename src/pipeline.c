@@ -56,7 +56,9 @@ struct pipeline {
 
     size_t npending;
     double *pending;             /* [npending][nmetrics] */
+    double *pending_n;           /* [npending][nmetrics] lines behind each pending value */
     double *step_value;          /* [nmetrics] this step's value */
+    double *step_n;              /* [nmetrics] lines behind it */
     double *line_value;          /* [nmetrics] this line's contribution */
     unsigned char *step_defined; /* [nmetrics] for the report */
     double *alert_value;         /* [nalerts] window values, for the report */
@@ -141,6 +143,7 @@ setup_windows(struct pipeline *p)
                 .step_ms = p->opt.step_ms,
                 .window_steps = (int)(w < DETECT_RING ? w : DETECT_RING),
                 .for_steps = (int)((a->for_ms + p->opt.step_ms - 1) / p->opt.step_ms),
+                .continuous = m->kind == RULES_SUM,
             };
 
             if ((p->det[i] = malloc(sizeof(*p->det[i]))) == NULL)
@@ -225,7 +228,9 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     if (p->npending > SIZE_MAX / n / sizeof(double))
         goto oom;
     p->pending = calloc(p->npending * n, sizeof(*p->pending));
+    p->pending_n = calloc(p->npending * n, sizeof(*p->pending_n));
     p->step_value = calloc(n, sizeof(*p->step_value));
+    p->step_n = calloc(n, sizeof(*p->step_n));
     p->line_value = calloc(n, sizeof(*p->line_value));
     p->line_hit = calloc(n, 1);
     p->res = calloc(n, sizeof(*p->res));
@@ -240,11 +245,11 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->pending_lines = calloc(p->npending, sizeof(*p->pending_lines));
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
-    if (p->pending == NULL || p->step_value == NULL || p->line_value == NULL ||
-        p->line_hit == NULL || p->res == NULL || p->failed == NULL || p->step_defined == NULL ||
-        p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
-        p->win == NULL || p->alerts == NULL || p->det == NULL || p->pending_lines == NULL ||
-        p->view_a == NULL || p->view_b == NULL)
+    if (p->pending == NULL || p->pending_n == NULL || p->step_n == NULL || p->step_value == NULL ||
+        p->line_value == NULL || p->line_hit == NULL || p->res == NULL || p->failed == NULL ||
+        p->step_defined == NULL || p->alert_value == NULL || p->alert_defined == NULL ||
+        p->matches == NULL || p->win == NULL || p->alerts == NULL || p->det == NULL ||
+        p->pending_lines == NULL || p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
         setup_windows(p) == -1)
@@ -270,7 +275,9 @@ pipeline_free(struct pipeline *p)
     record_fini(&p->rec);
     match_free(p->mt);
     free(p->pending);
+    free(p->pending_n);
     free(p->step_value);
+    free(p->step_n);
     free(p->line_value);
     free(p->line_hit);
     free(p->res);
@@ -318,6 +325,7 @@ evaluate(struct pipeline *p, int64_t start)
     const struct ruleset *rs = p->rs;
     int64_t t = start + p->opt.step_ms;
     double *pend = p->pending + slot(p, start) * rs->nmetrics;
+    double *pend_n = p->pending_n + slot(p, start) * rs->nmetrics;
     size_t i;
     int rc = 0, all_zero = 1, defined, inhibited = 0;
 
@@ -328,7 +336,8 @@ evaluate(struct pipeline *p, int64_t start)
         if (pend[i] != 0)
             all_zero = 0;
         window_push(&p->win[i], pend[i]);
-        pend[i] = 0;
+        p->step_n[i] = pend_n[i];
+        pend[i] = pend_n[i] = 0;
     }
     p->zero_run = all_zero ? p->zero_run + 1 : 0;
     p->evaluated = 1;
@@ -369,7 +378,15 @@ evaluate(struct pipeline *p, int64_t start)
                 x = p->step_value[m->a];
                 e = p->step_value[m->b];
             }
-            detect_step(p->det[i], t, start + off * 60000, x, e, inhibited, &dev);
+            if (p->det[i]->cfg.continuous) {
+                /* A step without any value is missing, not zero. */
+                if (p->step_n[a->metric] > 0)
+                    detect_value(p->det[i], t, x, inhibited, &dev);
+                else
+                    memset(&dev, 0, sizeof(dev));
+            } else {
+                detect_step(p->det[i], t, start + off * 60000, x, e, inhibited, &dev);
+            }
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;
             if (dev.fired != 0 && p->opt.emit_alerts)
@@ -631,6 +648,7 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
             continue;
         p->matches[i]++;
         p->pending[step_slot + i] += p->line_value[i];
+        p->pending_n[step_slot + i]++;
         if (step_start > p->pending_max)
             p->pending_max = step_start;
     }

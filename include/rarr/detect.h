@@ -55,6 +55,29 @@ struct detect_config {
     int64_t step_ms;
     int window_steps; /* the rule's window, at most DETECT_RING */
     int for_steps;    /* consecutive candidate steps before firing (at least 1) */
+    int continuous;   /* a sum of values, not a count: the continuous path */
+};
+
+/* One scale (log or identity) of the continuous path's statistics. */
+struct detect_scale {
+    double level;        /* one-step-ahead prediction */
+    double mad;          /* EW mean |residual|, spread = 1.2533 mad */
+    double hi, lo;       /* discounted envelope of past values */
+    double rate[2];      /* EW rate of |u| > 3, down and up */
+    double m1[2], m2[2]; /* EW moments of the excesses |u| - 3 */
+    int started;
+};
+
+/*
+ * The continuous path (ANOMALY.md, "Measured ... B"): a one-step-ahead EW
+ * level, a robust spread, tails learned from the series' own residuals by
+ * peaks over threshold, and a new-extreme test against a discounted envelope.
+ */
+struct detect_cont {
+    struct detect_scale log, id;
+    int use_log;      /* every value so far was > 0 */
+    double fire_rate; /* EW rate of firings: thresholds rise with it */
+    uint64_t seen;    /* steps with a value */
 };
 
 /*
@@ -80,6 +103,7 @@ struct detect {
     int64_t since_ms, frozen_since_ms, rebound_until_ms;
     uint64_t usable_from, holdoff_until;
     int relearning;
+    struct detect_cont cont;
 };
 
 /* What one step decided, for the anomaly record (SPEC section 5). */
@@ -95,6 +119,8 @@ struct detect_event {
 void detect_init(struct detect *d, const struct detect_config *cfg);
 void detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, double e,
                  int inhibited, struct detect_event *ev);
+void detect_value(struct detect *d, int64_t end_ms, double y, int inhibited,
+                  struct detect_event *ev);
 double detect_phi(const struct detect *d, int w);
 
 #endif
