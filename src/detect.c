@@ -342,7 +342,7 @@ detect_init(struct detect *d, const struct detect_config *cfg)
 double
 detect_phi(const struct detect *d, int w)
 {
-    double phi = 1, f;
+    double phi = d->cfg.sum ? 1e-9 : 1, f;
     int i;
 
     for (i = 0; i < DETECT_SCALES && (1 << i) <= w; i++) {
@@ -671,11 +671,12 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
 
 /* ---- The continuous path: sums of values (ANOMALY.md, "Measured since", B and C). ---- */
 
-#define U_OVER 3.0       /* residuals beyond 3 spreads feed the tail fit */
-#define ENV_MARGIN 1.0   /* a new extreme must pass the envelope by this many spreads */
-#define TAIL_PRIOR 0.002 /* prior rate of |u| > 3 a step, worth about 100 steps */
-#define FIRE_RATE_GAIN 0.0 /* score threshold per firing a week */
-#define ENV_RATE_GAIN 0.0  /* envelope margin per firing a week */
+#define U_OVER 3.0          /* residuals beyond 3 spreads feed the tail fit */
+#define ENV_MARGIN 1.0      /* a new extreme must pass the envelope by this many spreads */
+#define TAIL_PRIOR 0.002    /* prior rate of |u| > 3 a step, worth about 100 steps */
+#define SLOW_STEPS 2016     /* half-life of the slow level */
+#define FIRE_RATE_GAIN 0.05 /* score threshold per firing a week */
+#define ENV_RATE_GAIN 0.25  /* envelope margin per firing a week */
 
 static void
 scale_init(struct detect_scale *s, double g)
@@ -683,7 +684,7 @@ scale_init(struct detect_scale *s, double g)
     int k;
 
     memset(s, 0, sizeof(*s));
-    s->level = s->hi = s->lo = g;
+    s->level = s->slow = s->hi = s->lo = g;
     for (k = 0; k < 2; k++) {
         s->rate[k] = TAIL_PRIOR;
         s->m1[k] = 1;
@@ -762,6 +763,7 @@ scale_learn(struct detect_scale *s, double g, double u, double spread, int learn
         }
     }
     s->level += 0.5 * (g - s->level); /* half-life of one step */
+    s->slow += (1 - pow(2, -1.0 / SLOW_STEPS)) * (g - s->slow);
 }
 
 /*
@@ -806,6 +808,9 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
         p = tail_p(sc, k, fabs(u));
         score = -log10((p > 1e-300 ? p : 1e-300) * spw);
         dir = u < 0 ? -1 : 1;
+        /* A spike must also stand out against the slow level: not a return to normal. */
+        if (dir > 0 && tail_p(sc, 1, (g - sc->slow) / spread) * spw > 1)
+            score = -INFINITY;
         /* A new extreme beyond the discounted envelope by a spread also counts. */
         if (g > sc->hi + (ENV_MARGIN + ENV_RATE_GAIN * c->fire_rate * spw) * spread ||
             g < sc->lo - (ENV_MARGIN + ENV_RATE_GAIN * c->fire_rate * spw) * spread) {

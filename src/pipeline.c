@@ -143,7 +143,13 @@ setup_windows(struct pipeline *p)
                 .step_ms = p->opt.step_ms,
                 .window_steps = (int)(w < DETECT_RING ? w : DETECT_RING),
                 .for_steps = (int)((a->for_ms + p->opt.step_ms - 1) / p->opt.step_ms),
-                .continuous = m->kind == RULES_SUM,
+                /*
+                 * A sum watched over one step asks for point anomalies: the
+                 * continuous path. Over longer windows a sum is scanned like a
+                 * count, its burstiness (free to go below 1) carrying the units.
+                 */
+                .continuous = m->kind == RULES_SUM && w == 1,
+                .sum = m->kind == RULES_SUM,
             };
 
             if ((p->det[i] = malloc(sizeof(*p->det[i]))) == NULL)
@@ -185,6 +191,8 @@ setup_windows(struct pipeline *p)
             cfg.min = 10;
             cfg.min_given = 0;
             cfg.for_steps = 1;
+            cfg.continuous = 0;
+            cfg.sum = 0;
             detect_init(p->lines_det, &cfg);
         } else if (p->det[i]->cfg.window_steps > p->lines_det->cfg.window_steps) {
             p->lines_det->cfg.window_steps = p->det[i]->cfg.window_steps;

@@ -55,12 +55,14 @@ struct detect_config {
     int64_t step_ms;
     int window_steps; /* the rule's window, at most DETECT_RING */
     int for_steps;    /* consecutive candidate steps before firing (at least 1) */
-    int continuous;   /* a sum of values, not a count: the continuous path */
+    int continuous;   /* point anomalies of a sum's step values: the continuous path */
+    int sum;          /* values, not events: burstiness may fall below 1 */
 };
 
 /* One scale (log or identity) of the continuous path's statistics. */
 struct detect_scale {
     double level;        /* one-step-ahead prediction */
+    double slow;         /* slow EW level (half-life 2016 steps): spikes must pass it too */
     double mad;          /* EW mean |residual|, spread = 1.2533 mad */
     double hi, lo;       /* discounted envelope of past values */
     double rate[2];      /* EW rate of |u| > 3, down and up */
