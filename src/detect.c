@@ -673,7 +673,7 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
 
 #define U_OVER 3.0          /* residuals beyond 3 spreads feed the tail fit */
 #define ENV_MARGIN 1.0      /* a new extreme must pass the envelope by this many spreads */
-#define TAIL_PRIOR 0.002    /* prior rate of |u| > 3 a step, worth about 100 steps */
+#define TAIL_PRIOR 0.005    /* initial rate of |u| > 3 a step (it decays with a week's half-life) */
 #define SLOW_STEPS 2016     /* half-life of the slow level */
 #define FIRE_RATE_GAIN 0.05 /* score threshold per firing a week */
 #define ENV_RATE_GAIN 0.25  /* envelope margin per firing a week */
@@ -737,6 +737,10 @@ scale_learn(struct detect_scale *s, double g, double u, double spread, int learn
             double day_steps, double week_steps)
 {
     double a_mad = 1 - pow(2, -1 / day_steps), a_tail = 1 - pow(2, -1 / week_steps);
+
+    /* Until a day of values is in, the spread is their plain running mean. */
+    if (++s->n_mad < day_steps && 1.0 / s->n_mad > a_mad)
+        a_mad = 1.0 / s->n_mad;
     double r = fabs(g - s->level), env = pow(2, -1 / week_steps);
     int k;
 
@@ -855,11 +859,12 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
     if (y > 0) {
         double ls = 1.2533 * c->log.mad, lu = ls > 0 ? (log(y) - c->log.level) / ls : 0;
 
-        scale_learn(&c->log, log(y), lu, ls, d->phase != DETECT_FIRING, day_steps, spw);
+        scale_learn(&c->log, log(y), lu, ls, d->phase != DETECT_FIRING && c->seen > 50, day_steps,
+                    spw);
     }
     {
         double is = 1.2533 * c->id.mad, iu = is > 0 ? (y - c->id.level) / is : 0;
 
-        scale_learn(&c->id, y, iu, is, d->phase != DETECT_FIRING, day_steps, spw);
+        scale_learn(&c->id, y, iu, is, d->phase != DETECT_FIRING && c->seen > 50, day_steps, spw);
     }
 }

@@ -363,6 +363,87 @@ test_detect_half_drop_caught_within_the_hour(void **state)
     assert_int_equal(r.resolved, 1);
 }
 
+/* Feed 'n' steps of 100 +- 5 % noise (5-minute steps), with 'spike' times the value at 'at'. */
+static int
+feed_values(struct detect *d, int n, int at, double spike, double base, struct detect_event *fire)
+{
+    int step, fired = 0;
+
+    rng = 88172645463325252ULL;
+    for (step = 0; step < n; step++) {
+        double y = base * (1 + 0.05 * (2 * unit() - 1)) * (step == at ? spike : 1);
+        struct detect_event ev;
+
+        detect_value(d, (int64_t)(step + 1) * 300000, y, 0, &ev);
+        if (ev.fired > 0) {
+            fired++;
+            *fire = ev;
+        }
+    }
+    return fired;
+}
+
+static void
+setup_values(struct detect *d)
+{
+    struct detect_config cfg = {.season = DETECT_WEEKLY,
+                                .direction = DETECT_BOTH,
+                                .far = 0.1,
+                                .min = 10,
+                                .step_ms = 300000,
+                                .window_steps = 1,
+                                .for_steps = 1,
+                                .continuous = 1,
+                                .sum = 1};
+
+    detect_init(d, &cfg);
+}
+
+static void
+test_detect_values_quiet_on_noise(void **state)
+{
+    static struct detect d;
+    struct detect_event ev;
+
+    (void)state;
+    setup_values(&d);
+    assert_int_equal(feed_values(&d, 4000, -1, 1, 100, &ev), 0);
+}
+
+static void
+test_detect_values_point_spike_fires(void **state)
+{
+    static struct detect d;
+    struct detect_event ev;
+
+    (void)state;
+    setup_values(&d);
+    assert_int_equal(feed_values(&d, 2000, 1500, 3, 100, &ev), 1);
+    assert_int_equal(ev.dir, 1);
+    assert_true(ev.value > 250);
+    assert_true(ev.expected > 90 && ev.expected < 110);
+    assert_true(ev.upper < ev.value && ev.lower > 0);
+    /* The same spike during warm-up (the first day: 288 steps) is not reported. */
+    setup_values(&d);
+    assert_int_equal(feed_values(&d, 2000, 100, 3, 100, &ev), 0);
+}
+
+static void
+test_detect_values_scale_free(void **state)
+{
+    static struct detect a, b;
+    struct detect_event ea, eb;
+
+    (void)state;
+    /* The same series in other units fires at the same step with the same score. */
+    setup_values(&a);
+    setup_values(&b);
+    assert_int_equal(feed_values(&a, 2000, 1500, 0.2, 100, &ea), 1);
+    assert_int_equal(feed_values(&b, 2000, 1500, 0.2, 0.001, &eb), 1);
+    assert_int_equal(ea.dir, -1);
+    assert_true(fabs(ea.score - eb.score) < 1e-6);
+}
+
 int
 main(void)
 {
@@ -383,6 +464,9 @@ main(void)
         cmocka_unit_test(test_detect_drop_to_zero_fires_once_and_resolves),
         cmocka_unit_test(test_detect_spike_fires_unless_only_drops_are_watched),
         cmocka_unit_test(test_detect_half_drop_caught_within_the_hour),
+        cmocka_unit_test(test_detect_values_quiet_on_noise),
+        cmocka_unit_test(test_detect_values_point_spike_fires),
+        cmocka_unit_test(test_detect_values_scale_free),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,7 @@ struct detect_scale {
     double hi, lo;       /* discounted envelope of past values */
     double rate[2];      /* EW rate of |u| > 3, down and up */
     double m1[2], m2[2]; /* EW moments of the excesses |u| - 3 */
+    double n_mad;        /* values behind 'mad' */
     int started;
 };
 
