@@ -53,12 +53,23 @@ def run(seed, rate, season, weeks, window, incidents):
         f.write(RULES.format(w=window, s=season, sens=SENS))
         rules = f.name
     gen = subprocess.Popen(args, stdout=subprocess.PIPE)
-    out = subprocess.run(["build/rarr", "-q", "-r", rules], stdin=gen.stdout,
+    out = subprocess.run(["build/rarr", "-q", "--emit=all", "-r", rules], stdin=gen.stdout,
                          capture_output=True, text=True, check=True).stdout
     gen.wait()
     os.unlink(rules)
-    firings = [json.loads(l) for l in out.splitlines()]
-    return [f for f in firings if f["type"] == "anomaly" and f["state"] == "firing"]
+    recs = [json.loads(l) for l in out.splitlines()]
+    per_min = {}
+    for r in recs:
+        if r["type"] == "metric":
+            per_min[(r["metric"], r["time"])] = r["value"]
+    return [f for f in recs if f["type"] == "anomaly" and f["state"] == "firing"], per_min
+
+
+def volume(per_min, metric, t0):
+    """Events per hour of 'metric' in the hour starting at t0, one week earlier."""
+    t = t0 - dt.timedelta(days=7)
+    return sum(per_min.get((metric, (t + dt.timedelta(minutes=m + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+                           0) for m in range(60))
 
 
 def main():
@@ -74,10 +85,10 @@ def main():
     a = ap.parse_args()
     global SENS
     SENS = a.sensitivity
-    hits, delays, fa, metric_weeks = {}, {}, 0, 0
+    hits, delays, vols, fa, metric_weeks = {}, {}, {}, 0, 0
     for seed in [int(s) for s in a.seeds.split(",")]:
         incidents = [] if a.clean else INCIDENTS
-        fir = run(seed, a.rate, a.season, a.weeks, a.window, incidents)
+        fir, per_min = run(seed, a.rate, a.season, a.weeks, a.window, incidents)
         last = START + dt.timedelta(days=(a.weeks - 1) * 7)
         windows = []
         for kind, metric, day, hour, dur, deadline in incidents:
@@ -88,6 +99,7 @@ def main():
         for kind, metric, t0, t1, deadline in windows:
             key = f"{kind} {metric}"
             hits.setdefault(key, [0, 0])[1] += 1
+            vols.setdefault(key, []).append(volume(per_min, metric, t0))
             for i, f in enumerate(fir):
                 t = ts(f["time"])
                 if f["metric"] == metric and t0 <= t <= t1 + dt.timedelta(minutes=60):
@@ -117,7 +129,9 @@ def main():
         ds = sorted(delays.get(key, []))
         med = ds[len(ds) // 2] if ds else float("nan")
         worst = ds[-1] if ds else float("nan")
-        print(f"  {key:28s} recall {h}/{n}  delay median {med:.0f} min, worst {worst:.0f} min")
+        vol = sorted(vols[key])[len(vols[key]) // 2]
+        print(f"  {key:24s} ~{vol:5.0f}/h  recall {h}/{n}  delay median {med:.0f} min, "
+              f"worst {worst:.0f} min")
     if hits:
         tot = sum(h for h, _ in hits.values()), sum(n for _, n in hits.values())
         print(f"  recall over all kinds: {tot[0]}/{tot[1]}")
