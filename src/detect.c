@@ -493,6 +493,15 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
     int64_t hour = floor_div(local_start_ms, HOUR_MS);
 
     memset(ev, 0, sizeof(*ev));
+    /* Values no count model can hold: skip what is not a number, and take a
+     * sum with negative values (refunds) to the continuous path for good. */
+    if (!isfinite(x) || !isfinite(e) || fabs(x) > 1e15 || e < 0)
+        return;
+    if (cfg->sum && x < 0) {
+        d->cfg.continuous = 1;
+        detect_value(d, end_ms, x, inhibited, ev);
+        return;
+    }
     detect_baseline_slot(&d->bl, local_start_ms, cfg->season, &w_slot, &aeff);
     d->cx[k] = d->cx[prev] + x;
     d->cm[k] = d->cm[prev] + mu;
@@ -786,7 +795,7 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
     int dir = 0, k, envelope = 0;
 
     memset(ev, 0, sizeof(*ev));
-    if (!isfinite(y))
+    if (!isfinite(y) || fabs(y) > 1e300)
         return;
     if (c->seen == 0) {
         c->use_log = y > 0;
