@@ -5,8 +5,8 @@ through rarr's anomaly rules and report recall, detection delay and false alarms
     bench/anomaly_eval.py [--seeds 1,2,3] [--rate 3000] [--season daily] [--weeks 3]
 
 Each run: build/loggen makes WEEKS weeks of combined log (daily and weekly cycle,
-weekend dip, Poisson noise) with one incident of each kind in the last week, on
-one metric each; rarr replays it with an `anomaly` rule per metric. A firing on
+weekend dip, sessions and Poisson noise, 2 % growth a week) with one incident of
+each kind in the last week, on one metric each or on all traffic; rarr replays it with an `anomaly` rule per metric. A firing on
 the incident's metric between its start and start + deadline is a hit (delay =
 firing time - start); every other firing after the first week is a false alarm
 (firings on metrics the incident drags along -- dashboard views in a login
@@ -25,7 +25,7 @@ anomaly signups         window={w} season={s} sensitivity={sens}
 anomaly marketing_views window={w} season={s} sensitivity={sens}
 """
 METRIC = {"login": "login_views", "dashboard": "dashboard_views", "signup": "signups",
-          "marketing": "marketing_views"}
+          "marketing": "marketing_views", "all": "lines"}
 # kind, metric, day offset in the last week, hour, duration, deadline (minutes)
 INCIDENTS = [
     ("drop", "marketing", 0, 14, "1h", 5),
@@ -34,9 +34,11 @@ INCIDENTS = [
     ("half", "login", 3, 15, "3h", 60),
     ("spike", "signup", 4, 13, "30m", 15),
     ("spike", "marketing", 5, 16, "30m", 15),
-    ("decline", "marketing", 6, 9, "4h", 240),
+    ("decline", "marketing", 6, 8, "8h", 480),  # by 30 % over 8 hours
+    ("drop", "all", 6, 16, "1h", 15),           # the whole site: one "lines" record
 ]
 SENS = "medium"
+GROWTH = 2.0  # percent per week
 START = dt.datetime(2026, 5, 4, tzinfo=dt.timezone.utc)  # a Monday
 
 
@@ -46,7 +48,8 @@ def ts(s):
 
 def run(seed, rate, season, weeks, window, incidents):
     last = (weeks - 1) * 7
-    args = ["build/loggen", "--seed", str(seed), "--rate", str(rate), "--duration", f"{weeks}w"]
+    args = ["build/loggen", "--seed", str(seed), "--rate", str(rate), "--duration", f"{weeks}w",
+            "--growth", str(GROWTH)]
     for kind, metric, day, hour, dur, _ in incidents:
         args += ["--incident", f"{kind}:{last + day}d{hour}h:{dur}:{metric}"]
     with tempfile.NamedTemporaryFile("w", suffix=".rarr", delete=False) as f:
@@ -80,11 +83,13 @@ def main():
     ap.add_argument("--weeks", type=int, default=3)
     ap.add_argument("--window", default="1h")
     ap.add_argument("--sensitivity", default="medium")
+    ap.add_argument("--growth", type=float, default=2.0, help="traffic growth, percent a week")
     ap.add_argument("--clean", action="store_true", help="no incidents: false alarms only")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
-    global SENS
+    global SENS, GROWTH
     SENS = a.sensitivity
+    GROWTH = a.growth
     hits, delays, vols, fa, metric_weeks = {}, {}, {}, 0, 0
     for seed in [int(s) for s in a.seeds.split(",")]:
         incidents = [] if a.clean else INCIDENTS

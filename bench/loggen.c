@@ -308,6 +308,7 @@ static int64_t g_duration = 86400;
 static int g_have_duration;
 static uint64_t g_max_lines;
 static double g_rate = 3000;
+static double g_growth; /* traffic growth per week, as a fraction */
 static uint64_t g_seed = 1;
 static int g_tzoff; /* Seconds east of UTC. */
 static char g_tzstr[8] = "+0000";
@@ -1862,7 +1863,7 @@ update_incidents(int64_t s)
             f = 0.5;
             break;
         case K_DECLINE:
-            f = 1 - 0.7 * (double)(s - in->start) / (double)(in->end - in->start);
+            f = 1 - 0.3 * (double)(s - in->start) / (double)(in->end - in->start);
             break;
         case K_SPIKE:
             f = 5;
@@ -1902,7 +1903,8 @@ generate(void)
         int64_t local = s + g_tzoff, day = floor_div(local, 86400);
         int sod = (int)(local - day * 86400);
         int wday = (int)((day + 4) % 7 + 7) % 7; /* 0 is Sunday. */
-        double lam = base * g_shape[sod] * (wday == 0 || wday == 6 ? WEEKEND_SHARE : 1);
+        double lam = base * g_shape[sod] * (wday == 0 || wday == 6 ? WEEKEND_SHARE : 1) *
+                     pow(1 + g_growth, (double)(s - g_start) / (7 * 86400.0));
         int64_t next = (s + 1) * US_PER_S;
         unsigned long n, i;
 
@@ -2135,6 +2137,7 @@ usage(FILE *f)
           "  --duration DUR     time to cover, units s m h d w, e.g. 90m, 1h30m, 2w (default 1d)\n"
           "  --lines N          stop after N lines; without --duration, time runs as needed\n"
           "  --rate N           mean requests per hour at the weekday peak (default 3000)\n"
+          "  --growth PCT       traffic growth per week in percent (default 0)\n"
           "  --seed N           seed of the generator (default 1); same options, same bytes\n"
           "  --incident SPEC    KIND:START:DURATION[:METRIC], repeatable; START and DURATION\n"
           "                     are durations, START an offset from --start\n"
@@ -2147,7 +2150,7 @@ usage(FILE *f)
           "  login_outage       POST /login fails (500 or 401), no dashboard follow-ups\n"
           "  drop               METRIC traffic falls to 0\n"
           "  half               METRIC traffic at 50%\n"
-          "  decline            METRIC traffic falls linearly to 30% over the incident\n"
+          "  decline            METRIC traffic falls linearly by 30% over the incident\n"
           "  spike              METRIC traffic at 5x\n"
           "METRIC is one of login, dashboard, signup, subscribe, marketing, all (default all).\n"
           "\n"
@@ -2188,7 +2191,8 @@ enum {
     OPT_INCIDENT,
     OPT_LABELS,
     OPT_LINES,
-    OPT_TZ
+    OPT_TZ,
+    OPT_GROWTH
 };
 
 static const struct option long_opts[] = {
@@ -2201,6 +2205,7 @@ static const struct option long_opts[] = {
     {"labels", required_argument, NULL, OPT_LABELS},
     {"lines", required_argument, NULL, OPT_LINES},
     {"tz", required_argument, NULL, OPT_TZ},
+    {"growth", required_argument, NULL, OPT_GROWTH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -2244,6 +2249,15 @@ main(int argc, char **argv)
             g_rate = strtod(optarg, &end);
             if (errno != 0 || end == optarg || *end != '\0' || !(g_rate > 0) || g_rate > 1e9)
                 bad("bad rate", optarg);
+            break;
+        }
+        case OPT_GROWTH: {
+            char *end;
+
+            errno = 0;
+            g_growth = strtod(optarg, &end) / 100;
+            if (errno != 0 || end == optarg || *end != '\0' || g_growth <= -1 || g_growth > 10)
+                bad("bad growth (percent per week)", optarg);
             break;
         }
         case OPT_SEED:

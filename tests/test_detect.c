@@ -444,6 +444,43 @@ test_detect_values_scale_free(void **state)
     assert_true(fabs(ea.score - eb.score) < 1e-6);
 }
 
+/*
+ * Three weeks of traffic with a smooth daily shape in local time (5 to 50 a
+ * minute, peak at 15:00) whose clock goes from UTC+1 to UTC+2 on day 14, as
+ * at a daylight-saving change. Slots fed local time (UTC plus the offset the
+ * lines carry) see no anomaly; slots fed UTC see the shifted hours as drops
+ * and spikes, which is what the local slots are for.
+ */
+static int
+dst_firings(int use_local)
+{
+    static struct detect d;
+    int step, firings = 0;
+
+    setup_detect(&d, DETECT_DAILY, DETECT_BOTH, 60);
+    rng = 88172645463325252ULL;
+    for (step = 0; step < 21 * 1440; step++) {
+        int64_t utc = MONDAY + (int64_t)step * 60000, off = step < 14 * 1440 ? HOUR : 2 * HOUR;
+        int64_t local = utc + off;
+        double h = (double)(local % (24 * HOUR)) / HOUR;
+        double shape = 0.1 + 0.9 * 0.5 * (1 - cos(2 * 3.14159265358979 * (h - 3) / 24));
+        struct detect_event ev;
+
+        detect_step(&d, utc + 60000, use_local ? local : utc, poisson(50 * shape), 1, 0, &ev);
+        if (ev.fired > 0 && step >= 14 * 1440)
+            firings++;
+    }
+    return firings;
+}
+
+static void
+test_detect_dst_change_is_not_an_anomaly(void **state)
+{
+    (void)state;
+    assert_int_equal(dst_firings(1), 0);
+    assert_true(dst_firings(0) > 0);
+}
+
 int
 main(void)
 {
@@ -467,6 +504,7 @@ main(void)
         cmocka_unit_test(test_detect_values_quiet_on_noise),
         cmocka_unit_test(test_detect_values_point_spike_fires),
         cmocka_unit_test(test_detect_values_scale_free),
+        cmocka_unit_test(test_detect_dst_change_is_not_an_anomaly),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
