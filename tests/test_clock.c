@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <time.h>
+
 #include "rarr/clock.h"
 
 #define SENTINEL ((int64_t)-424242)
@@ -1027,6 +1030,20 @@ test_floor_negative_rounds_down(void **state)
     assert_int_equal(clock_floor(-1, 86400000LL), -86400000LL);
 }
 
+/* --tz: the zone's offset at a time, daylight saving included (a POSIX TZ rule, no tzdata). */
+static void
+test_zone_offset_follows_daylight_saving(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1), 0);
+    tzset();
+    assert_int_equal(clock_zone_offset(1767225600000LL), -300); /* 2026-01-01T00:00Z */
+    assert_int_equal(clock_zone_offset(1782864000000LL), -240); /* 2026-07-01T00:00Z */
+    assert_int_equal(setenv("TZ", "UTC0", 1), 0);
+    tzset();
+    assert_int_equal(clock_zone_offset(1782864000000LL), 0);
+}
+
 int
 main(void)
 {
@@ -1095,6 +1112,7 @@ main(void)
         cmocka_unit_test(test_format_time_round_trips_through_rfc3339),
         cmocka_unit_test(test_floor_positive),
         cmocka_unit_test(test_floor_negative_rounds_down),
+        cmocka_unit_test(test_zone_offset_follows_daylight_saving),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
