@@ -1,6 +1,10 @@
 /*
- * detect.c -- the anomaly detector's building blocks, the "detector" stage
- * after window: exact count tails and a seasonal baseline that learns online.
+ * detect.c -- the anomaly detector, the "detector" stage after window: one
+ * struct detect per anomaly rule, fed every closed step (README, "Anomaly
+ * detection"). Two paths: counts (and sums over windows longer than a step)
+ * go through a seasonal baseline, a multi-window scan and exact count tails;
+ * a sum watched over one step goes through the continuous path (a one-step
+ * level and tails learned from the series' own residuals), at the end.
  *
  * Tails: the regularized incomplete gamma functions P and Q (series below
  * a+1, Lentz continued fraction above), so Poisson CDFs are exact for 0
