@@ -94,6 +94,7 @@ setup_windows(struct pipeline *p)
     const struct ruleset *rs = p->rs;
     size_t i, *steps;
     int64_t most_for = 0, most_win = 1;
+    int lines_window = 0;
 
     if ((steps = calloc(rs->nmetrics + 1, sizeof(*steps))) == NULL)
         return -1;
@@ -176,27 +177,24 @@ setup_windows(struct pipeline *p)
      * others while it fires a drop (ANOMALY.md 4.11).
      */
     for (i = 0; i < rs->nalerts; i++) {
-        struct detect_config cfg;
-
         if (!rs->alerts[i].anomaly)
             continue;
         p->quiet_steps = INT64_MAX;
-        if (p->lines_det == NULL) {
-            if ((p->lines_det = malloc(sizeof(*p->lines_det))) == NULL)
-                return -1;
-            cfg = p->det[i]->cfg;
-            cfg.season = DETECT_WEEKLY;
-            cfg.direction = DETECT_DROP;
-            cfg.far = 0.1;
-            cfg.min = 10;
-            cfg.min_given = 0;
-            cfg.for_steps = 1;
-            cfg.continuous = 0;
-            cfg.sum = 0;
-            detect_init(p->lines_det, &cfg);
-        } else if (p->det[i]->cfg.window_steps > p->lines_det->cfg.window_steps) {
-            p->lines_det->cfg.window_steps = p->det[i]->cfg.window_steps;
-        }
+        if (p->det[i]->cfg.window_steps > lines_window)
+            lines_window = p->det[i]->cfg.window_steps;
+    }
+    if (lines_window > 0) {
+        struct detect_config cfg = {.season = DETECT_WEEKLY,
+                                    .direction = DETECT_DROP,
+                                    .far = 0.1,
+                                    .min = 10,
+                                    .step_ms = p->opt.step_ms,
+                                    .window_steps = lines_window,
+                                    .for_steps = 1};
+
+        if ((p->lines_det = malloc(sizeof(*p->lines_det))) == NULL)
+            return -1;
+        detect_init(p->lines_det, &cfg);
     }
     if (p->lines_det != NULL) {
         char dur[RARR_DUR_MAX];
