@@ -332,6 +332,8 @@ evaluate(struct pipeline *p, int64_t start)
     int64_t t = start + p->opt.step_ms;
     double *pend = p->pending + slot(p, start) * rs->nmetrics;
     double *pend_n = p->pending_n + slot(p, start) * rs->nmetrics;
+    /* Season slots follow local time: the zone of --tz, else the lines' own offset. */
+    int64_t local = start + (p->opt.tz_given ? clock_zone_offset(start) : p->tz_min) * 60000LL;
     size_t i;
     int rc = 0, all_zero = 1, defined, inhibited = 0;
 
@@ -359,11 +361,9 @@ evaluate(struct pipeline *p, int64_t start)
     }
     if (p->lines_det != NULL) {
         double *pl = &p->pending_lines[slot(p, start)];
-        int64_t off = p->opt.tz_given ? clock_zone_offset(start) : p->tz_min;
         struct detect_event dev;
 
-        detect_step(p->lines_det, t, start + off * 60000, *pl, (double)p->opt.step_ms / 60000, 0,
-                    &dev);
+        detect_step(p->lines_det, t, local, *pl, (double)p->opt.step_ms / 60000, 0, &dev);
         *pl = 0;
         if (dev.fired != 0 && p->opt.emit_alerts)
             rc |= emit_anomaly(p->em, t, &p->lines_rule, &p->lines_metric, &dev);
@@ -377,7 +377,6 @@ evaluate(struct pipeline *p, int64_t start)
 
         if (a->anomaly) {
             struct detect_event dev;
-            int64_t off = p->opt.tz_given ? clock_zone_offset(start) : p->tz_min;
             double x = p->step_value[a->metric], e = (double)p->opt.step_ms / 60000;
 
             if (m->kind == RULES_RATIO) {
@@ -391,7 +390,7 @@ evaluate(struct pipeline *p, int64_t start)
                 else
                     memset(&dev, 0, sizeof(dev));
             } else {
-                detect_step(p->det[i], t, start + off * 60000, x, e, inhibited, &dev);
+                detect_step(p->det[i], t, local, x, e, inhibited, &dev);
             }
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;

@@ -312,7 +312,7 @@ report_write(const struct report *r, FILE *fp)
         fputs("<h2>alert: ", fp);
         put_text(fp, a->rule);
         fputs("</h2>\n", fp);
-        chart(r, fp, rs->nmetrics + i, &a->threshold, i);
+        chart(r, fp, rs->nmetrics + i, a->anomaly ? NULL : &a->threshold, i);
     }
     for (i = 0; i < rs->nmetrics; i++) {
         fputs("<h2>metric: ", fp);
