@@ -261,3 +261,21 @@ emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
     e->events++;
     return rc ? -1 : 0;
 }
+
+/*
+ * Queue an "input" record: the input went silent (no line at all since
+ * 'since_ms') or is flowing again (SPEC section 5).
+ */
+int
+emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(b, "input", t_ms);
+    rc |= put_cstr(b, "state", silent ? "silent" : "flowing");
+    rc |= put_time(b, "since", since_ms);
+    rc |= buf_add(b, "}\n", 2);
+    e->events++;
+    return rc ? -1 : 0;
+}

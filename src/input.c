@@ -14,8 +14,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rarr/input_clf.h"
@@ -38,6 +40,12 @@ input_open(struct input *in, const char *path)
             return -1;
         in->name = path;
     }
+    {
+        struct stat st;
+
+        in->regular = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    in->wait_ms = -1;
     /* Room for a whole capped line, its newline and one more read. */
     in->cap = RARR_LINE_MAX + 2 + READ_SIZE;
     if ((in->buf = malloc(in->cap)) == NULL) {
@@ -59,7 +67,12 @@ input_close(struct input *in)
     in->buf = NULL;
 }
 
-/* Read more bytes after 'end', moving the unread tail to the front first. */
+/*
+ * Read more bytes after 'end', moving the unread tail to the front first.
+ * Returns 0, -1 with errno set, or 1 when no byte came within in->wait_ms
+ * (or a signal interrupted the wait): the caller gets INPUT_AGAIN and may
+ * come back.
+ */
 static int
 fill(struct input *in)
 {
@@ -70,9 +83,18 @@ fill(struct input *in)
         in->end -= in->start;
         in->start = 0;
     }
-    do
-        n = read(in->fd, in->buf + in->end, in->cap - in->end);
-    while (n == -1 && errno == EINTR);
+    if (in->wait_ms >= 0 && !in->regular) {
+        struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+        int rc = poll(&pfd, 1, in->wait_ms);
+
+        if (rc == 0 || (rc == -1 && errno == EINTR))
+            return 1;
+        if (rc == -1)
+            return -1;
+    }
+    n = read(in->fd, in->buf + in->end, in->cap - in->end);
+    if (n == -1 && errno == EINTR)
+        return 1;
     if (n == -1)
         return -1;
     if (n == 0)
@@ -86,13 +108,15 @@ fill(struct input *in)
  * Hand out the next line in '*line' (borrowed until the next call).
  * Returns INPUT_LINE, INPUT_TOO_LONG (the line's number is counted, its
  * bytes are dropped; '*line' holds its first bytes for the report),
- * INPUT_EOF, or INPUT_ERROR with errno set.
+ * INPUT_EOF, INPUT_ERROR with errno set, or INPUT_AGAIN when nothing came
+ * within in->wait_ms or a signal arrived (call again; nothing is lost).
  */
 enum input_status
 input_next(struct input *in, struct slice *line)
 {
     char *nl;
     size_t len;
+    int rc;
 
     for (;;) {
         len = in->end - in->start;
@@ -107,8 +131,8 @@ input_next(struct input *in, struct slice *line)
             in->start = in->end = 0;
             if (in->eof)
                 return INPUT_EOF;
-            if (fill(in) == -1)
-                return INPUT_ERROR;
+            if ((rc = fill(in)) != 0)
+                return rc == 1 ? INPUT_AGAIN : INPUT_ERROR;
             continue;
         }
         if (nl != NULL) {
@@ -146,8 +170,8 @@ input_next(struct input *in, struct slice *line)
             line->len = len > RARR_LINE_MAX ? 80 : len;
             return len > RARR_LINE_MAX ? INPUT_TOO_LONG : INPUT_LINE;
         }
-        if (fill(in) == -1)
-            return INPUT_ERROR;
+        if ((rc = fill(in)) != 0)
+            return rc == 1 ? INPUT_AGAIN : INPUT_ERROR;
     }
 }
 

@@ -132,6 +132,35 @@ duration_arg(const char *name, const char *arg, int positive)
     return ms;
 }
 
+/* Signals only set flags (the reader's poll or read returns, the loop acts). */
+static volatile int stop_flag, dump_flag, hup_flag;
+
+static void
+on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        dump_flag = 1;
+    else if (sig == SIGHUP)
+        hup_flag = 1;
+    else
+        stop_flag = 1;
+}
+
+static void
+catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a blocked read or poll returns, so the loop sees the flag. */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static double
 now_seconds(void)
 {
@@ -203,7 +232,11 @@ main(int argc, char **argv)
                                 .step_ms = 60000,
                                 .lateness_ms = 10000,
                                 .emit_alerts = 1,
-                                .time_field = SIZE_MAX};
+                                .time_field = SIZE_MAX,
+                                .silence_ms = 5 * 60000,
+                                .stop = &stop_flag,
+                                .dump = &dump_flag,
+                                .hup = &hup_flag};
     const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL;
     int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
     struct ruleset *rs;
@@ -271,8 +304,8 @@ main(int argc, char **argv)
             clock_arg = optarg;
             break;
         case OPT_SILENCE:
-            /* Live input only (SPEC section 4); replay never goes silent. */
-            (void)duration_arg("--silence", optarg, 1);
+            /* Live input only (SPEC section 4); replay never goes silent. 0s turns it off. */
+            opt.silence_ms = duration_arg("--silence", optarg, 0);
             break;
         case OPT_STATE:
             fputs("rarr: --state is not supported by this version of rarr\n", stderr);
@@ -348,6 +381,7 @@ main(int argc, char **argv)
 
     /* A closed stdout is seen as EPIPE from write(), not as a signal. */
     signal(SIGPIPE, SIG_IGN);
+    catch_signals();
     emit_init(&em, STDOUT_FILENO);
     opt.diag = quiet ? NULL : stderr;
     if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
@@ -365,7 +399,7 @@ main(int argc, char **argv)
         return 1;
     }
     rc = 0;
-    for (i = 0; i < (argc > 0 ? argc : 1) && rc != -2; i++) {
+    for (i = 0; i < (argc > 0 ? argc : 1) && rc != -2 && rc != -3; i++) {
         const char *path = argc > 0 ? argv[i] : "-";
         struct input in;
 

@@ -36,6 +36,8 @@
 #define MAX_JUMP_MS (31LL * 24 * 3600 * 1000)
 /* Queued output is written once it reaches this size, even inside one line. */
 #define FLUSH_BYTES (64 * 1024)
+/* Input whose newest timestamp is this close to the wall clock is live (SPEC 4). */
+#define LIVE_MS (5 * 60 * 1000)
 
 struct pipeline {
     const struct ruleset *rs;
@@ -53,6 +55,11 @@ struct pipeline {
     int64_t zero_run;    /* steps in a row where every metric was zero */
     int64_t quiet_steps; /* zero steps after which nothing can change */
     int64_t pending_max; /* newest step start holding a pending value */
+    int64_t horizon;     /* events before this are late: steps up to it are evaluated */
+    int64_t last_wall;   /* wall clock when the last line was read (live input only) */
+    int live;            /* the last line's time was within 5 minutes of the wall clock */
+    int silent;          /* an "input" silent record is out */
+    int64_t silent_since;
 
     size_t npending;
     double *pending;             /* [npending][nmetrics] */
@@ -229,6 +236,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     diag_bad_init(&p->bad, opt->diag);
     p->bad.clear_line = opt->progress != NULL;
     p->pending_max = INT64_MIN;
+    p->horizon = INT64_MIN;
     /* A pending event is at most lateness + one step ahead of the oldest open step. */
     p->npending = (size_t)((opt->lateness_ms + opt->step_ms - 1) / opt->step_ms) + 2;
     if (p->npending > SIZE_MAX / n / sizeof(double))
@@ -432,6 +440,8 @@ advance(struct pipeline *p, int64_t now)
 {
     int64_t step = p->opt.step_ms;
 
+    if (now > p->horizon)
+        p->horizon = now;
     while (p->next_step + step <= now) {
         if (!p->opt.emit_metrics && p->zero_run >= p->quiet_steps &&
             p->next_step > p->pending_max) {
@@ -579,7 +589,9 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         return pipeline_bad(p, src, lineno, why, line, len);
     }
     ts = r->ts_ms;
-    if (p->started && ts < p->max_ts - p->opt.lateness_ms) {
+    if (p->last_wall != 0)
+        p->live = p->opt.clock == PIPELINE_ARRIVAL || llabs(ts - p->last_wall) <= LIVE_MS;
+    if (p->started && ts < p->horizon) {
         record_end(r);
         return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
     }
@@ -635,6 +647,7 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->max_ts = ts;
         p->tz_min = r->tz_min;
         p->next_step = clock_floor(ts, p->opt.step_ms);
+        p->horizon = ts - p->opt.lateness_ms;
     } else if (ts > p->max_ts) {
         p->max_ts = ts;
         p->tz_min = r->tz_min;
@@ -664,9 +677,86 @@ oom:
 }
 
 /*
- * Read every line of 'in' into the pipeline. Returns 0; -1 with errno set
- * when reading failed (the caller reports it and goes on with the next
- * file); -2 when output failed (errno EPIPE: end quietly).
+ * Let time pass without lines (SPEC section 4, live input): when the last
+ * line was live, evaluate the steps that end by the wall clock minus the
+ * lateness, so a metric whose lines stopped is seen at zero; and after
+ * --silence without any line, write an "input" record. Replay (old
+ * timestamps, or a regular file, which is never waited on) never gets here
+ * with 'live' set, so it stays deterministic. Returns 0 or -1 with errno.
+ */
+int
+pipeline_tick(struct pipeline *p, int64_t wall_ms)
+{
+    if (!p->live || p->last_wall == 0)
+        return 0;
+    if (p->started && advance(p, wall_ms - p->opt.lateness_ms) == -1)
+        return -1;
+    if (p->opt.silence_ms > 0 && !p->silent && wall_ms - p->last_wall >= p->opt.silence_ms) {
+        p->silent = 1;
+        p->silent_since = clock_floor(p->last_wall, 1000);
+        if (emit_input(p->em, clock_floor(wall_ms, 1000), 1, p->silent_since) == -1)
+            return -1;
+    }
+    return flush(p);
+}
+
+/*
+ * How long the reader may wait for bytes before time must be moved on: until
+ * the next step is due or the silence is up (at least 10 ms, at most a
+ * minute); -1 (block) when the input is not live.
+ */
+static int
+wait_ms(const struct pipeline *p, int64_t wall_ms)
+{
+    int64_t due = INT64_MAX, w;
+
+    if (!p->live || p->last_wall == 0)
+        return -1;
+    if (p->started)
+        due = p->next_step + p->opt.step_ms + p->opt.lateness_ms;
+    if (p->opt.silence_ms > 0 && !p->silent && p->last_wall + p->opt.silence_ms < due)
+        due = p->last_wall + p->opt.silence_ms;
+    w = due - wall_ms;
+    return (int)(w < 10 ? 10 : w > 60000 ? 60000 : w);
+}
+
+/* SIGUSR1: every metric's last step value and window values, to 'fp'. */
+void
+pipeline_dump(const struct pipeline *p, FILE *fp)
+{
+    const struct ruleset *rs = p->rs;
+    char t[RARR_TIME_MAX];
+    size_t i, v;
+
+    clock_format_time(p->next_step, t);
+    fprintf(fp, "rarr: windows at %s (newest event ", t);
+    clock_format_time(p->max_ts, t);
+    fprintf(fp, "%s)\n", t);
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+        char dur[RARR_DUR_MAX];
+
+        fprintf(fp, "rarr:   %s: last step ", m->name);
+        if (m->kind == RULES_RATIO && !p->step_defined[i])
+            fputs("undefined", fp);
+        else
+            fprintf(fp, "%.17g", p->step_value[i]);
+        if (m->kind != RULES_RATIO) {
+            for (v = 0; v < p->win[i].nviews; v++) {
+                clock_format_duration((int64_t)p->win[i].views[v].steps * p->opt.step_ms, dur);
+                fprintf(fp, ", %s %.17g", dur, p->win[i].views[v].sum);
+            }
+        }
+        fputc('\n', fp);
+    }
+}
+
+/*
+ * Read every line of 'in' into the pipeline. For live input (not a regular
+ * file) the reader waits at most until time must move on, and time moves
+ * on with the wall clock meanwhile. Returns 0; -1 with errno set when
+ * reading failed (the caller reports it and goes on with the next file);
+ * -2 when output failed (errno EPIPE: end quietly); -3 when opt.stop was set.
  */
 int
 pipeline_feed(struct pipeline *p, struct input *in)
@@ -674,9 +764,41 @@ pipeline_feed(struct pipeline *p, struct input *in)
     struct slice line;
     enum input_status st;
 
-    while ((st = input_next(in, &line)) != INPUT_EOF) {
+    for (;;) {
+        if (!in->regular)
+            in->wait_ms = wait_ms(p, clock_wall_ms());
+        st = input_next(in, &line);
+        if (p->opt.dump != NULL && *p->opt.dump) {
+            *p->opt.dump = 0;
+            pipeline_dump(p, stderr);
+        }
+        if (p->opt.hup != NULL && *p->opt.hup) {
+            *p->opt.hup = 0;
+            fputs("rarr: SIGHUP: reloading rules is not supported by this version; "
+                  "the rules loaded at start stay in force\n",
+                  stderr);
+        }
+        if (p->opt.stop != NULL && *p->opt.stop)
+            return -3;
+        if (st == INPUT_EOF)
+            return 0;
         if (st == INPUT_ERROR)
             return -1;
+        if (st == INPUT_AGAIN) {
+            if (pipeline_tick(p, clock_wall_ms()) == -1)
+                return -2;
+            continue;
+        }
+        if (!in->regular) {
+            p->last_wall = clock_wall_ms();
+            if (p->silent) {
+                p->silent = 0;
+                if (emit_input(p->em, clock_floor(p->last_wall, 1000), 0, p->silent_since) == -1) {
+                    errno = ENOMEM;
+                    return -2;
+                }
+            }
+        }
         if (st == INPUT_TOO_LONG) {
             p->lines++;
             pipeline_bad(p, in->name, in->lineno, DIAG_TOO_LONG, line.p, line.len);
@@ -687,7 +809,6 @@ pipeline_feed(struct pipeline *p, struct input *in)
         if (p->opt.progress != NULL && (in->lineno & 0xffff) == 0)
             p->opt.progress(p->opt.progress_arg, in, p->lines);
     }
-    return 0;
 }
 
 /*

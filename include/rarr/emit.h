@@ -23,6 +23,7 @@ int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int6
                 double v, int defined);
 int emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
                  const struct rules_metric *m, const struct detect_event *ev);
+int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
 int emit_json_string(struct buf *b, const char *p, size_t len);
 int emit_flush(struct emit *e);
 

@@ -9,7 +9,7 @@
 
 #define RARR_LINE_MAX (1024 * 1024)
 
-enum input_status { INPUT_EOF, INPUT_LINE, INPUT_TOO_LONG, INPUT_ERROR };
+enum input_status { INPUT_EOF, INPUT_LINE, INPUT_TOO_LONG, INPUT_ERROR, INPUT_AGAIN };
 
 struct input {
     int fd;
@@ -20,6 +20,8 @@ struct input {
     int skipping; /* inside a line over the cap, dropping its bytes */
     uint64_t lineno;
     uint64_t bytes; /* bytes read so far, for progress */
+    int wait_ms;    /* >= 0: wait at most this long for bytes, then INPUT_AGAIN */
+    int regular;    /* a regular file: never waited on */
 };
 
 int input_open(struct input *in, const char *path);

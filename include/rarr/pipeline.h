@@ -29,6 +29,10 @@ struct pipeline_opts {
     size_t time_field;             /* a field number of the ruleset; SIZE_MAX: the standard keys */
     FILE *diag;                    /* bad-line reports; NULL: count only */
     struct report *report;         /* borrowed; NULL: none */
+    int64_t silence_ms;            /* live input: an "input" record after this long without lines */
+    volatile int *stop;            /* set (by a signal): stop reading, finish as at end of input */
+    volatile int *dump;            /* set (by SIGUSR1): print the window values to stderr */
+    volatile int *hup;             /* set (by SIGHUP): rule reload was asked for */
     pipeline_progress_fn progress; /* NULL: none */
     void *progress_arg;
 };
@@ -44,6 +48,8 @@ int pipeline_bad(struct pipeline *p, const char *src, uint64_t lineno, enum diag
                  const char *line, size_t len);
 int pipeline_feed(struct pipeline *p, struct input *in);
 int pipeline_finish(struct pipeline *p);
+int pipeline_tick(struct pipeline *p, int64_t wall_ms);
+void pipeline_dump(const struct pipeline *p, FILE *fp);
 void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
 enum record_format pipeline_format(const struct pipeline *p);
 

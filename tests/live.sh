@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# live.sh RARR -- live input: time moves with the wall clock when lines stop,
+# --silence, prompt output through a pipe, SIGTERM, SIGUSR1, an idle process.
+# Asserts on ordering and on bounds in event time, never on speed.
+set -u
+rarr=$1
+tmp=$(mktemp -d)
+trap 'pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+now() { date +%s.%N; }
+printf "metric a path='/a'\nmetric b path='/b'\nalert b window=1s below=1 name=b-gone\n" >"$tmp/r.rarr"
+
+# 1. b's lines stop while a's go on: b-gone fires within step + lateness + 1 s
+#    of b's last event (in event time), and the record arrives while the
+#    writer is still running (prompt output through a pipe).
+{
+    for i in $(seq 1 40); do
+        t=$(now)
+        echo "{\"ts\":$t,\"path\":\"/a\"}"
+        if [ "$i" -le 15 ]; then
+            echo "{\"ts\":$t,\"path\":\"/b\"}"
+            echo "$t" >"$tmp/last_b"
+        fi
+        sleep 0.1
+    done
+    echo done >"$tmp/writer_done"
+} | "$rarr" -r "$tmp/r.rarr" --step 1s --lateness 1s --silence 0s |
+    while IFS= read -r l; do
+        [ -e "$tmp/writer_done" ] || echo early >"$tmp/early"
+        echo "$l"
+    done >"$tmp/out1"
+fire=$(grep -c '"state":"firing","rule":"b-gone"' "$tmp/out1")
+check "b-gone fired once (got $fire)" [ "$fire" = 1 ]
+check "the record arrived while lines were still coming" [ -e "$tmp/early" ]
+t_rec=$(sed -n 's/.*"time":"\([^"]*\)".*"rule":"b-gone".*/\1/p' "$tmp/out1" | head -1)
+if [ -n "$t_rec" ]; then
+    rec=$(date -u -d "$t_rec" +%s)
+    last=$(cut -d. -f1 "$tmp/last_b")
+    check "fired within step + lateness + 1 s of the last b line ($((rec - last)) s)" \
+        [ $((rec - last)) -le 3 ]
+fi
+
+# 2. --silence: no line at all for 1 s gives "silent", the next line "flowing".
+{
+    echo "{\"ts\":$(now),\"path\":\"/a\"}"
+    sleep 2.5
+    echo "{\"ts\":$(now),\"path\":\"/a\"}"
+    sleep 0.3
+} | "$rarr" -r "$tmp/r.rarr" --step 1s --lateness 0s --silence 1s >"$tmp/out2"
+check "silent then flowing" \
+    [ "$(grep -o '"type":"input","time":"[^"]*","state":"[a-z]*"' "$tmp/out2" | sed 's/.*"state":"//; s/"//' | tr '\n' ' ')" = "silent flowing " ]
+
+# 3. SIGTERM while waiting: records written so far are out, status 0.
+{
+    echo "{\"ts\":$(now),\"path\":\"/a\"}"
+    sleep 30
+} | "$rarr" -r "$tmp/r.rarr" --step 1s --lateness 0s >"$tmp/out3" 2>"$tmp/err3" &
+pid=$!
+sleep 2.2
+# 4. An idle rarr uses no measurable CPU (ticks of user + system time).
+t0=$(awk '{print $14 + $15}' /proc/$pid/stat)
+sleep 2
+t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
+check "idle: $((t1 - t0)) clock ticks of CPU in 2 s" [ $((t1 - t0)) -le 5 ]
+kill -USR1 $pid
+sleep 0.3
+check "SIGUSR1 prints the windows" grep -q '^rarr:   b: last step 0, 1s 0$' "$tmp/err3"
+kill -TERM $pid
+wait $pid
+rc=$?
+check "SIGTERM: status 0 (got $rc)" [ "$rc" = 0 ]
+check "SIGTERM: the b-gone record was written" grep -q '"rule":"b-gone"' "$tmp/out3"
+
+echo "live: $pass passed, $fails failed"
+[ "$fails" = 0 ]
