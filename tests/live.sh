@@ -14,13 +14,24 @@ check() {
     if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
 }
 now() { date +%s.%N; }
+# wait_for SECONDS CMD...: poll until CMD succeeds or the time is up.
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    "$@"
+}
 printf "metric a path='/a'\nmetric b path='/b'\nalert b window=1s below=1 name=b-gone\n" >"$tmp/r.rarr"
 
 # 1. b's lines stop while a's go on: b-gone fires within step + lateness + 1 s
 #    of b's last event (in event time), and the record arrives while the
 #    writer is still running (prompt output through a pipe).
 {
-    for i in $(seq 1 40); do
+    for i in $(seq 1 70); do
         t=$(now)
         echo "{\"ts\":$t,\"path\":\"/a\"}"
         if [ "$i" -le 15 ]; then
@@ -59,7 +70,7 @@ check "silent then flowing" \
 # 3. SIGTERM while waiting: records written so far are out, status 0.
 {
     echo "{\"ts\":$(now),\"path\":\"/a\"}"
-    sleep 30
+    exec sleep 30
 } | "$rarr" -r "$tmp/r.rarr" --step 1s --lateness 0s >"$tmp/out3" 2>"$tmp/err3" &
 pid=$!
 sleep 2.2
@@ -69,9 +80,11 @@ sleep 2
 t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 check "idle: $((t1 - t0)) clock ticks of CPU in 2 s" [ $((t1 - t0)) -le 5 ]
 kill -USR1 $pid
-sleep 0.3
-check "SIGUSR1 prints the windows" grep -q '^rarr:   b: last step 0, 1s 0$' "$tmp/err3"
+check "SIGUSR1 prints the windows" wait_for 10 grep -q '^rarr:   b: last step 0, 1s 0$' "$tmp/err3"
 kill -TERM $pid
+gone() { ! kill -0 "$pid" 2>/dev/null; }
+check "SIGTERM: rarr exits" wait_for 10 gone
+pkill -P $$ sleep # the writer; 'wait' waits for the whole pipeline
 wait $pid
 rc=$?
 check "SIGTERM: status 0 (got $rc)" [ "$rc" = 0 ]
