@@ -38,6 +38,12 @@
 #define FLUSH_BYTES (64 * 1024)
 /* Input whose newest timestamp is this close to the wall clock is live (SPEC 4). */
 #define LIVE_MS (5 * 60 * 1000)
+/*
+ * Time moves with the wall clock only after this long without a line, so a
+ * recent log dribbled through a pipe with short pauses gives the same bytes
+ * as the same log read from a file.
+ */
+#define IDLE_MS 1000
 
 struct pipeline {
     const struct ruleset *rs;
@@ -678,8 +684,8 @@ oom:
 
 /*
  * Let time pass without lines (SPEC section 4, live input): when the last
- * line was live, evaluate the steps that end by the wall clock minus the
- * lateness, so a metric whose lines stopped is seen at zero; and after
+ * line was live and none has come for IDLE_MS, evaluate the steps that end
+ * by the wall clock minus the lateness, so a metric whose lines stopped is seen at zero; and after
  * --silence without any line, write an "input" record. Replay (old
  * timestamps, or a regular file, which is never waited on) never gets here
  * with 'live' set, so it stays deterministic. Returns 0 or -1 with errno.
@@ -687,7 +693,7 @@ oom:
 int
 pipeline_tick(struct pipeline *p, int64_t wall_ms)
 {
-    if (!p->live || p->last_wall == 0)
+    if (!p->live || p->last_wall == 0 || wall_ms - p->last_wall < IDLE_MS)
         return 0;
     if (p->started && advance(p, wall_ms - p->opt.lateness_ms) == -1)
         return -1;
@@ -716,6 +722,8 @@ wait_ms(const struct pipeline *p, int64_t wall_ms)
         due = p->next_step + p->opt.step_ms + p->opt.lateness_ms;
     if (p->opt.silence_ms > 0 && !p->silent && p->last_wall + p->opt.silence_ms < due)
         due = p->last_wall + p->opt.silence_ms;
+    if (due < p->last_wall + IDLE_MS)
+        due = p->last_wall + IDLE_MS;
     w = due - wall_ms;
     return (int)(w < 10 ? 10 : w > 60000 ? 60000 : w);
 }

@@ -90,5 +90,24 @@ rc=$?
 check "SIGTERM: status 0 (got $rc)" [ "$rc" = 0 ]
 check "SIGTERM: the b-gone record was written" grep -q '"rule":"b-gone"' "$tmp/out3"
 
+# 5. A recent log (timestamps up to now) through a pipe with short pauses
+#    gives the same bytes as the same log read from a file.
+t0=$(date +%s)
+for i in $(seq 0 299); do
+    echo "{\"ts\":$((t0 - 180 + i * 6 / 10)),\"path\":\"/$([ $((i % 3)) = 0 ] && echo b || echo a)\"}"
+done >"$tmp/recent.json"
+"$rarr" -r "$tmp/r.rarr" --step 1s --emit=all "$tmp/recent.json" >"$tmp/file.out"
+size=$(wc -c <"$tmp/recent.json")
+{
+    off=0
+    while [ "$off" -lt "$size" ]; do
+        tail -c +$((off + 1)) "$tmp/recent.json" | head -c 997
+        off=$((off + 997))
+        sleep 0.05
+    done
+} | "$rarr" -r "$tmp/r.rarr" --step 1s --emit=all >"$tmp/pipe.out"
+check "recent log: pipe with pauses equals file" cmp -s "$tmp/file.out" "$tmp/pipe.out"
+check "recent log: records were written" [ -s "$tmp/file.out" ]
+
 echo "live: $pass passed, $fails failed"
 [ "$fails" = 0 ]
