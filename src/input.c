@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rarr/clock.h"
 #include "rarr/input_clf.h"
 
 #define READ_SIZE (256 * 1024)
@@ -45,7 +46,6 @@ input_open(struct input *in, const char *path)
 
         in->regular = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
     }
-    in->wait_ms = -1;
     /* Room for a whole capped line, its newline and one more read. */
     in->cap = RARR_LINE_MAX + 2 + READ_SIZE;
     if ((in->buf = malloc(in->cap)) == NULL) {
@@ -69,7 +69,7 @@ input_close(struct input *in)
 
 /*
  * Read more bytes after 'end', moving the unread tail to the front first.
- * Returns 0, -1 with errno set, or 1 when no byte came within in->wait_ms
+ * Returns 0, -1 with errno set, or 1 when no byte came within in->wait_ms()
  * (or a signal interrupted the wait): the caller gets INPUT_AGAIN and may
  * come back.
  */
@@ -83,14 +83,18 @@ fill(struct input *in)
         in->end -= in->start;
         in->start = 0;
     }
-    if (in->wait_ms >= 0 && !in->regular) {
+    if (in->wait_ms != NULL && !in->regular) {
         struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
-        int rc = poll(&pfd, 1, in->wait_ms);
+        int ms = in->wait_ms(in->wait_arg), rc;
 
-        if (rc == 0 || (rc == -1 && errno == EINTR))
-            return 1;
-        if (rc == -1)
-            return -1;
+        /* ms < 0: nothing to wait for, block in read() (a signal still ends it). */
+        if (ms >= 0) {
+            rc = poll(&pfd, 1, ms);
+            if (rc == 0 || (rc == -1 && errno == EINTR))
+                return 1;
+            if (rc == -1)
+                return -1;
+        }
     }
     n = read(in->fd, in->buf + in->end, in->cap - in->end);
     if (n == -1 && errno == EINTR)
@@ -99,6 +103,8 @@ fill(struct input *in)
         return -1;
     if (n == 0)
         in->eof = 1;
+    else if (!in->regular)
+        in->read_ms = clock_wall_ms();
     in->end += (size_t)n;
     in->bytes += (uint64_t)n;
     return 0;
@@ -109,7 +115,7 @@ fill(struct input *in)
  * Returns INPUT_LINE, INPUT_TOO_LONG (the line's number is counted, its
  * bytes are dropped; '*line' holds its first bytes for the report),
  * INPUT_EOF, INPUT_ERROR with errno set, or INPUT_AGAIN when nothing came
- * within in->wait_ms or a signal arrived (call again; nothing is lost).
+ * within in->wait_ms() or a signal arrived (call again; nothing is lost).
  */
 enum input_status
 input_next(struct input *in, struct slice *line)

@@ -728,6 +728,12 @@ wait_ms(const struct pipeline *p, int64_t wall_ms)
     return (int)(w < 10 ? 10 : w > 60000 ? 60000 : w);
 }
 
+static int
+wait_cb(void *arg)
+{
+    return wait_ms(arg, clock_wall_ms());
+}
+
 /* SIGUSR1: every metric's last step value and window values, to 'fp'. */
 void
 pipeline_dump(const struct pipeline *p, FILE *fp)
@@ -772,9 +778,10 @@ pipeline_feed(struct pipeline *p, struct input *in)
     struct slice line;
     enum input_status st;
 
+    /* Asked only when the reader runs dry: no clock reading per line. */
+    in->wait_ms = wait_cb;
+    in->wait_arg = p;
     for (;;) {
-        if (!in->regular)
-            in->wait_ms = wait_ms(p, clock_wall_ms());
         st = input_next(in, &line);
         if (p->opt.dump != NULL && *p->opt.dump) {
             *p->opt.dump = 0;
@@ -798,7 +805,7 @@ pipeline_feed(struct pipeline *p, struct input *in)
             continue;
         }
         if (!in->regular) {
-            p->last_wall = clock_wall_ms();
+            p->last_wall = in->read_ms;
             if (p->silent) {
                 p->silent = 0;
                 if (emit_input(p->em, clock_floor(p->last_wall, 1000), 0, p->silent_since) == -1) {

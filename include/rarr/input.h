@@ -19,9 +19,11 @@ struct input {
     int eof;
     int skipping; /* inside a line over the cap, dropping its bytes */
     uint64_t lineno;
-    uint64_t bytes; /* bytes read so far, for progress */
-    int wait_ms;    /* >= 0: wait at most this long for bytes, then INPUT_AGAIN */
-    int regular;    /* a regular file: never waited on */
+    uint64_t bytes;            /* bytes read so far, for progress */
+    int64_t read_ms;           /* wall clock of the last read that brought bytes (not for files) */
+    int (*wait_ms)(void *arg); /* how long to wait for bytes (-1: block); NULL: block */
+    void *wait_arg;
+    int regular; /* a regular file: never waited on */
 };
 
 int input_open(struct input *in, const char *path);
