@@ -8,6 +8,7 @@
  * cannot be read), 2 usage or rule error (SPEC section 1).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "rarr/pipeline.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
+#include "rarr/state.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
@@ -75,7 +77,8 @@ usage(FILE *fp)
 {
     fputs("usage: rarr [-hqVv] [-r rules]... [-f format] [--emit what] [--step dur]\n"
           "            [--lateness dur] [--clock clock] [--time-field name] [--tz zone] [--check]\n"
-          "            [--explain] [--stats] [--report file] [file ...]\n",
+          "            [--explain] [--stats] [--report file] [--silence dur] [--state file]\n"
+          "            [file ...]\n",
           fp);
 }
 
@@ -94,6 +97,8 @@ help(void)
         "      --clock CLOCK     event or arrival (default event; arrival for raw)\n"
         "      --time-field KEY  JSON key holding the event time\n"
         "      --tz ZONE         time zone of anomaly season slots (default: the lines' offsets)\n"
+        "      --silence DUR     live input: report when no line came for DUR (default 5m)\n"
+        "      --state FILE      load windows, baselines and alert states; save them there\n"
         "      --check           load the rules, print what they define, exit\n"
         "      --explain         print for each line which metrics matched and why not\n"
         "      --stats           print input statistics to standard error at exit\n"
@@ -225,6 +230,41 @@ write_report(const struct report *rep, const char *path)
     return 0;
 }
 
+/*
+ * --state: load what the file holds into the new pipeline (a missing file is
+ * a first start; an unusable one is reported and ignored), and make sure it
+ * can be written, so a wrong path fails now rather than at the first save.
+ * Returns 0, or -1 after a message when the state cannot be written.
+ */
+static int
+load_state(struct pipeline *p, const char *path)
+{
+    json_t *snap = state_read(path, stderr);
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 5);
+    int fd;
+
+    if (snap != NULL) {
+        state_restore(p, snap, path, stderr);
+        json_decref(snap);
+    }
+    if (tmp == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return -1;
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+        fprintf(stderr, "rarr: %s: cannot save state: %s\n", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -237,7 +277,8 @@ main(int argc, char **argv)
                                 .stop = &stop_flag,
                                 .dump = &dump_flag,
                                 .hup = &hup_flag};
-    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL;
+    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL,
+               *state_path = NULL;
     int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
     struct ruleset *rs;
     struct pipeline *p;
@@ -308,8 +349,8 @@ main(int argc, char **argv)
             opt.silence_ms = duration_arg("--silence", optarg, 0);
             break;
         case OPT_STATE:
-            fputs("rarr: --state is not supported by this version of rarr\n", stderr);
-            return 2;
+            state_path = optarg;
+            break;
         case OPT_REPORT:
             report_path = optarg;
             break;
@@ -384,6 +425,9 @@ main(int argc, char **argv)
     catch_signals();
     emit_init(&em, STDOUT_FILENO);
     opt.diag = quiet ? NULL : stderr;
+    opt.state_path = state_path;
+    /* Least wall time between the saves a replay makes for event time (a knob for tests). */
+    opt.save_gap_ms = getenv("RARR_SAVE_GAP_MS") != NULL ? atoll(getenv("RARR_SAVE_GAP_MS")) : 1000;
     if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
         fputs("rarr: out of memory\n", stderr);
         rules_free(rs);
@@ -395,6 +439,13 @@ main(int argc, char **argv)
     }
     if ((p = pipeline_new(rs, &opt, &em, &d)) == NULL) {
         diag_print(&d, stderr);
+        rules_free(rs);
+        return 1;
+    }
+    if (state_path != NULL && load_state(p, state_path) == -1) {
+        pipeline_free(p);
+        report_free(rep);
+        emit_fini(&em);
         rules_free(rs);
         return 1;
     }
@@ -430,6 +481,8 @@ main(int argc, char **argv)
         status = 1;
     }
     if (rep != NULL && write_report(rep, report_path) == -1)
+        status = 1;
+    if (p->save_errors > 0)
         status = 1;
     if (stats)
         pipeline_stats(p, stderr, now_seconds() - t0);

@@ -19,14 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rarr/alert.h"
 #include "rarr/clock.h"
-#include "rarr/detect.h"
 #include "rarr/input_clf.h"
 #include "rarr/input_json.h"
-#include "rarr/match.h"
-#include "rarr/record.h"
-#include "rarr/window.h"
+#include "rarr/state.h"
 
 /*
  * An event this far ahead of the newest one is skipped as a "time jump": one
@@ -44,55 +40,9 @@
  * as the same log read from a file.
  */
 #define IDLE_MS 1000
+/* --state is saved at least this often, in event time and in wall-clock time. */
+#define SAVE_EVERY_MS (5 * 60 * 1000)
 
-struct pipeline {
-    const struct ruleset *rs;
-    struct pipeline_opts opt;
-    struct emit *em;
-    struct matcher *mt;
-    struct record rec;
-    enum record_format format;
-    struct diag_bad bad;
-
-    int started;         /* an event has been applied */
-    int evaluated;       /* a step has been evaluated */
-    int64_t max_ts;      /* newest event timestamp */
-    int64_t next_step;   /* start of the next step to evaluate */
-    int64_t zero_run;    /* steps in a row where every metric was zero */
-    int64_t quiet_steps; /* zero steps after which nothing can change */
-    int64_t pending_max; /* newest step start holding a pending value */
-    int64_t horizon;     /* events before this are late: steps up to it are evaluated */
-    int64_t last_wall;   /* wall clock when the last line was read (live input only) */
-    int live;            /* the last line's time was within 5 minutes of the wall clock */
-    int silent;          /* an "input" silent record is out */
-    int64_t silent_since;
-
-    size_t npending;
-    double *pending;             /* [npending][nmetrics] */
-    double *pending_n;           /* [npending][nmetrics] lines behind each pending value */
-    double *step_value;          /* [nmetrics] this step's value */
-    double *step_n;              /* [nmetrics] lines behind it */
-    double *line_value;          /* [nmetrics] this line's contribution */
-    unsigned char *step_defined; /* [nmetrics] for the report */
-    double *alert_value;         /* [nalerts] window values, for the report */
-    unsigned char *alert_defined;
-    unsigned char *line_hit;
-    enum match_result *res;   /* [nmetrics] this line's match results */
-    size_t *failed;           /* [nmetrics] the condition that decided a miss */
-    struct window *win;       /* [nmetrics], unused for ratios */
-    struct alert *alerts;     /* [nalerts] */
-    struct detect **det;      /* [nalerts], anomaly rules only */
-    struct detect *lines_det; /* all applied lines, when there are anomaly rules */
-    double *pending_lines;    /* [npending] lines applied per pending step */
-    struct rules_metric lines_metric;
-    struct rules_alert lines_rule;
-    char lines_name[8], lines_text[32 + RARR_DUR_MAX];
-    int tz_min;           /* UTC offset of the newest event's line */
-    int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
-
-    uint64_t lines, empty, parsed, sum_skipped;
-    uint64_t *matches; /* [nmetrics] */
-};
 
 /* The format in use: the one given, or the one auto-detected (RECORD_AUTO before). */
 enum record_format
@@ -243,6 +193,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->bad.clear_line = opt->progress != NULL;
     p->pending_max = INT64_MIN;
     p->horizon = INT64_MIN;
+    p->written_to = INT64_MIN;
     /* A pending event is at most lateness + one step ahead of the oldest open step. */
     p->npending = (size_t)((opt->lateness_ms + opt->step_ms - 1) / opt->step_ms) + 2;
     if (p->npending > SIZE_MAX / n / sizeof(double))
@@ -319,8 +270,9 @@ pipeline_free(struct pipeline *p)
     free(p);
 }
 
-static size_t
-slot(const struct pipeline *p, int64_t step_start)
+/* The pending ring's row of the step starting at 'step_start'. */
+size_t
+pipeline_slot(const struct pipeline *p, int64_t step_start)
 {
     int64_t k = step_start / p->opt.step_ms % (int64_t)p->npending;
 
@@ -344,12 +296,16 @@ evaluate(struct pipeline *p, int64_t start)
 {
     const struct ruleset *rs = p->rs;
     int64_t t = start + p->opt.step_ms;
-    double *pend = p->pending + slot(p, start) * rs->nmetrics;
-    double *pend_n = p->pending_n + slot(p, start) * rs->nmetrics;
+    double *pend = p->pending + pipeline_slot(p, start) * rs->nmetrics;
+    double *pend_n = p->pending_n + pipeline_slot(p, start) * rs->nmetrics;
     /* Season slots follow local time: the zone of --tz, else the lines' own offset. */
     int64_t local = start + (p->opt.tz_given ? clock_zone_offset(start) : p->tz_min) * 60000LL;
     size_t i;
     int rc = 0, all_zero = 1, defined, inhibited = 0;
+    /* Steps the run that saved the state already wrote are evaluated again, silently. */
+    int alerts = p->opt.emit_alerts && start >= p->written_to;
+    int metrics = p->opt.emit_metrics && start >= p->written_to;
+    struct report *rep = start >= p->written_to ? p->opt.report : NULL;
 
     for (i = 0; i < rs->nmetrics; i++) {
         if (rs->metrics[i].kind == RULES_RATIO)
@@ -370,16 +326,16 @@ evaluate(struct pipeline *p, int64_t start)
         if (m->kind == RULES_RATIO)
             p->step_value[i] = ratio_value(m, p->step_value[m->a], p->step_value[m->b], &defined);
         p->step_defined[i] = (unsigned char)defined;
-        if (p->opt.emit_metrics)
+        if (metrics)
             rc |= emit_metric(p->em, t, m, p->opt.step_ms, p->step_value[i], defined);
     }
     if (p->lines_det != NULL) {
-        double *pl = &p->pending_lines[slot(p, start)];
+        double *pl = &p->pending_lines[pipeline_slot(p, start)];
         struct detect_event dev;
 
         detect_step(p->lines_det, t, local, *pl, (double)p->opt.step_ms / 60000, 0, &dev);
         *pl = 0;
-        if (dev.fired != 0 && p->opt.emit_alerts)
+        if (dev.fired != 0 && alerts)
             rc |= emit_anomaly(p->em, t, &p->lines_rule, &p->lines_metric, &dev);
         inhibited = p->lines_det->phase == DETECT_FIRING && p->lines_det->dir < 0;
     }
@@ -408,10 +364,10 @@ evaluate(struct pipeline *p, int64_t start)
             }
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;
-            if (dev.fired != 0 && p->opt.emit_alerts)
+            if (dev.fired != 0 && alerts)
                 rc |= emit_anomaly(p->em, t, a, m, &dev);
-            if (dev.fired != 0 && p->opt.report != NULL)
-                rc |= report_event(p->opt.report, i, t, dev.fired > 0);
+            if (dev.fired != 0 && rep != NULL)
+                rc |= report_event(rep, i, t, dev.fired > 0);
             continue;
         }
         defined = 1;
@@ -423,15 +379,71 @@ evaluate(struct pipeline *p, int64_t start)
         ev = alert_step(&p->alerts[i], a, t, v, defined);
         p->alert_value[i] = v;
         p->alert_defined[i] = (unsigned char)defined;
-        if (ev != ALERT_NONE && p->opt.emit_alerts)
+        if (ev != ALERT_NONE && alerts)
             rc |= emit_threshold(p->em, t, ev == ALERT_FIRED, a, m, v, p->alerts[i].since_ms);
-        if (ev != ALERT_NONE && p->opt.report != NULL)
-            rc |= report_event(p->opt.report, i, t, ev == ALERT_FIRED);
+        if (ev != ALERT_NONE && rep != NULL)
+            rc |= report_event(rep, i, t, ev == ALERT_FIRED);
     }
-    if (p->opt.report != NULL)
-        rc |= report_step(p->opt.report, t, p->step_value, p->step_defined, p->alert_value,
+    if (rep != NULL)
+        rc |= report_step(rep, t, p->step_value, p->step_defined, p->alert_value,
                           p->alert_defined);
     return rc;
+}
+
+/*
+ * Save the state (--state) now. 'written_to', unless INT64_MIN, is where the
+ * steps written so far end, when that is past the state's next step (the end
+ * of input). A failure is reported once until a save succeeds again; it
+ * makes the exit status 1, never stops the stream. Returns 0 or -1.
+ */
+int
+pipeline_save(struct pipeline *p, int64_t written_to)
+{
+    json_t *snap = state_snapshot(p), *clk;
+    int rc = -1;
+
+    if (snap != NULL && written_to != INT64_MIN &&
+        (clk = json_object_get(snap, "clock")) != NULL)
+        json_object_set_new(clk, "written_to", json_integer(written_to));
+    if (snap == NULL)
+        errno = ENOMEM;
+    else
+        rc = state_write(snap, p->opt.state_path);
+    json_decref(snap);
+    p->saved_wall = clock_wall_ms();
+    p->saved_event = p->next_step;
+    if (rc == -1) {
+        if (!p->save_failed)
+            fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
+                    strerror(errno));
+        p->save_failed = 1;
+        p->save_errors++;
+        return -1;
+    }
+    if (p->save_failed)
+        fprintf(stderr, "rarr: %s: state saved again\n", p->opt.state_path);
+    p->save_failed = 0;
+    return 0;
+}
+
+/*
+ * Whether a periodic save is due (SPEC section 1): 5 minutes of event time
+ * or of wall-clock time since the last one. A replay crosses 5 minutes of
+ * event time in microseconds, so event-time saves are at least
+ * opt.save_gap_ms of wall time apart.
+ */
+static int
+save_due(const struct pipeline *p)
+{
+    int64_t wall;
+
+    if (p->opt.state_path == NULL || !p->started)
+        return 0;
+    wall = clock_wall_ms();
+    if (wall - p->saved_wall >= SAVE_EVERY_MS)
+        return 1;
+    return p->next_step - p->saved_event >= SAVE_EVERY_MS &&
+           wall - p->saved_wall >= p->opt.save_gap_ms;
 }
 
 /*
@@ -463,6 +475,8 @@ advance(struct pipeline *p, int64_t now)
         p->next_step += step;
         if (p->em->out.len >= FLUSH_BYTES && emit_flush(p->em) == -1)
             return -1;
+        if (save_due(p))
+            pipeline_save(p, INT64_MIN);
     }
     return 0;
 }
@@ -597,6 +611,16 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     ts = r->ts_ms;
     if (p->last_wall != 0)
         p->live = p->opt.clock == PIPELINE_ARRIVAL || llabs(ts - p->last_wall) <= LIVE_MS;
+    if (p->restored) {
+        p->restored = 0;
+        if (ts - p->max_ts > MAX_JUMP_MS) {
+            fprintf(stderr,
+                    "rarr: %s:%llu: more than 31 days after the state's newest event; "
+                    "starting without state\n",
+                    src, (unsigned long long)lineno);
+            pipeline_reset(p);
+        }
+    }
     if (p->started && ts < p->horizon) {
         record_end(r);
         return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
@@ -663,10 +687,10 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     step_start = clock_floor(ts, p->opt.step_ms);
     if (!p->evaluated && step_start < p->next_step)
         p->next_step = step_start; /* SPEC 4: the first step is the one holding the first event */
-    p->pending_lines[slot(p, step_start)]++;
+    p->pending_lines[pipeline_slot(p, step_start)]++;
     if (step_start > p->pending_max)
         p->pending_max = step_start;
-    step_slot = slot(p, step_start) * rs->nmetrics;
+    step_slot = pipeline_slot(p, step_start) * rs->nmetrics;
     for (i = 0; i < rs->nmetrics; i++) {
         if (!p->line_hit[i])
             continue;
@@ -697,6 +721,8 @@ pipeline_tick(struct pipeline *p, int64_t wall_ms)
         return 0;
     if (p->started && advance(p, wall_ms - p->opt.lateness_ms) == -1)
         return -1;
+    if (save_due(p))
+        pipeline_save(p, INT64_MIN);
     if (p->opt.silence_ms > 0 && !p->silent && wall_ms - p->last_wall >= p->opt.silence_ms) {
         p->silent = 1;
         p->silent_since = clock_floor(p->last_wall, 1000);
@@ -834,14 +860,69 @@ pipeline_feed(struct pipeline *p, struct input *in)
 int
 pipeline_finish(struct pipeline *p)
 {
+    json_t *snap = NULL, *clk;
     int rc = 0;
 
+    /*
+     * The state saved is the one before the last steps are forced out: the
+     * next run evaluates them again with whatever late lines it brings,
+     * writing nothing for the steps this run wrote ("written_to").
+     */
+    if (p->opt.state_path != NULL && p->started && (snap = state_snapshot(p)) == NULL) {
+        fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path, strerror(ENOMEM));
+        p->save_errors++;
+    }
     if (p->started && advance(p, p->max_ts) == -1)
         rc = -1;
     diag_bad_finish(&p->bad);
     if (flush(p) == -1)
         rc = -1;
+    if (snap != NULL) {
+        if ((clk = json_object_get(snap, "clock")) != NULL)
+            json_object_set_new(clk, "written_to", json_integer(p->next_step));
+        if (state_write(snap, p->opt.state_path) == -1) {
+            fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
+                    strerror(errno));
+            p->save_errors++;
+        }
+        json_decref(snap);
+    }
     return rc;
+}
+
+/*
+ * Forget everything learned: windows, pending steps, alert states,
+ * detectors, the event clock. The pipeline is as new.
+ */
+void
+pipeline_reset(struct pipeline *p)
+{
+    const struct ruleset *rs = p->rs;
+    size_t i, n = rs->nmetrics ? rs->nmetrics : 1;
+
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rs->metrics[i].kind != RULES_RATIO)
+            window_clear(&p->win[i]);
+    for (i = 0; i < rs->nalerts; i++) {
+        alert_init(&p->alerts[i]);
+        if (p->det[i] != NULL) {
+            struct detect_config cfg = p->det[i]->cfg;
+
+            detect_init(p->det[i], &cfg);
+        }
+    }
+    if (p->lines_det != NULL) {
+        struct detect_config cfg = p->lines_det->cfg;
+
+        detect_init(p->lines_det, &cfg);
+    }
+    memset(p->pending, 0, p->npending * n * sizeof(*p->pending));
+    memset(p->pending_n, 0, p->npending * n * sizeof(*p->pending_n));
+    memset(p->pending_lines, 0, p->npending * sizeof(*p->pending_lines));
+    p->started = p->evaluated = p->restored = 0;
+    p->max_ts = p->next_step = p->zero_run = 0;
+    p->tz_min = 0;
+    p->pending_max = p->horizon = p->written_to = INT64_MIN;
 }
 
 /* Print --stats to 'fp'; 'seconds' is the run's wall time. */

@@ -58,6 +58,19 @@ window_view(struct window *w, size_t steps)
     return (int)w->nviews++;
 }
 
+/* Forget every value: the window is all zeros again, its views kept. */
+void
+window_clear(struct window *w)
+{
+    size_t i;
+
+    memset(w->ring, 0, w->nsteps * sizeof(*w->ring));
+    for (i = 0; i < w->nviews; i++)
+        w->views[i].sum = 0;
+    w->head = 0;
+    w->since_resum = 0;
+}
+
 /* Append the value of the step just ended; the oldest step leaves. */
 void
 window_push(struct window *w, double v)

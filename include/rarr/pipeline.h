@@ -5,11 +5,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rarr/alert.h"
+#include "rarr/clock.h"
+#include "rarr/detect.h"
 #include "rarr/diag.h"
 #include "rarr/emit.h"
 #include "rarr/input.h"
+#include "rarr/match.h"
+#include "rarr/record.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
+#include "rarr/window.h"
 
 enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
 
@@ -33,11 +39,70 @@ struct pipeline_opts {
     volatile int *stop;            /* set (by a signal): stop reading, finish as at end of input */
     volatile int *dump;            /* set (by SIGUSR1): print the window values to stderr */
     volatile int *hup;             /* set (by SIGHUP): rule reload was asked for */
+    const char *state_path;        /* --state: saved every so often and at the end; NULL: none */
+    int64_t save_gap_ms;           /* least wall time between saves made for event time */
     pipeline_progress_fn progress; /* NULL: none */
     void *progress_arg;
 };
 
-struct pipeline;
+/*
+ * The pipeline's state. Fields are read by state.c (the --state file) and
+ * otherwise private to pipeline.c.
+ */
+struct pipeline {
+    const struct ruleset *rs;
+    struct pipeline_opts opt;
+    struct emit *em;
+    struct matcher *mt;
+    struct record rec;
+    enum record_format format;
+    struct diag_bad bad;
+
+    int started;         /* an event has been applied */
+    int evaluated;       /* a step has been evaluated */
+    int64_t max_ts;      /* newest event timestamp */
+    int64_t next_step;   /* start of the next step to evaluate */
+    int64_t zero_run;    /* steps in a row where every metric was zero */
+    int64_t quiet_steps; /* zero steps after which nothing can change */
+    int64_t pending_max; /* newest step start holding a pending value */
+    int64_t horizon;     /* events before this are late: steps up to it are evaluated */
+    int64_t last_wall;   /* wall clock when the last line was read (live input only) */
+    int live;            /* the last line's time was within 5 minutes of the wall clock */
+    int silent;          /* an "input" silent record is out */
+    int64_t silent_since;
+    int64_t written_to;  /* steps before this were written by the run that saved the state */
+    int restored;        /* a state was loaded and no line has come yet */
+    int64_t saved_event; /* event time (a step end) of the last save */
+    int64_t saved_wall;  /* wall clock of the last save */
+    int save_failed;     /* the last save failed (reported once) */
+    int save_errors;     /* saves that failed: the exit status says so */
+
+    size_t npending;
+    double *pending;             /* [npending][nmetrics] */
+    double *pending_n;           /* [npending][nmetrics] lines behind each pending value */
+    double *step_value;          /* [nmetrics] this step's value */
+    double *step_n;              /* [nmetrics] lines behind it */
+    double *line_value;          /* [nmetrics] this line's contribution */
+    unsigned char *step_defined; /* [nmetrics] for the report */
+    double *alert_value;         /* [nalerts] window values, for the report */
+    unsigned char *alert_defined;
+    unsigned char *line_hit;
+    enum match_result *res;   /* [nmetrics] this line's match results */
+    size_t *failed;           /* [nmetrics] the condition that decided a miss */
+    struct window *win;       /* [nmetrics], unused for ratios */
+    struct alert *alerts;     /* [nalerts] */
+    struct detect **det;      /* [nalerts], anomaly rules only */
+    struct detect *lines_det; /* all applied lines, when there are anomaly rules */
+    double *pending_lines;    /* [npending] lines applied per pending step */
+    struct rules_metric lines_metric;
+    struct rules_alert lines_rule;
+    char lines_name[8], lines_text[32 + RARR_DUR_MAX];
+    int tz_min;           /* UTC offset of the newest event's line */
+    int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
+
+    uint64_t lines, empty, parsed, sum_skipped;
+    uint64_t *matches; /* [nmetrics] */
+};
 
 struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt,
                               struct emit *em, struct diag *d);
@@ -50,6 +115,9 @@ int pipeline_feed(struct pipeline *p, struct input *in);
 int pipeline_finish(struct pipeline *p);
 int pipeline_tick(struct pipeline *p, int64_t wall_ms);
 void pipeline_dump(const struct pipeline *p, FILE *fp);
+size_t pipeline_slot(const struct pipeline *p, int64_t step_start);
+void pipeline_reset(struct pipeline *p);
+int pipeline_save(struct pipeline *p, int64_t written_to);
 void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
 enum record_format pipeline_format(const struct pipeline *p);
 

@@ -21,6 +21,7 @@ struct window {
 int window_init(struct window *w, size_t nsteps);
 void window_fini(struct window *w);
 int window_view(struct window *w, size_t steps);
+void window_clear(struct window *w);
 void window_push(struct window *w, double v);
 double window_sum(const struct window *w, int view);
 double window_last(const struct window *w);

@@ -1,0 +1,728 @@
+/*
+ * state.c -- the --state file: what a restarted rarr needs to go on as if it
+ * had never stopped (SPEC section 6).
+ *
+ * The file is one JSON object (README, "State file"): the format version,
+ * the step, the event clock, each metric's window and pending step values,
+ * each threshold alert's state and each anomaly detector's memory, the last
+ * as a checksummed hex image of its plain struct. Everything is keyed by the
+ * metric's name and definition (the conditions after %{NAME} expansion), so
+ * loading keeps what still matches the rules in force and reports what it
+ * drops. A corrupt or foreign file is reported and ignored: rarr starts
+ * fresh. Writing goes to FILE.tmp, which is fsync'd and renamed over FILE,
+ * so a crash at any moment leaves the old file or the new one.
+ */
+#include "rarr/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rarr/buf.h"
+#include "rarr/clock.h"
+
+/* A state file bigger than this is not one of ours. */
+#define STATE_MAX_BYTES (64L << 20)
+/* Bump when struct detect changes: older detector images are then dropped. */
+#define DETECT_LAYOUT 1
+
+static const char *const state_names[] = {"ok", "pending", "firing"};
+
+/* 64-bit FNV-1a: a checksum of the detector images. */
+static uint64_t
+fnv1a(const unsigned char *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* A metric's definition: what it counts, names of fields and regexes as expanded. */
+static int
+metric_def(struct buf *b, const struct ruleset *rs, size_t i)
+{
+    static const char *const ops[] = {"~", "!~", "="};
+    const struct rules_metric *m = &rs->metrics[i];
+    size_t c;
+    int rc = 0;
+
+    if (m->kind == RULES_RATIO) {
+        rc |= buf_printf(b, "ratio k=%.17g min=%.17g (", m->k, m->min);
+        rc |= metric_def(b, rs, m->a);
+        rc |= buf_adds(b, ") / (");
+        rc |= metric_def(b, rs, m->b);
+        return rc | buf_addc(b, ')');
+    }
+    if (m->kind == RULES_SUM)
+        rc |= buf_printf(b, "sum %s", rs->fields[m->sum_field].name);
+    else
+        rc |= buf_adds(b, "count");
+    for (c = 0; c < m->nconds; c++) {
+        rc |= buf_printf(b, " %s%s", rs->fields[m->conds[c].field].name, ops[m->conds[c].op]);
+        rc |= emit_json_string(b, m->conds[c].text, m->conds[c].len);
+    }
+    return rc;
+}
+
+/*
+ * An alert's definition. A detector's is its 'hard' part (what the learned
+ * baseline depends on: metric, window, season, path); its other options can
+ * change without losing what it learned.
+ */
+static int
+alert_def(struct buf *b, const struct pipeline *p, size_t i)
+{
+    const struct rules_alert *a = &p->rs->alerts[i];
+    int rc;
+
+    if (a->anomaly) {
+        const struct detect_config *c = &p->det[i]->cfg;
+
+        rc = buf_printf(b, "anomaly window=%d season=%d continuous=%d sum=%d of ", c->window_steps,
+                        (int)c->season, c->continuous, c->sum);
+    } else {
+        rc = buf_printf(b, "threshold %s %.17g clear=%.17g window=%" PRId64 " for=%" PRId64 " of ",
+                        a->above ? "above" : "below", a->threshold, a->clear, a->window_ms,
+                        a->for_ms);
+    }
+    return rc | metric_def(b, p->rs, a->metric);
+}
+
+/* Add 'v' under 'key' (taking it over); -1 if either is NULL or on OOM. */
+static int
+put(json_t *obj, const char *key, json_t *v)
+{
+    return json_object_set_new(obj, key, v);
+}
+
+static json_t *
+def_string(struct buf *b)
+{
+    return b->len == 0 && b->p == NULL ? json_string("") : json_stringn(b->p, b->len);
+}
+
+static json_t *
+detector_json(const struct detect *d)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *bytes = (const unsigned char *)d;
+    char layout[32], sum[17];
+    json_t *o = json_object();
+    char *text = malloc(2 * sizeof(*d));
+    size_t i;
+
+    if (o == NULL || text == NULL) {
+        json_decref(o);
+        free(text);
+        return NULL;
+    }
+    for (i = 0; i < sizeof(*d); i++) {
+        text[2 * i] = hex[bytes[i] >> 4];
+        text[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    snprintf(layout, sizeof(layout), "%d/%zu", DETECT_LAYOUT, sizeof(*d));
+    snprintf(sum, sizeof(sum), "%016" PRIx64, fnv1a(bytes, sizeof(*d)));
+    if (put(o, "layout", json_string(layout)) == -1 || put(o, "fnv1a", json_string(sum)) == -1 ||
+        put(o, "image", json_stringn(text, 2 * sizeof(*d))) == -1) {
+        json_decref(o);
+        o = NULL;
+    }
+    free(text);
+    return o;
+}
+
+/* A metric's window, oldest step first, and the pending steps' values. */
+static json_t *
+metric_json(const struct pipeline *p, size_t i, struct buf *b)
+{
+    const struct window *w = &p->win[i];
+    json_t *o = json_object(), *ring = json_array(), *views = json_array(), *pend = json_array();
+    size_t k, n = p->rs->nmetrics;
+    int64_t s;
+    int rc = 0;
+
+    if (o == NULL || ring == NULL || views == NULL || pend == NULL) {
+        json_decref(o);
+        json_decref(ring);
+        json_decref(views);
+        json_decref(pend);
+        return NULL;
+    }
+    for (k = 0; k < w->nsteps; k++)
+        rc |= json_array_append_new(ring, json_real(w->ring[(w->head + k) % w->nsteps]));
+    for (k = 0; k < w->nviews; k++)
+        rc |= json_array_append_new(
+            views, json_pack("[If]", (json_int_t)w->views[k].steps, w->views[k].sum));
+    if (p->started) {
+        for (s = p->next_step; s <= p->pending_max; s += p->opt.step_ms) {
+            size_t at = pipeline_slot(p, s) * n + i;
+
+            if (p->pending_n[at] != 0 || p->pending[at] != 0)
+                rc |= json_array_append_new(
+                    pend, json_pack("[Iff]", (json_int_t)s, p->pending[at], p->pending_n[at]));
+        }
+    }
+    b->len = 0;
+    rc |= metric_def(b, p->rs, i);
+    rc |= put(o, "name", json_string(p->rs->metrics[i].name));
+    rc |= put(o, "definition", def_string(b));
+    rc |= put(o, "window", ring);
+    rc |= put(o, "views", views);
+    rc |= put(o, "resum", json_integer((json_int_t)w->since_resum));
+    rc |= put(o, "pending", pend);
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *
+alert_json(const struct pipeline *p, size_t i, struct buf *b)
+{
+    const struct rules_alert *a = &p->rs->alerts[i];
+    json_t *o = json_object();
+    int rc = 0;
+
+    if (o == NULL)
+        return NULL;
+    b->len = 0;
+    rc |= alert_def(b, p, i);
+    rc |= put(o, "rule", json_string(a->rule));
+    rc |= put(o, "definition", def_string(b));
+    if (a->anomaly) {
+        rc |= put(o, "detector", detector_json(p->det[i]));
+    } else {
+        rc |= put(o, "state", json_string(state_names[p->alerts[i].state]));
+        rc |= put(o, "since", json_integer(p->alerts[i].since_ms));
+    }
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/*
+ * Everything --state keeps, as a JSON object the caller owns (NULL on
+ * out-of-memory). "written_to" says that the steps before it have been
+ * evaluated and written: the same as "next_step", unless the caller then
+ * evaluates more (at the end of input) and sets it.
+ */
+json_t *
+state_snapshot(const struct pipeline *p)
+{
+    const struct ruleset *rs = p->rs;
+    json_t *root = json_object(), *metrics = json_array(), *alerts = json_array(), *o;
+    char t[RARR_TIME_MAX];
+    struct buf b;
+    size_t i;
+    int64_t s;
+    int rc = 0;
+
+    buf_init(&b);
+    if (root == NULL || metrics == NULL || alerts == NULL)
+        goto fail;
+    clock_format_time(clock_wall_ms(), t);
+    rc |= put(root, "rarr_state", json_integer(STATE_VERSION));
+    rc |= put(root, "saved", json_string(t));
+    rc |= put(root, "step_ms", json_integer(p->opt.step_ms));
+    if (p->started) {
+        o = json_pack("{sIsIsIsIsIsisbsI}", "max_ts", (json_int_t)p->max_ts, "next_step",
+                      (json_int_t)p->next_step, "horizon", (json_int_t)p->horizon, "pending_max",
+                      (json_int_t)p->pending_max, "zero_run", (json_int_t)p->zero_run, "tz_min",
+                      p->tz_min, "evaluated", p->evaluated, "written_to",
+                      (json_int_t)p->next_step);
+        rc |= put(root, "clock", o);
+    }
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rs->metrics[i].kind != RULES_RATIO)
+            rc |= json_array_append_new(metrics, metric_json(p, i, &b));
+    for (i = 0; i < rs->nalerts; i++)
+        rc |= json_array_append_new(alerts, alert_json(p, i, &b));
+    rc |= put(root, "metrics", metrics);
+    metrics = NULL;
+    rc |= put(root, "alerts", alerts);
+    alerts = NULL;
+    if (p->lines_det != NULL) {
+        json_t *pend = json_array();
+
+        for (s = p->next_step; p->started && pend != NULL && s <= p->pending_max;
+             s += p->opt.step_ms)
+            if (p->pending_lines[pipeline_slot(p, s)] != 0)
+                rc |= json_array_append_new(
+                    pend, json_pack("[If]", (json_int_t)s, p->pending_lines[pipeline_slot(p, s)]));
+        b.len = 0;
+        rc |= buf_printf(&b, "lines window=%d", p->lines_det->cfg.window_steps);
+        o = json_object();
+        rc |= put(o, "definition", def_string(&b));
+        rc |= put(o, "pending", pend);
+        rc |= put(o, "detector", detector_json(p->lines_det));
+        rc |= put(root, "lines", o);
+    }
+    if (rc != 0)
+        goto fail;
+    buf_fini(&b);
+    return root;
+fail:
+    buf_fini(&b);
+    json_decref(root);
+    json_decref(metrics);
+    json_decref(alerts);
+    return NULL;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Write 'snap' to 'path' atomically: into PATH.tmp, fsync, rename over
+ * PATH, fsync the directory. Returns 0, or -1 with errno set (PATH is then
+ * untouched).
+ */
+int
+state_write(const json_t *snap, const char *path)
+{
+    char *text = json_dumps(snap, JSON_COMPACT), *tmp = NULL, *dir = NULL, *slash;
+    size_t plen = strlen(path);
+    int fd = -1, saved;
+
+    if (text == NULL || (tmp = malloc(plen + 5)) == NULL || (dir = strdup(path)) == NULL) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+        goto fail;
+    if (write_all(fd, text, strlen(text)) == -1 || write_all(fd, "\n", 1) == -1 ||
+        fsync(fd) == -1)
+        goto fail_unlink;
+    if (close(fd) == -1) {
+        fd = -1;
+        goto fail_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) == -1)
+        goto fail_unlink;
+    /* The rename itself survives a power cut once the directory is synced. */
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    if ((fd = open(dir, O_RDONLY | O_CLOEXEC)) != -1) {
+        fsync(fd);
+        close(fd);
+    }
+    free(text);
+    free(tmp);
+    free(dir);
+    return 0;
+fail_unlink:
+    saved = errno;
+    if (fd != -1)
+        close(fd);
+    unlink(tmp);
+    fd = -1;
+    errno = saved;
+fail:
+    saved = errno;
+    if (fd != -1)
+        close(fd);
+    free(text);
+    free(tmp);
+    free(dir);
+    errno = saved;
+    return -1;
+}
+
+/*
+ * Read the state file at 'path'. Returns the parsed object (the caller owns
+ * it), or NULL: silently when the file does not exist (a first start),
+ * after a message on 'log' when it cannot be read or is not a state file.
+ */
+json_t *
+state_read(const char *path, FILE *log)
+{
+    json_error_t err;
+    json_t *root, *v;
+    struct stat st;
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL) {
+        if (errno != ENOENT)
+            fprintf(log, "rarr: %s: %s; starting without state\n", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) == 0 && st.st_size > STATE_MAX_BYTES) {
+        fprintf(log, "rarr: %s: not a rarr state file (%lld bytes); starting without state\n",
+                path, (long long)st.st_size);
+        fclose(fp);
+        return NULL;
+    }
+    root = json_loadf(fp, JSON_REJECT_DUPLICATES, &err);
+    fclose(fp);
+    if (root == NULL) {
+        fprintf(log, "rarr: %s:%d:%d: corrupt state file: %s; starting without state\n", path,
+                err.line, err.column, err.text);
+        return NULL;
+    }
+    v = json_object_get(root, "rarr_state");
+    if (!json_is_object(root) || !json_is_integer(v)) {
+        fprintf(log, "rarr: %s: not a rarr state file; starting without state\n", path);
+        json_decref(root);
+        return NULL;
+    }
+    if (json_integer_value(v) != STATE_VERSION) {
+        fprintf(log,
+                "rarr: %s: state format %" JSON_INTEGER_FORMAT
+                " is not known to this rarr (it reads %d); starting without state\n",
+                path, json_integer_value(v), STATE_VERSION);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static int
+get_int(const json_t *obj, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int
+get_num(const json_t *v, double *out)
+{
+    if (!json_is_number(v))
+        return -1;
+    *out = json_number_value(v);
+    return isfinite(*out) ? 0 : -1;
+}
+
+/* Decode and check a detector image into 'd', keeping d's configuration. */
+static int
+detector_load(struct detect *d, const json_t *o)
+{
+    const char *layout = json_string_value(json_object_get(o, "layout"));
+    const char *sum = json_string_value(json_object_get(o, "fnv1a"));
+    const char *text = json_string_value(json_object_get(o, "image"));
+    unsigned char *bytes;
+    struct detect_config cfg = d->cfg;
+    struct detect *img;
+    char want[32], got[17];
+    size_t i;
+    int ok;
+
+    snprintf(want, sizeof(want), "%d/%zu", DETECT_LAYOUT, sizeof(*d));
+    if (layout == NULL || strcmp(layout, want) != 0 || sum == NULL || text == NULL ||
+        json_string_length(json_object_get(o, "image")) != 2 * sizeof(*d))
+        return -1;
+    if ((img = malloc(sizeof(*img))) == NULL)
+        return -1;
+    bytes = (unsigned char *)img;
+    for (i = 0; i < sizeof(*d); i++) {
+        int hi = text[2 * i], lo = text[2 * i + 1];
+
+        hi = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
+        lo = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+        if (hi < 0 || lo < 0) {
+            free(img);
+            return -1;
+        }
+        bytes[i] = (unsigned char)(hi << 4 | lo);
+    }
+    snprintf(got, sizeof(got), "%016" PRIx64, fnv1a(bytes, sizeof(*img)));
+    ok = strcmp(got, sum) == 0 && img->phase >= DETECT_WARMUP && img->phase <= DETECT_FIRING &&
+         img->dir >= -1 && img->dir <= 1;
+    if (ok) {
+        *d = *img;
+        d->cfg = cfg;
+    }
+    free(img);
+    return ok ? 0 : -1;
+}
+
+/* Fill window 'w' from a saved one: the newest values, exact sums where the geometry is equal. */
+static int
+window_load(struct window *w, const json_t *o)
+{
+    const json_t *ring = json_object_get(o, "window"), *views = json_object_get(o, "views");
+    size_t n = json_array_size(ring), k, j, skip;
+    int64_t resum;
+    double v;
+    int same;
+
+    if (!json_is_array(ring) || !json_is_array(views) || get_int(o, "resum", &resum) == -1)
+        return -1;
+    skip = n > w->nsteps ? n - w->nsteps : 0;
+    memset(w->ring, 0, w->nsteps * sizeof(*w->ring));
+    for (k = skip; k < n; k++) {
+        if (get_num(json_array_get(ring, k), &v) == -1)
+            return -1;
+        w->ring[w->nsteps - (n - k)] = v;
+    }
+    w->head = 0;
+    w->since_resum = 0;
+    for (k = 0; k < w->nviews; k++) {
+        w->views[k].sum = 0;
+        for (j = 1; j <= w->views[k].steps; j++)
+            w->views[k].sum += w->ring[w->nsteps - j];
+    }
+    /* Same ring, same views: the running sums go on bit for bit. */
+    same = n == w->nsteps && json_array_size(views) == w->nviews && resum >= 0 &&
+           (uint64_t)resum < w->nsteps;
+    for (k = 0; same && k < w->nviews; k++) {
+        json_t *sv = json_array_get(views, k);
+
+        same = json_integer_value(json_array_get(sv, 0)) == (json_int_t)w->views[k].steps &&
+               get_num(json_array_get(sv, 1), &v) == 0;
+    }
+    for (k = 0; same && k < w->nviews; k++)
+        w->views[k].sum = json_number_value(json_array_get(json_array_get(views, k), 1));
+    if (same)
+        w->since_resum = (size_t)resum;
+    return 0;
+}
+
+/* Put saved pending step values [[start, value, n], ...] into column 'col' of the ring. */
+static int
+pending_load(struct pipeline *p, const json_t *list, double *vals, double *ns, size_t stride,
+             size_t col)
+{
+    size_t k;
+
+    for (k = 0; k < json_array_size(list); k++) {
+        const json_t *e = json_array_get(list, k);
+        json_t *js = json_array_get(e, 0);
+        double v, n = 0;
+        int64_t s;
+
+        if (!json_is_integer(js) || get_num(json_array_get(e, 1), &v) == -1 ||
+            (ns != NULL && get_num(json_array_get(e, 2), &n) == -1))
+            return -1;
+        s = json_integer_value(js);
+        if (s % p->opt.step_ms != 0 || s < p->next_step ||
+            (s - p->next_step) / p->opt.step_ms >= (int64_t)p->npending)
+            continue; /* a smaller --lateness: the step can no longer be held */
+        vals[pipeline_slot(p, s) * stride + col] = v;
+        if (ns != NULL)
+            ns[pipeline_slot(p, s) * stride + col] = n;
+    }
+    return 0;
+}
+
+static const json_t *
+find_saved(const json_t *list, const char *key, const char *value, unsigned char *taken)
+{
+    size_t k;
+
+    for (k = 0; k < json_array_size(list); k++) {
+        const char *v = json_string_value(json_object_get(json_array_get(list, k), key));
+
+        if (!taken[k] && v != NULL && strcmp(v, value) == 0) {
+            taken[k] = 1;
+            return json_array_get(list, k);
+        }
+    }
+    return NULL;
+}
+
+static int
+restore_clock(struct pipeline *p, const json_t *c)
+{
+    int64_t v[7];
+    json_t *ev = json_object_get(c, "evaluated");
+
+    if (get_int(c, "max_ts", &v[0]) == -1 || get_int(c, "next_step", &v[1]) == -1 ||
+        get_int(c, "horizon", &v[2]) == -1 || get_int(c, "pending_max", &v[3]) == -1 ||
+        get_int(c, "zero_run", &v[4]) == -1 || get_int(c, "tz_min", &v[5]) == -1 ||
+        get_int(c, "written_to", &v[6]) == -1 || !json_is_boolean(ev))
+        return -1;
+    if (v[1] % p->opt.step_ms != 0 || v[4] < 0 || v[5] < -24 * 60 || v[5] > 24 * 60 ||
+        v[0] < v[1] - p->opt.step_ms - p->opt.lateness_ms || v[6] < v[1])
+        return -1;
+    p->started = 1;
+    p->evaluated = json_is_true(ev);
+    p->max_ts = v[0];
+    p->next_step = v[1];
+    p->horizon = v[2];
+    p->pending_max = v[3];
+    p->zero_run = v[4];
+    p->tz_min = (int)v[5];
+    p->written_to = v[6];
+    p->restored = 1;
+    return 0;
+}
+
+/*
+ * Load 'snap' (from state_read, named 'name' in messages) into a fresh
+ * pipeline: the event clock, and every window, pending step, alert state and
+ * detector whose metric has the same name and definition in the rules in
+ * force; what is dropped is reported on 'log'. Returns 0, or -1 after a
+ * message when the file does not fit (another step, a damaged entry): the
+ * pipeline is then reset and starts fresh.
+ */
+int
+state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *log)
+{
+    const struct ruleset *rs = p->rs;
+    const json_t *metrics = json_object_get(snap, "metrics"),
+                 *alerts = json_object_get(snap, "alerts"), *clk = json_object_get(snap, "clock"),
+                 *o;
+    unsigned char *mtaken = NULL, *ataken = NULL;
+    const char *what = "a damaged entry";
+    struct buf b;
+    int64_t step;
+    size_t i, k;
+
+    buf_init(&b);
+    if (get_int(snap, "step_ms", &step) == -1 || !json_is_array(metrics) ||
+        !json_is_array(alerts))
+        goto bad;
+    if (step != p->opt.step_ms) {
+        char was[RARR_DUR_MAX], now[RARR_DUR_MAX];
+
+        clock_format_duration(step > 0 ? step : 0, was);
+        clock_format_duration(p->opt.step_ms, now);
+        fprintf(log, "rarr: %s: state saved with --step %s, not %s; starting without state\n", name,
+                was, now);
+        return -1;
+    }
+    if (clk == NULL)
+        return 0; /* saved before the first line */
+    if ((mtaken = calloc(json_array_size(metrics) + 1, 1)) == NULL ||
+        (ataken = calloc(json_array_size(alerts) + 1, 1)) == NULL) {
+        what = "out of memory";
+        goto bad;
+    }
+    if (restore_clock(p, clk) == -1) {
+        what = "a damaged clock";
+        goto bad;
+    }
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (rs->metrics[i].kind == RULES_RATIO)
+            continue;
+        b.len = 0;
+        if (metric_def(&b, rs, i) != 0 || buf_addc(&b, '\0') != 0)
+            goto bad;
+        for (k = 0; k < json_array_size(metrics); k++) {
+            const char *n = json_string_value(json_object_get(json_array_get(metrics, k), "name"));
+
+            if (!mtaken[k] && n != NULL && strcmp(n, rs->metrics[i].name) == 0)
+                break;
+        }
+        o = k < json_array_size(metrics) ? json_array_get(metrics, k) : NULL;
+        if (o == NULL)
+            continue; /* a new metric */
+        mtaken[k] = 1;
+        if (json_string_value(json_object_get(o, "definition")) == NULL ||
+            strcmp(json_string_value(json_object_get(o, "definition")), b.p) != 0) {
+            fprintf(log, "rarr: %s: metric %s: its definition changed; its state is dropped\n",
+                    name, rs->metrics[i].name);
+            continue;
+        }
+        if (window_load(&p->win[i], o) == -1 ||
+            pending_load(p, json_object_get(o, "pending"), p->pending, p->pending_n,
+                         rs->nmetrics, i) == -1)
+            goto bad;
+    }
+    for (k = 0; k < json_array_size(metrics); k++)
+        if (!mtaken[k])
+            fprintf(log, "rarr: %s: metric %s is no longer defined; its state is dropped\n", name,
+                    json_string_value(json_object_get(json_array_get(metrics, k), "name")));
+    for (i = 0; i < rs->nalerts; i++) {
+        b.len = 0;
+        if (alert_def(&b, p, i) != 0 || buf_addc(&b, '\0') != 0)
+            goto bad;
+        if ((o = find_saved(alerts, "definition", b.p, ataken)) == NULL)
+            continue;
+        if (rs->alerts[i].anomaly) {
+            if (detector_load(p->det[i], json_object_get(o, "detector")) == -1)
+                fprintf(log,
+                        "rarr: %s: %s: the saved detector is damaged or from another build of "
+                        "rarr; it learns afresh\n",
+                        name, rs->alerts[i].rule);
+        } else {
+            const char *st = json_string_value(json_object_get(o, "state"));
+            int64_t since;
+
+            for (k = 0; k < 3 && st != NULL && strcmp(st, state_names[k]) != 0; k++)
+                ;
+            if (st == NULL || k == 3 || get_int(o, "since", &since) == -1)
+                goto bad;
+            p->alerts[i].state = (enum alert_state)k;
+            p->alerts[i].since_ms = since;
+        }
+    }
+    for (k = 0; k < json_array_size(alerts); k++) {
+        const json_t *a = json_array_get(alerts, k);
+        const char *st = json_string_value(json_object_get(a, "state"));
+        const json_t *d = json_object_get(a, "detector");
+
+        if (ataken[k])
+            continue;
+        /* An alert left firing is worth a word: no resolved record will follow. */
+        if ((st != NULL && strcmp(st, "firing") == 0) || d != NULL)
+            fprintf(log, "rarr: %s: rule '%s' changed or is gone; its state is dropped%s\n", name,
+                    json_string_value(json_object_get(a, "rule")),
+                    st != NULL && strcmp(st, "firing") == 0 ? " (it was firing)" : "");
+    }
+    o = json_object_get(snap, "lines");
+    if (p->lines_det != NULL && o != NULL) {
+        b.len = 0;
+        if (buf_printf(&b, "lines window=%d", p->lines_det->cfg.window_steps) != 0 ||
+            buf_addc(&b, '\0') != 0)
+            goto bad;
+        if (json_string_value(json_object_get(o, "definition")) != NULL &&
+            strcmp(json_string_value(json_object_get(o, "definition")), b.p) == 0) {
+            if (pending_load(p, json_object_get(o, "pending"), p->pending_lines, NULL, 1, 0) == -1)
+                goto bad;
+            if (detector_load(p->lines_det, json_object_get(o, "detector")) == -1)
+                fprintf(log, "rarr: %s: the input-wide detector's state is damaged or from "
+                             "another build of rarr; it learns afresh\n",
+                        name);
+        }
+    }
+    free(mtaken);
+    free(ataken);
+    buf_fini(&b);
+    return 0;
+bad:
+    fprintf(log, "rarr: %s: state file has %s; starting without state\n", name, what);
+    free(mtaken);
+    free(ataken);
+    buf_fini(&b);
+    pipeline_reset(p);
+    return -1;
+}
