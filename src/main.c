@@ -231,6 +231,84 @@ write_report(const struct report *rep, const char *path)
 }
 
 /*
+ * Load the rule files in 'paths' (the built-in rules when 'n' is 0) and
+ * finish them for the step; '*time_field_out' gets the --time-field's field
+ * number. Returns the ruleset, or NULL after printing the located error.
+ */
+static struct ruleset *
+load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
+           size_t *time_field_out)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    int rc = 0, i;
+
+    if (rs == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return NULL;
+    }
+    if (n == 0)
+        rc = rules_parse(rs, "default.rarr (built-in)", rarr_default_rules, rarr_default_rules_len,
+                         &d);
+    for (i = 0; i < n && rc == 0; i++)
+        rc = rules_load_path(rs, paths[i], &d);
+    if (rc == 0 && time_field != NULL &&
+        (*time_field_out = rules_field(rs, time_field)) == SIZE_MAX) {
+        diag_set(&d, NULL, 0, 0, "out of memory");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = rules_finish(rs, step_ms, &d);
+    if (rc == -1) {
+        diag_print(&d, stderr);
+        rules_free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+/*
+ * SIGHUP: load the rule files again and go on with the new rules. Metrics
+ * whose name and definition did not change keep their windows, alerts and
+ * detectors (through the same path as --state); on a rule error the rules in
+ * force stay, and the error is reported with FILE:LINE:COL.
+ */
+static void
+reload(struct pipeline **pp, struct ruleset **rsp, const char **paths, int n,
+       const char *time_field)
+{
+    struct pipeline *old = *pp, *p;
+    struct pipeline_opts opt = old->opt;
+    struct ruleset *rs;
+    struct diag d;
+    json_t *snap;
+
+    if (opt.report != NULL) {
+        fputs("rarr: SIGHUP: rules are not reloaded while a --report is written\n", stderr);
+        return;
+    }
+    if ((rs = load_rules(paths, n, time_field, opt.step_ms, &opt.time_field)) == NULL) {
+        fputs("rarr: SIGHUP: the rules in force stay in force\n", stderr);
+        return;
+    }
+    if ((p = pipeline_new(rs, &opt, old->em, &d)) == NULL || (snap = state_snapshot(old)) == NULL) {
+        fputs("rarr: SIGHUP: out of memory; the rules in force stay in force\n", stderr);
+        pipeline_free(p);
+        rules_free(rs);
+        return;
+    }
+    state_restore(p, snap, "SIGHUP", stderr);
+    json_decref(snap);
+    pipeline_adopt(p, old);
+    pipeline_free(old);
+    rules_free(*rsp);
+    *pp = p;
+    *rsp = rs;
+    fprintf(stderr, "rarr: SIGHUP: rules reloaded: %zu metrics, %zu alerts\n", rs->nmetrics,
+            rs->nalerts);
+}
+
+/*
  * --state: load what the file holds into the new pipeline (a missing file is
  * a first start; an unusable one is reported and ignored), and make sure it
  * can be written, so a wrong path fails now rather than at the first save.
@@ -390,33 +468,13 @@ main(int argc, char **argv)
     if (opt.clock == PIPELINE_ARRIVAL)
         opt.lateness_ms = 0;
 
-    if ((rs = rules_new()) == NULL) {
-        fputs("rarr: out of memory\n", stderr);
-        return 1;
-    }
-    rc = 0;
-    if (nrules == 0)
-        rc = rules_parse(rs, "default.rarr (built-in)", rarr_default_rules, rarr_default_rules_len,
-                         &d);
-    for (i = 0; i < nrules && rc == 0; i++)
-        rc = rules_load_path(rs, rule_paths[i], &d);
-    free(rule_paths);
-    if (rc == 0 && time_field != NULL &&
-        (opt.time_field = rules_field(rs, time_field)) == SIZE_MAX) {
-        diag_set(&d, NULL, 0, 0, "out of memory");
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = rules_finish(rs, opt.step_ms, &d);
-    if (rc == -1) {
-        diag_print(&d, stderr);
-        rules_free(rs);
+    if ((rs = load_rules(rule_paths, nrules, time_field, opt.step_ms, &opt.time_field)) == NULL)
         return 2;
-    }
     if (check) {
         rules_describe(rs, stdout);
         rules_warn_fields(rs, opt.format, stderr);
         rules_free(rs);
+        free(rule_paths);
         return fflush(stdout) == 0 ? 0 : 1;
     }
 
@@ -459,7 +517,8 @@ main(int argc, char **argv)
             status = 1;
             continue;
         }
-        rc = pipeline_feed(p, &in);
+        while ((rc = pipeline_feed(p, &in)) == -4)
+            reload(&p, &rs, rule_paths, nrules, time_field);
         if (rc == -1) {
             fprintf(stderr, "rarr: %s: %s\n", in.name, strerror(errno));
             status = 1;
@@ -490,5 +549,6 @@ main(int argc, char **argv)
     report_free(rep);
     emit_fini(&em);
     rules_free(rs);
+    free(rule_paths);
     return status;
 }

@@ -43,7 +43,6 @@
 /* --state is saved at least this often, in event time and in wall-clock time. */
 #define SAVE_EVERY_MS (5 * 60 * 1000)
 
-
 /* The format in use: the one given, or the one auto-detected (RECORD_AUTO before). */
 enum record_format
 pipeline_format(const struct pipeline *p)
@@ -385,8 +384,7 @@ evaluate(struct pipeline *p, int64_t start)
             rc |= report_event(rep, i, t, ev == ALERT_FIRED);
     }
     if (rep != NULL)
-        rc |= report_step(rep, t, p->step_value, p->step_defined, p->alert_value,
-                          p->alert_defined);
+        rc |= report_step(rep, t, p->step_value, p->step_defined, p->alert_value, p->alert_defined);
     return rc;
 }
 
@@ -402,8 +400,7 @@ pipeline_save(struct pipeline *p, int64_t written_to)
     json_t *snap = state_snapshot(p), *clk;
     int rc = -1;
 
-    if (snap != NULL && written_to != INT64_MIN &&
-        (clk = json_object_get(snap, "clock")) != NULL)
+    if (snap != NULL && written_to != INT64_MIN && (clk = json_object_get(snap, "clock")) != NULL)
         json_object_set_new(clk, "written_to", json_integer(written_to));
     if (snap == NULL)
         errno = ENOMEM;
@@ -796,7 +793,8 @@ pipeline_dump(const struct pipeline *p, FILE *fp)
  * file) the reader waits at most until time must move on, and time moves
  * on with the wall clock meanwhile. Returns 0; -1 with errno set when
  * reading failed (the caller reports it and goes on with the next file);
- * -2 when output failed (errno EPIPE: end quietly); -3 when opt.stop was set.
+ * -2 when output failed (errno EPIPE: end quietly); -3 when opt.stop was set;
+ * -4 when opt.hup was set (the caller reloads the rules and calls again).
  */
 int
 pipeline_feed(struct pipeline *p, struct input *in)
@@ -808,19 +806,18 @@ pipeline_feed(struct pipeline *p, struct input *in)
     in->wait_ms = wait_cb;
     in->wait_arg = p;
     for (;;) {
-        st = input_next(in, &line);
+        /* Flags are looked at between lines, so a line read is never dropped. */
         if (p->opt.dump != NULL && *p->opt.dump) {
             *p->opt.dump = 0;
             pipeline_dump(p, stderr);
         }
         if (p->opt.hup != NULL && *p->opt.hup) {
             *p->opt.hup = 0;
-            fputs("rarr: SIGHUP: reloading rules is not supported by this version; "
-                  "the rules loaded at start stay in force\n",
-                  stderr);
+            return -4;
         }
         if (p->opt.stop != NULL && *p->opt.stop)
             return -3;
+        st = input_next(in, &line);
         if (st == INPUT_EOF)
             return 0;
         if (st == INPUT_ERROR)
@@ -888,6 +885,40 @@ pipeline_finish(struct pipeline *p)
         json_decref(snap);
     }
     return rc;
+}
+
+/*
+ * After a rule reload: take over from 'old' what belongs to the stream, not
+ * to the rules: the format detected, the clock in use, live-input and
+ * silence tracking, save bookkeeping and the counts for --stats. The
+ * windows, alerts and detectors come through the state (state_restore).
+ */
+void
+pipeline_adopt(struct pipeline *p, const struct pipeline *old)
+{
+    size_t i, j;
+
+    p->format = old->format;
+    p->opt.clock = old->opt.clock;
+    p->opt.lateness_ms = old->opt.lateness_ms;
+    p->bad = old->bad;
+    p->restored = 0;
+    p->last_wall = old->last_wall;
+    p->live = old->live;
+    p->silent = old->silent;
+    p->silent_since = old->silent_since;
+    p->saved_event = old->saved_event;
+    p->saved_wall = old->saved_wall;
+    p->save_failed = old->save_failed;
+    p->save_errors = old->save_errors;
+    p->lines = old->lines;
+    p->empty = old->empty;
+    p->parsed = old->parsed;
+    p->sum_skipped = old->sum_skipped;
+    for (i = 0; i < p->rs->nmetrics; i++)
+        for (j = 0; j < old->rs->nmetrics; j++)
+            if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0)
+                p->matches[i] = old->matches[j];
 }
 
 /*

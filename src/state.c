@@ -241,8 +241,7 @@ state_snapshot(const struct pipeline *p)
         o = json_pack("{sIsIsIsIsIsisbsI}", "max_ts", (json_int_t)p->max_ts, "next_step",
                       (json_int_t)p->next_step, "horizon", (json_int_t)p->horizon, "pending_max",
                       (json_int_t)p->pending_max, "zero_run", (json_int_t)p->zero_run, "tz_min",
-                      p->tz_min, "evaluated", p->evaluated, "written_to",
-                      (json_int_t)p->next_step);
+                      p->tz_min, "evaluated", p->evaluated, "written_to", (json_int_t)p->next_step);
         rc |= put(root, "clock", o);
     }
     for (i = 0; i < rs->nmetrics; i++)
@@ -318,8 +317,7 @@ state_write(const json_t *snap, const char *path)
     memcpy(tmp + plen, ".tmp", 5);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
         goto fail;
-    if (write_all(fd, text, strlen(text)) == -1 || write_all(fd, "\n", 1) == -1 ||
-        fsync(fd) == -1)
+    if (write_all(fd, text, strlen(text)) == -1 || write_all(fd, "\n", 1) == -1 || fsync(fd) == -1)
         goto fail_unlink;
     if (close(fd) == -1) {
         fd = -1;
@@ -381,8 +379,8 @@ state_read(const char *path, FILE *log)
         return NULL;
     }
     if (fstat(fileno(fp), &st) == 0 && st.st_size > STATE_MAX_BYTES) {
-        fprintf(log, "rarr: %s: not a rarr state file (%lld bytes); starting without state\n",
-                path, (long long)st.st_size);
+        fprintf(log, "rarr: %s: not a rarr state file (%lld bytes); starting without state\n", path,
+                (long long)st.st_size);
         fclose(fp);
         return NULL;
     }
@@ -607,8 +605,7 @@ state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *lo
     size_t i, k;
 
     buf_init(&b);
-    if (get_int(snap, "step_ms", &step) == -1 || !json_is_array(metrics) ||
-        !json_is_array(alerts))
+    if (get_int(snap, "step_ms", &step) == -1 || !json_is_array(metrics) || !json_is_array(alerts))
         goto bad;
     if (step != p->opt.step_ms) {
         char was[RARR_DUR_MAX], now[RARR_DUR_MAX];
@@ -653,8 +650,8 @@ state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *lo
             continue;
         }
         if (window_load(&p->win[i], o) == -1 ||
-            pending_load(p, json_object_get(o, "pending"), p->pending, p->pending_n,
-                         rs->nmetrics, i) == -1)
+            pending_load(p, json_object_get(o, "pending"), p->pending, p->pending_n, rs->nmetrics,
+                         i) == -1)
             goto bad;
     }
     for (k = 0; k < json_array_size(metrics); k++)
@@ -709,8 +706,9 @@ state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *lo
             if (pending_load(p, json_object_get(o, "pending"), p->pending_lines, NULL, 1, 0) == -1)
                 goto bad;
             if (detector_load(p->lines_det, json_object_get(o, "detector")) == -1)
-                fprintf(log, "rarr: %s: the input-wide detector's state is damaged or from "
-                             "another build of rarr; it learns afresh\n",
+                fprintf(log,
+                        "rarr: %s: the input-wide detector's state is damaged or from "
+                        "another build of rarr; it learns afresh\n",
                         name);
         }
     }

@@ -117,6 +117,7 @@ int pipeline_tick(struct pipeline *p, int64_t wall_ms);
 void pipeline_dump(const struct pipeline *p, FILE *fp);
 size_t pipeline_slot(const struct pipeline *p, int64_t step_start);
 void pipeline_reset(struct pipeline *p);
+void pipeline_adopt(struct pipeline *p, const struct pipeline *old);
 int pipeline_save(struct pipeline *p, int64_t written_to);
 void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
 enum record_format pipeline_format(const struct pipeline *p);
