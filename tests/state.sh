@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# state.sh RARR -- --state and SIGHUP with the real binary: a replay cut in
+# two (and in three) with --state between the parts writes the same records
+# as one run, for a generated multi-day log with incidents and for a captured
+# journald stream; SIGTERM saves the state; SIGHUP with a changed rule file
+# keeps the unchanged metrics' windows, alerts and detectors, and a broken
+# rule file keeps the rules in force; kill -9 at any moment of a run that
+# saves all the time leaves a state file that loads.
+# Asserts on records and messages, never on speed.
+set -u
+rarr=$1
+loggen=$(dirname "$rarr")/loggen
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    "$@"
+}
+
+# split FILE NAME CUT... -- [ARGS]: run the parts of FILE cut after lines
+# CUT... with one --state file; the records must equal one run over FILE.
+split() {
+    local file=$1 name=$2 cuts=() from=1 c i=0
+    shift 2
+    while [ "$1" != -- ]; do cuts+=("$1"); shift; done
+    shift
+    "$rarr" "$@" "$file" >"$tmp/whole" 2>"$tmp/whole.err"
+    rm -f "$tmp/state" "$tmp/parts"
+    for c in "${cuts[@]}" '$'; do
+        sed -n "${from},${c}p" "$file" >"$tmp/part$i"
+        "$rarr" --state "$tmp/state" "$@" <"$tmp/part$i" >>"$tmp/parts" 2>"$tmp/err$i"
+        check "$name: part $i exits 0" [ $? = 0 ]
+        check "$name: part $i says nothing on stderr" [ ! -s "$tmp/err$i" ]
+        [ "$c" = '$' ] || from=$((c + 1))
+        i=$((i + 1))
+    done
+    check "$name: cut at ${cuts[*]} gives the records of one run ($(wc -l <"$tmp/whole"))" \
+        cmp -s "$tmp/whole" "$tmp/parts"
+}
+
+# 1. Replays cut in two and three: four days with a signup drop, a login
+#    outage and a marketing spike; alerts and anomalies, then every metric.
+"$loggen" --seed 5 --duration 4d --rate 6000 --incident spike:2d5h:30m:marketing \
+    --incident drop:3d3h:1h:signup --incident login_outage:3d12h:40m >"$tmp/g.log"
+n=$(wc -l <"$tmp/g.log")
+check "the generated replay has records" [ "$("$rarr" "$tmp/g.log" | wc -l)" -ge 4 ]
+split "$tmp/g.log" "alerts" $((n / 2)) --
+split "$tmp/g.log" "alerts, inside the outage" $((n * 7 / 8 + 11)) --
+split "$tmp/g.log" "alerts, three parts" $((n / 3)) $((n * 3 / 4)) --
+split "$tmp/g.log" "all records" $((n * 7 / 8 + 11)) -- --emit=all
+split fixtures/logs/login-outage.log "login outage" 7000 -- --emit=all
+split fixtures/logs/journald-outage.json "journald" 1000 2000 -- -r patterns/journald.rarr \
+    --emit=all
+
+# 2. SIGTERM saves the state; the next run goes on from it.
+head -n 6000 fixtures/logs/login-outage.log >"$tmp/first"
+tail -n +6001 fixtures/logs/login-outage.log >"$tmp/second"
+rm -f "$tmp/state"
+mkfifo "$tmp/fifo"
+"$rarr" --state "$tmp/state" --emit=all <"$tmp/fifo" >"$tmp/t1" 2>"$tmp/t1.err" &
+pid=$!
+exec 3>"$tmp/fifo"
+cat "$tmp/first" >&3
+sleep 0.5
+kill -TERM $pid
+wait $pid
+check "SIGTERM: exit 0" [ $? = 0 ]
+exec 3>&-
+check "SIGTERM: the state was saved" [ -s "$tmp/state" ]
+"$rarr" --state "$tmp/state" --emit=all <"$tmp/second" >"$tmp/t2" 2>"$tmp/t2.err"
+"$rarr" --emit=all fixtures/logs/login-outage.log >"$tmp/whole"
+check "SIGTERM then restart gives the records of one run" \
+    cmp -s "$tmp/whole" <(cat "$tmp/t1" "$tmp/t2")
+rm -f "$tmp/fifo"
+
+# 3. SIGHUP with a changed rule file, in the middle of a replay through a
+#    pipe: an added metric, a changed one; the others keep their windows,
+#    alert states and detectors, so the alert records are those of one run
+#    with the old rules, and the added metric counts from the reload on.
+cp patterns/default.rarr "$tmp/r.rarr"
+"$rarr" -r "$tmp/r.rarr" --emit=all fixtures/logs/login-outage.log >"$tmp/old"
+fire=$(grep -n '"state":"firing","rule":"login_success' "$tmp/old" | head -1)
+check "the login outage fires with the built-in rules" [ -n "$fire" ]
+cut=$(grep -n '\[04/May/2026:14:20' fixtures/logs/login-outage.log | head -1 | cut -d: -f1)
+head -n "$cut" fixtures/logs/login-outage.log >"$tmp/first"
+tail -n +$((cut + 1)) fixtures/logs/login-outage.log >"$tmp/second"
+mkfifo "$tmp/fifo"
+"$rarr" -r "$tmp/r.rarr" --emit=all <"$tmp/fifo" >"$tmp/h" 2>"$tmp/h.err" &
+pid=$!
+exec 3>"$tmp/fifo"
+cat "$tmp/first" >&3
+# Wait until the first part is read: SIGUSR1 shows the newest event.
+for i in $(seq 1 50); do
+    kill -USR1 $pid
+    sleep 0.1
+    grep -q 'newest event 2026-05-04T14:20' "$tmp/h.err" && break
+done
+printf "metric broken path~'(unclosed'\n" >>"$tmp/r.rarr"
+kill -HUP $pid
+wait_for 5 grep -q 'SIGHUP: the rules in force stay' "$tmp/h.err"
+check "SIGHUP with a broken rule: FILE:LINE:COL and the rules stay" \
+    grep -q "r.rarr:$(wc -l <"$tmp/r.rarr"):[0-9]*: error" "$tmp/h.err"
+sed -i '$d' "$tmp/r.rarr"
+printf "metric checkouts path~'^/checkout'\n" >>"$tmp/r.rarr"
+sed -i "s|^metric subscriptions .*|metric subscriptions rarr=revenue request~'^POST /subscribe'|" \
+    "$tmp/r.rarr"
+kill -HUP $pid
+wait_for 5 grep -q 'SIGHUP: rules reloaded' "$tmp/h.err"
+check "SIGHUP: reloaded" grep -q 'SIGHUP: rules reloaded: 7 metrics' "$tmp/h.err"
+check "SIGHUP: the changed metric is named" \
+    grep -q 'SIGHUP: metric subscriptions: its definition changed' "$tmp/h.err"
+cat "$tmp/second" >&3
+exec 3>&-
+wait $pid
+check "SIGHUP: exit 0" [ $? = 0 ]
+grep -v '"type":"metric"' "$tmp/old" | grep -v '"metric":"subscriptions"' >"$tmp/old.alerts"
+grep -v '"type":"metric"' "$tmp/h" | grep -v '"metric":"subscriptions"' >"$tmp/h.alerts"
+check "SIGHUP: the alert records of the kept metrics are those of one run" \
+    cmp -s "$tmp/old.alerts" "$tmp/h.alerts"
+for m in login_views login_success marketing_views; do
+    check "SIGHUP: $m counts as in one run" \
+        cmp -s <(grep "\"metric\":\"$m\"" "$tmp/old") <(grep "\"metric\":\"$m\"" "$tmp/h")
+done
+check "SIGHUP: the new metric counts from the reload on" \
+    [ "$(grep -c '"metric":"checkouts"' "$tmp/h")" -gt 100 ]
+check "SIGHUP: the new metric has no records before the reload" \
+    [ -z "$(grep '"metric":"checkouts"' "$tmp/h" | grep '"time":"2026-05-04T0')" ]
+
+# 4. kill -9 at random moments of a run that saves all the time (every 5
+#    minutes of event time): the state file always loads. Each round goes
+#    on from the state the last one left (its lines up to there are late).
+"$loggen" --seed 6 --duration 3d --rate 3000 >"$tmp/k.log"
+rm -f "$tmp/state"
+ok=0
+for i in $(seq 1 12); do
+    RARR_SAVE_GAP_MS=0 "$rarr" --state "$tmp/state" "$tmp/k.log" >/dev/null 2>"$tmp/k.err" &
+    pid=$!
+    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    [ -s "$tmp/state" ] || continue
+    "$rarr" --state "$tmp/state" </dev/null >/dev/null 2>"$tmp/load.err"
+    if [ $? = 0 ] && [ ! -s "$tmp/load.err" ] && ! grep -q 'state' "$tmp/k.err"; then
+        ok=$((ok + 1))
+    else
+        echo "kill -9 round $i:"
+        cat "$tmp/k.err" "$tmp/load.err"
+    fi
+done
+check "kill -9 during saves: the state loads every time ($ok of 12)" [ "$ok" = 12 ]
+check "kill -9: the loaded state has the clock" grep -q '"clock":{' "$tmp/state"
+
+# 5. A state from other rules keeps what matches and says what it drops;
+#    a damaged file is reported and ignored.
+"$rarr" --state "$tmp/state" -r fixtures/rules/tiny.rarr </dev/null >/dev/null 2>"$tmp/o.err"
+check "other rules: exit 0" [ $? = 0 ]
+check "other rules: what is dropped is named" grep -q 'is no longer defined' "$tmp/o.err"
+printf '{"rarr_state":1,"step_ms":60000,"metrics":[' >"$tmp/state"
+"$rarr" --state "$tmp/state" fixtures/logs/tiny.log >"$tmp/c.out" 2>"$tmp/c.err"
+check "corrupt state: exit 0" [ $? = 0 ]
+check "corrupt state: reported with its place" \
+    grep -q "state:1:[0-9]*: corrupt state file: .*starting without state" "$tmp/c.err"
+check "corrupt state: the run is that of a fresh start" \
+    cmp -s "$tmp/c.out" <("$rarr" fixtures/logs/tiny.log 2>/dev/null)
+check "corrupt state: replaced by a good one at exit" \
+    "$rarr" --state "$tmp/state" </dev/null 2>/dev/null
+"$rarr" --state /nonexistent/dir/state fixtures/logs/tiny.log >/dev/null 2>"$tmp/w.err"
+check "unwritable state: exit 1 before reading" [ $? = 1 ]
+check "unwritable state: said so" grep -q 'cannot save state' "$tmp/w.err"
+
+echo "state.sh: $pass passed, $fails failed"
+[ "$fails" = 0 ]
