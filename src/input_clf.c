@@ -11,6 +11,7 @@
  */
 #include "rarr/input_clf.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "rarr/clock.h"
@@ -128,6 +129,38 @@ split_request(struct record *r)
 }
 
 static int
+two_digits(const char *p, int max)
+{
+    int v;
+
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+        return -1;
+    v = (p[0] - '0') * 10 + (p[1] - '0');
+    return v <= max ? v : -1;
+}
+
+/*
+ * A time "dd/Mon/yyyy:HH:MM:SS +zzzz" of the same day and zone as the last
+ * one parsed: only the time of day is read. Most lines of a log qualify.
+ */
+static int
+same_day(struct record *r, struct slice t, int64_t *ms)
+{
+    const char *k = r->time_key;
+    int h, m, s;
+
+    if (t.len != 26 || r->time_key_len != 26 || memcmp(t.p, k, 12) != 0 ||
+        memcmp(t.p + 20, k + 20, 6) != 0 || t.p[14] != ':' || t.p[17] != ':' ||
+        (h = two_digits(t.p + 12, 23)) < 0 || (m = two_digits(t.p + 15, 59)) < 0 ||
+        (s = two_digits(t.p + 18, 59)) < 0)
+        return 0;
+    *ms = r->time_key_ms + ((h - two_digits(k + 12, 23)) * 3600LL +
+                            (m - two_digits(k + 15, 59)) * 60LL + (s - two_digits(k + 18, 59))) *
+                               1000;
+    return 1;
+}
+
+static int
 all_digits(struct slice s)
 {
     size_t i;
@@ -148,6 +181,7 @@ input_clf_parse(struct record *r, int combined)
 {
     const char *p = r->line.p, *end = p + r->line.len, *t;
     struct slice *f = r->clf;
+    int64_t ms;
 
     if (token(&p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
         token(&p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
@@ -156,8 +190,22 @@ input_clf_parse(struct record *r, int combined)
     if (p >= end || *p != '[' || (t = memchr(p, ']', (size_t)(end - p))) == NULL)
         return -1;
     f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
-    if (clock_parse_clf_tz(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms, &r->tz_min) == -1)
-        return -1;
+    if (same_day(r, f[RECORD_F_TIME], &r->ts_ms)) {
+        r->tz_min = r->time_key_tz;
+    } else {
+        if (clock_parse_clf_tz(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms, &r->tz_min) ==
+            -1)
+            return -1;
+        r->time_key_len = SIZE_MAX;
+        if (f[RECORD_F_TIME].len == 26) {
+            memcpy(r->time_key, f[RECORD_F_TIME].p, 26);
+            r->time_key_len = 26;
+            r->time_key_ms = r->ts_ms;
+            r->time_key_tz = r->tz_min;
+            if (!same_day(r, f[RECORD_F_TIME], &ms))
+                r->time_key_len = SIZE_MAX; /* not of the plain shape: never a key */
+        }
+    }
     r->has_ts = 1;
     p = t + 1;
     if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST]) == -1 ||

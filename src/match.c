@@ -50,7 +50,7 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
         return -1;
     }
     /* Without the JIT, pcre2_match interprets: slower, the same results. */
-    (void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
     pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
@@ -163,7 +163,8 @@ match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
         if (c->op == RULES_EQUAL) {
             hit = v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
         } else {
-            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
+            rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
+                        : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
             if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
                 rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
                 if (failed != NULL)

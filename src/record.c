@@ -49,6 +49,7 @@ record_init(struct record *r, const struct record_fieldref *fields, size_t nfiel
 
     memset(r, 0, sizeof(*r));
     buf_init(&r->scratch);
+    r->time_key_len = SIZE_MAX; /* nothing cached */
     r->fields = fields;
     r->nfields = nfields;
     r->base = calloc(n, sizeof(*r->base));

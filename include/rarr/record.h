@@ -74,6 +74,10 @@ struct record {
     uint32_t *cap_gen;
     uint32_t line_gen;
     uint32_t metric_gen;
+    char time_key[26]; /* the last CLF time text parsed, and what it gave */
+    size_t time_key_len;
+    int64_t time_key_ms;
+    int time_key_tz;
 };
 
 int record_init(struct record *r, const struct record_fieldref *fields, size_t nfields);

@@ -38,6 +38,7 @@ struct rules_cond {
     struct rules_loc loc; /* column of the value's first byte */
     char *srcline;        /* the rule's line, for error carets */
     pcre2_code *re;       /* set by match_compile */
+    int jit;              /* re was JIT-compiled: pcre2_jit_match, no option checks */
     uint32_t *groups;     /* group number -> field number (UINT32_MAX: unnamed) */
     uint32_t ngroups;
 };
