@@ -32,7 +32,7 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
 {
     int err;
     PCRE2_SIZE off;
-    uint32_t count, size, i, groups;
+    uint32_t count, size, i, groups, opts;
     PCRE2_SPTR table;
 
     c->re = pcre2_compile((PCRE2_SPTR)c->text, c->len, 0, &err, &off, NULL);
@@ -50,7 +50,13 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
         return -1;
     }
     /* Without the JIT, pcre2_match interprets: slower, the same results. */
-    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
+    /*
+     * pcre2_jit_match skips pcre2_match's checks, the UTF-8 validity of the
+     * subject among them: a (*UTF) regex keeps pcre2_match, which sends an
+     * invalid subject to "no match" instead of undefined behaviour.
+     */
+    pcre2_pattern_info(c->re, PCRE2_INFO_ALLOPTIONS, &opts);
+    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 && !(opts & PCRE2_UTF);
     pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
