@@ -20,11 +20,44 @@
 #define DEPTH_LIMIT_DEFAULT 10000
 #define JIT_STACK_MIN (32 * 1024)
 #define JIT_STACK_MAX (1024 * 1024)
+/*
+ * The memo: a regex's verdict on a field value is a function of the bytes,
+ * and log fields repeat (the same request, the same status), so each field
+ * that regexes read gets a direct-mapped table of recent values with one
+ * known/yes/limit bit per condition. Values longer than MEMO_KEY_MAX, and
+ * conditions whose named groups must be extracted, are matched every time.
+ */
+#define MEMO_SLOTS 4096
+#define MEMO_KEY_MAX 120
+#define MEMO_BITS 64
+
+struct memo_entry {
+    uint64_t hash;
+    uint64_t known, yes, limit; /* per condition bit */
+    uint32_t len;
+    char key[MEMO_KEY_MAX];
+};
+
+struct memo {
+    size_t field;
+    struct memo_entry *slots; /* [MEMO_SLOTS] */
+    uint64_t next_bit;
+    uint32_t gen; /* the line and value 'last' was looked up for */
+    const char *last_p;
+    size_t last_len;
+    struct memo_entry *last;
+};
 
 struct matcher {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *stack;
+    const struct ruleset *rs;
+    size_t *first_cond; /* [nmetrics] index of a metric's first condition below */
+    int *cond_memo;     /* [all conditions] memo number, or -1 */
+    uint64_t *cond_bit; /* [all conditions] its bit in the memo entries */
+    struct memo *memos;
+    size_t nmemos;
 };
 
 static int
@@ -115,69 +148,176 @@ match_new(const struct ruleset *rs)
 {
     struct matcher *mt = calloc(1, sizeof(*mt));
     uint32_t most = 1;
-    size_t i, j;
+    size_t i, j, k, n = 0;
 
     if (mt == NULL)
         return NULL;
+    mt->rs = rs;
     for (i = 0; i < rs->nmetrics; i++)
-        for (j = 0; j < rs->metrics[i].nconds; j++)
-            if (rs->metrics[i].conds[j].ngroups > most)
-                most = rs->metrics[i].conds[j].ngroups;
+        n += rs->metrics[i].nconds;
+    mt->first_cond = calloc(rs->nmetrics + 1, sizeof(*mt->first_cond));
+    mt->cond_memo = calloc(n + 1, sizeof(*mt->cond_memo));
+    mt->cond_bit = calloc(n + 1, sizeof(*mt->cond_bit));
+    mt->memos = calloc(n + 1, sizeof(*mt->memos));
+    if (mt->first_cond == NULL || mt->cond_memo == NULL || mt->cond_bit == NULL ||
+        mt->memos == NULL)
+        goto oom;
+    for (i = 0, n = 0; i < rs->nmetrics; i++) {
+        mt->first_cond[i] = n;
+        for (j = 0; j < rs->metrics[i].nconds; j++, n++) {
+            const struct rules_cond *c = &rs->metrics[i].conds[j];
+
+            if (c->ngroups > most)
+                most = c->ngroups;
+            mt->cond_memo[n] = -1;
+            if (c->op == RULES_EQUAL || (c->groups != NULL && c->op == RULES_MATCH))
+                continue;
+            for (k = 0; k < mt->nmemos && mt->memos[k].field != c->field; k++)
+                ;
+            if (k == mt->nmemos) {
+                mt->memos[k].field = c->field;
+                mt->memos[k].slots = calloc(MEMO_SLOTS, sizeof(*mt->memos[k].slots));
+                if (mt->memos[k].slots == NULL)
+                    goto oom;
+                mt->nmemos++;
+            }
+            if (mt->memos[k].next_bit == MEMO_BITS)
+                continue;
+            mt->cond_memo[n] = (int)k;
+            mt->cond_bit[n] = 1ULL << mt->memos[k].next_bit++;
+        }
+    }
     mt->md = pcre2_match_data_create(most, NULL);
     mt->mctx = pcre2_match_context_create(NULL);
     mt->stack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
-    if (mt->md == NULL || mt->mctx == NULL || mt->stack == NULL) {
-        match_free(mt);
-        return NULL;
-    }
+    if (mt->md == NULL || mt->mctx == NULL || mt->stack == NULL)
+        goto oom;
     pcre2_set_match_limit(mt->mctx, MATCH_LIMIT_DEFAULT);
     pcre2_set_depth_limit(mt->mctx, DEPTH_LIMIT_DEFAULT);
     pcre2_jit_stack_assign(mt->mctx, NULL, mt->stack);
     return mt;
+oom:
+    match_free(mt);
+    return NULL;
 }
 
 /* Free matching state. Does nothing if 'mt' is NULL. */
 void
 match_free(struct matcher *mt)
 {
+    size_t i;
+
     if (mt == NULL)
         return;
     pcre2_match_data_free(mt->md);
     pcre2_match_context_free(mt->mctx);
     pcre2_jit_stack_free(mt->stack);
+    for (i = 0; mt->memos != NULL && i < mt->nmemos; i++)
+        free(mt->memos[i].slots);
+    free(mt->memos);
+    free(mt->first_cond);
+    free(mt->cond_memo);
+    free(mt->cond_bit);
     free(mt);
+}
+
+/* A fast 64-bit hash of a field value (a collision only costs a memo slot). */
+static uint64_t
+memo_hash(const char *p, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+/* The memo entry of value 'v' (of this line), emptied if it held another value; NULL if too long.
+ */
+static struct memo_entry *
+memo_entry(struct memo *mo, const struct record *r, struct slice v)
+{
+    struct memo_entry *e;
+    uint64_t h;
+
+    if (mo->gen == r->line_gen && mo->last_p == v.p && mo->last_len == v.len)
+        return mo->last;
+    mo->gen = r->line_gen;
+    mo->last_p = v.p;
+    mo->last_len = v.len;
+    mo->last = NULL;
+    if (v.len > MEMO_KEY_MAX)
+        return NULL;
+    h = memo_hash(v.p, v.len);
+    e = &mo->slots[h & (MEMO_SLOTS - 1)];
+    if (e->hash != h || e->len != v.len || memcmp(e->key, v.p, v.len) != 0) {
+        e->hash = h;
+        e->len = (uint32_t)v.len;
+        memcpy(e->key, v.p, v.len);
+        e->known = e->yes = e->limit = 0;
+    }
+    return mo->last = e;
+}
+
+/* Run condition 'c' on 'v': 1 match, 0 no match, -1 a match limit. */
+static int
+run_regex(struct matcher *mt, const struct rules_cond *c, struct slice v)
+{
+    int rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
+                    : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
+
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+        rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        return -1;
+    return rc >= 0;
 }
 
 /*
  * Test record 'r' against every condition of metric 'm', in order. On
  * MATCH_NO or MATCH_LIMIT, '*failed' (if not NULL) is the index of the
  * condition that decided it. Named groups of matching regexes are set as
- * captures in 'r'.
+ * captures in 'r'. A regex's verdict on a value seen recently comes from
+ * the memo.
  */
 enum match_result
 match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r, size_t *failed)
 {
-    size_t i;
+    size_t i, at = mt->first_cond[m - mt->rs->metrics];
     uint32_t g;
 
     record_begin_metric(r);
-    for (i = 0; i < m->nconds; i++) {
+    for (i = 0; i < m->nconds; i++, at++) {
         const struct rules_cond *c = &m->conds[i];
         struct slice v = record_get(r, c->field);
-        int rc, hit;
+        struct memo_entry *e;
+        uint64_t bit = mt->cond_bit[at];
+        int hit;
 
         if (c->op == RULES_EQUAL) {
             hit = v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
         } else {
-            rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
-                        : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
-            if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-                rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+            e = mt->cond_memo[at] >= 0 ? memo_entry(&mt->memos[mt->cond_memo[at]], r, v) : NULL;
+            if (e != NULL && (e->known & bit)) {
+                hit = (e->limit & bit) ? -1 : (e->yes & bit) != 0;
+            } else {
+                hit = run_regex(mt, c, v);
+                if (e != NULL) {
+                    e->known |= bit;
+                    e->yes |= hit == 1 ? bit : 0;
+                    e->limit |= hit == -1 ? bit : 0;
+                }
+            }
+            if (hit == -1) {
                 if (failed != NULL)
                     *failed = i;
                 return MATCH_LIMIT;
             }
-            hit = rc >= 0;
             if (hit && c->groups != NULL && c->op == RULES_MATCH) {
                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
 

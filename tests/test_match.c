@@ -262,6 +262,51 @@ test_match_invalid_utf8_and_nul_match_bytewise(void **state)
     teardown(&f);
 }
 
+/*
+ * The memo of regex verdicts: a value seen again gives the same answer, and
+ * the next line's value at the same address with other bytes is matched
+ * afresh, for ~ and !~ alike, also after thousands of other values.
+ */
+static void
+test_match_memo_follows_the_bytes(void **state)
+{
+    char line[16];
+    struct fixture f;
+    int i;
+
+    (void)state;
+    setup(&f, "metric a line~'^abc'\n"
+              "metric b line!~'^abc'\n"
+              "metric c line~'^abc' line~'d$'\n");
+    for (i = 0; i < 3; i++) {
+        strcpy(line, "abcd");
+        load_raw(&f, line, 4);
+        assert_int_equal(match(&f, "a", NULL), MATCH_YES);
+        assert_int_equal(match(&f, "b", NULL), MATCH_NO);
+        assert_int_equal(match(&f, "c", NULL), MATCH_YES);
+        record_end(&f.rec);
+        line[0] = 'x'; /* same address, same length, other bytes */
+        load_raw(&f, line, 4);
+        assert_int_equal(match(&f, "a", NULL), MATCH_NO);
+        assert_int_equal(match(&f, "b", NULL), MATCH_YES);
+        assert_int_equal(match(&f, "c", NULL), MATCH_NO);
+        record_end(&f.rec);
+    }
+    for (i = 0; i < 10000; i++) {
+        snprintf(line, sizeof(line), "abc%dd", i % 7 == 0 ? i : i + 1);
+        load_raw(&f, line, strlen(line));
+        assert_int_equal(match(&f, "a", NULL), MATCH_YES);
+        assert_int_equal(match(&f, "c", NULL), MATCH_YES);
+        record_end(&f.rec);
+        snprintf(line, sizeof(line), "zbc%d", i);
+        load_raw(&f, line, strlen(line));
+        assert_int_equal(match(&f, "a", NULL), MATCH_NO);
+        assert_int_equal(match(&f, "b", NULL), MATCH_YES);
+        record_end(&f.rec);
+    }
+    teardown(&f);
+}
+
 static void
 test_match_utf_mode_invalid_subject_does_not_match(void **state)
 {
@@ -362,6 +407,7 @@ main(void)
         cmocka_unit_test(test_match_named_capture_visible_to_later_conditions_only_in_its_metric),
         cmocka_unit_test(test_match_capture_shadows_format_field),
         cmocka_unit_test(test_match_invalid_utf8_and_nul_match_bytewise),
+        cmocka_unit_test(test_match_memo_follows_the_bytes),
         cmocka_unit_test(test_match_utf_mode_invalid_subject_does_not_match),
         cmocka_unit_test(test_match_pathological_regex_hits_limit),
         cmocka_unit_test(test_match_time_finds_named_time_capture),
