@@ -356,7 +356,7 @@ main(int argc, char **argv)
                                 .dump = &dump_flag,
                                 .hup = &hup_flag};
     const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL,
-               *state_path = NULL;
+               *state_path = NULL, *gap;
     int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
     struct ruleset *rs;
     struct pipeline *p;
@@ -485,7 +485,8 @@ main(int argc, char **argv)
     opt.diag = quiet ? NULL : stderr;
     opt.state_path = state_path;
     /* Least wall time between the saves a replay makes for event time (a knob for tests). */
-    opt.save_gap_ms = getenv("RARR_SAVE_GAP_MS") != NULL ? atoll(getenv("RARR_SAVE_GAP_MS")) : 1000;
+    gap = getenv("RARR_SAVE_GAP_MS");
+    opt.save_gap_ms = gap != NULL ? atoll(gap) : 1000;
     if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
         fputs("rarr: out of memory\n", stderr);
         rules_free(rs);

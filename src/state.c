@@ -450,7 +450,7 @@ detector_load(struct detect *d, const json_t *o)
         return -1;
     bytes = (unsigned char *)img;
     for (i = 0; i < sizeof(*d); i++) {
-        int hi = text[2 * i], lo = text[2 * i + 1];
+        int hi = (unsigned char)text[2 * i], lo = (unsigned char)text[2 * i + 1];
 
         hi = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
         lo = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
