@@ -186,6 +186,30 @@ input_next(struct input *in, struct slice *line)
  * JSON, a line that parses as combined (else common) is that, anything else
  * is raw. 'r' is scratch space for the trial parse.
  */
+/*
+ * A line shaped like CLF whose fields do not parse (an impossible date, a
+ * cut line): "HOST IDENT USER [..." with a quote after the "]". A corrupt
+ * first line must not turn a whole web log into raw lines: it is detected
+ * by its shape, then reported as unparsable like any other bad line.
+ */
+static enum record_format
+clf_shape(const char *p, size_t len)
+{
+    const char *end = p + len, *q = p, *close;
+    int spaces = 0, quotes = 0;
+
+    while (q < end && *q != '[' && spaces <= 3)
+        if (*q++ == ' ')
+            spaces++;
+    if (q == end || *q != '[' || spaces != 3 || q[-1] != ' ' ||
+        (close = memchr(q, ']', (size_t)(end - q))) == NULL || close + 2 >= end ||
+        close[1] != ' ' || close[2] != '"')
+        return RECORD_RAW;
+    for (q = close; q < end; q++)
+        quotes += *q == '"';
+    return quotes >= 6 ? RECORD_COMBINED : RECORD_COMMON;
+}
+
 enum record_format
 input_detect(struct record *r, const char *p, size_t len)
 {
@@ -200,6 +224,8 @@ input_detect(struct record *r, const char *p, size_t len)
         fmt = RECORD_COMBINED;
     else if (record_begin(r, RECORD_COMMON, p, len) == 0 && input_clf_parse(r, 0) == 0)
         fmt = RECORD_COMMON;
+    else
+        fmt = clf_shape(p + i, len - i);
     record_end(r);
     return fmt;
 }

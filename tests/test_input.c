@@ -828,6 +828,23 @@ test_detect_common_line(void **state)
     assert_int_equal(detect(COMMON_LINE), RECORD_COMMON);
 }
 
+/* A first line that is CLF but broken keeps the stream CLF (it is then a bad line). */
+static void
+test_detect_broken_clf_by_shape(void **state)
+{
+    (void)state;
+    assert_int_equal(detect("1.2.3.4 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 "
+                            "\"-\" \"-\""),
+                     RECORD_COMBINED);
+    assert_int_equal(detect("1.2.3.4 - - [] \"GET / HTTP/1.1\" 200 5"), RECORD_COMMON);
+    assert_int_equal(detect("1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 2000 5 "
+                            "\"-\" \"-\""),
+                     RECORD_COMBINED);
+    assert_int_equal(detect("1.2.3.4 - - [04/May/2026:10:00:00 +0000] GET / 200 5"), RECORD_RAW);
+    assert_int_equal(detect("a b [x] \"y\""), RECORD_RAW);
+    assert_int_equal(detect("[04/May/2026:10:00:00 +0000] \"GET /\""), RECORD_RAW);
+}
+
 static void
 test_detect_raw_text(void **state)
 {
@@ -870,6 +887,7 @@ main(void)
         cmocka_unit_test(test_detect_json_line),
         cmocka_unit_test(test_detect_combined_line),
         cmocka_unit_test(test_detect_common_line),
+        cmocka_unit_test(test_detect_broken_clf_by_shape),
         cmocka_unit_test(test_detect_raw_text),
     };
 

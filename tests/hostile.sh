@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# hostile.sh RARR -- the hostile corpus (fixtures/hostile/) and hostile
+# inputs made on the spot (a 2 MiB line, 100,000 distinct requests, NUL
+# bytes): rarr exits 0, every stdout line is one JSON object of a known
+# type (checked by rarr itself reading its own output as JSON), no record
+# is forged from text in the input, and stderr carries no raw control bytes.
+set -u
+rarr=$1
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+printf "metric records type~'^(metric|threshold|anomaly|input)\$'\nmetric other type!~'^(metric|threshold|anomaly|input)\$'\n" \
+    >"$tmp/records.rarr"
+
+# run NAME ARGS...: rarr --emit=all on hostile input, then its output read back as JSON.
+run() {
+    local name=$1 st
+    shift
+    "$rarr" --emit=all "$@" >"$tmp/out" 2>"$tmp/err"
+    st=$?
+    check "$name: exit 0" [ "$st" = 0 ]
+    "$rarr" -f json --time-field time -r "$tmp/records.rarr" --stats "$tmp/out" \
+        >/dev/null 2>"$tmp/back"
+    check "$name: every stdout line is a JSON object with a time" \
+        [ -z "$(grep 'stats: bad ' "$tmp/back")" ]
+    check "$name: every record is of a known type" \
+        grep -q 'stats: matches other 0$' "$tmp/back"
+    check "$name: as many records as lines" \
+        [ "$(sed -n 's/.*stats: matches records //p' "$tmp/back")" = "$(wc -l <"$tmp/out")" ]
+    check "$name: no raw control bytes on stderr" \
+        [ -z "$(LC_ALL=C tr -d '\n' <"$tmp/err" | LC_ALL=C tr -d '[:print:]')" ]
+}
+
+# Quotes, escaped quotes, \n sequences, ANSI escapes, NUL and invalid UTF-8
+# in the request, referer and user agent: no threshold or anomaly record
+# may come out of them (the built-in rules cannot fire on 7 lines).
+run injection fixtures/hostile/injection.log
+check "injection: no forged event" [ -z "$(grep -v '"type":"metric"' "$tmp/out")" ]
+check "injection: the login views were counted" \
+    [ "$(awk -F'"value":' '/"metric":"login_views"/ { s += $2 + 0 } END { print s + 0 }' "$tmp/out")" -ge 1 ]
+run garbage fixtures/hostile/garbage.bin
+run "CLF look-alikes" fixtures/hostile/clf-lookalikes.log
+check "CLF look-alikes: detected as combined despite a bad first line" \
+    grep -q 'unparsable 11' <("$rarr" --stats fixtures/hostile/clf-lookalikes.log 2>&1)
+run "odd JSON" -f json fixtures/hostile/json-odd.json
+
+# A 2 MiB line between good ones: skipped as too long, never held.
+{
+    echo '1.2.3.4 - - [04/May/2026:10:00:00 +0000] "GET /login HTTP/1.1" 200 5 "-" "-"'
+    printf '1.2.3.4 - - [04/May/2026:10:00:01 +0000] "GET /'
+    head -c 2097152 /dev/zero | tr '\0' 'a'
+    echo ' HTTP/1.1" 200 5 "-" "-"'
+    echo '1.2.3.4 - - [04/May/2026:10:02:00 +0000] "GET /login HTTP/1.1" 200 5 "-" "-"'
+} >"$tmp/long.log"
+run "2 MiB line" "$tmp/long.log"
+check "2 MiB line: reported as too long" grep -q 'too long' "$tmp/err"
+
+# 100,000 distinct requests (a scan): memory stays bounded.
+awk 'BEGIN { for (i = 0; i < 100000; i++)
+    printf "1.2.3.4 - - [04/May/2026:10:%02d:%02d +0000] \"GET /login/%d?x=%d HTTP/1.1\" 200 5 \"-\" \"agent-%d\"\n",
+        i / 6000, (i / 100) % 60, i, i * 7, i }' >"$tmp/scan.log"
+/usr/bin/time -f '%M' -o "$tmp/rss" "$rarr" "$tmp/scan.log" >/dev/null 2>&1
+check "100,000 distinct requests: peak RSS $(cat "$tmp/rss") KB under 64 MiB" \
+    [ "$(tail -1 "$tmp/rss")" -lt 65536 ]
+
+echo "hostile.sh: $pass passed, $fails failed"
+[ "$fails" = 0 ]
