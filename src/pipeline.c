@@ -40,6 +40,7 @@
  * as the same log read from a file.
  */
 #define IDLE_MS 1000
+#define DAY_MS (24LL * 3600 * 1000)
 /* --state is saved at least this often, in event time and in wall-clock time. */
 #define SAVE_EVERY_MS (5 * 60 * 1000)
 
@@ -132,16 +133,20 @@ setup_windows(struct pipeline *p)
     /* After this many all-zero steps every window is zero and every alert settled. */
     p->quiet_steps = most_win + most_for / p->opt.step_ms + 2;
     /*
-     * Anomaly detectors learn from every step, quiet ones included: no
-     * skipping. When the whole input drops (the site or the log shipper is
-     * down), one "lines" anomaly is better than one per metric: a detector
-     * on all applied lines, over the longest anomaly window, inhibits the
-     * others while it fires a drop (ANOMALY.md 4.11).
+     * Anomaly detectors learn from quiet steps too, so a gap is crossed step
+     * by step, but only for a day: after a whole day without a single line
+     * the input is gone, not quiet (the "lines" detector has long fired), and
+     * the rest of the gap is skipped. Forged timestamps a month apart cannot
+     * make each line cost weeks of steps. When the whole input drops (the
+     * site or the log shipper is down), one "lines" anomaly is better than
+     * one per metric: a detector on all applied lines, over the longest
+     * anomaly window, inhibits the others while it fires a drop (ANOMALY.md
+     * 4.11).
      */
     for (i = 0; i < rs->nalerts; i++) {
         if (!rs->alerts[i].anomaly)
             continue;
-        p->quiet_steps = INT64_MAX;
+        p->quiet_idle = DAY_MS / p->opt.step_ms;
         if (p->det[i]->cfg.window_steps > lines_window)
             lines_window = p->det[i]->cfg.window_steps;
     }
@@ -333,6 +338,7 @@ evaluate(struct pipeline *p, int64_t start)
         struct detect_event dev;
 
         detect_step(p->lines_det, t, local, *pl, (double)p->opt.step_ms / 60000, 0, &dev);
+        p->idle_run = *pl == 0 ? p->idle_run + 1 : 0;
         *pl = 0;
         if (dev.fired != 0 && alerts)
             rc |= emit_anomaly(p->em, t, &p->lines_rule, &p->lines_metric, &dev);
@@ -458,7 +464,7 @@ advance(struct pipeline *p, int64_t now)
     if (now > p->horizon)
         p->horizon = now;
     while (p->next_step + step <= now) {
-        if (!p->opt.emit_metrics && p->zero_run >= p->quiet_steps &&
+        if (!p->opt.emit_metrics && p->zero_run >= p->quiet_steps && p->idle_run >= p->quiet_idle &&
             p->next_step > p->pending_max) {
             int64_t last = clock_floor(now, step) - step;
 
@@ -951,7 +957,7 @@ pipeline_reset(struct pipeline *p)
     memset(p->pending_n, 0, p->npending * n * sizeof(*p->pending_n));
     memset(p->pending_lines, 0, p->npending * sizeof(*p->pending_lines));
     p->started = p->evaluated = p->restored = 0;
-    p->max_ts = p->next_step = p->zero_run = 0;
+    p->max_ts = p->next_step = p->zero_run = p->idle_run = 0;
     p->tz_min = 0;
     p->pending_max = p->horizon = p->written_to = INT64_MIN;
 }

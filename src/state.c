@@ -238,10 +238,11 @@ state_snapshot(const struct pipeline *p)
     rc |= put(root, "saved", json_string(t));
     rc |= put(root, "step_ms", json_integer(p->opt.step_ms));
     if (p->started) {
-        o = json_pack("{sIsIsIsIsIsisbsI}", "max_ts", (json_int_t)p->max_ts, "next_step",
+        o = json_pack("{sIsIsIsIsIsIsisbsI}", "max_ts", (json_int_t)p->max_ts, "next_step",
                       (json_int_t)p->next_step, "horizon", (json_int_t)p->horizon, "pending_max",
-                      (json_int_t)p->pending_max, "zero_run", (json_int_t)p->zero_run, "tz_min",
-                      p->tz_min, "evaluated", p->evaluated, "written_to", (json_int_t)p->next_step);
+                      (json_int_t)p->pending_max, "zero_run", (json_int_t)p->zero_run, "idle_run",
+                      (json_int_t)p->idle_run, "tz_min", p->tz_min, "evaluated", p->evaluated,
+                      "written_to", (json_int_t)p->next_step);
         rc |= put(root, "clock", o);
     }
     for (i = 0; i < rs->nmetrics; i++)
@@ -559,16 +560,22 @@ find_saved(const json_t *list, const char *key, const char *value, unsigned char
 static int
 restore_clock(struct pipeline *p, const json_t *c)
 {
-    int64_t v[7];
+    int64_t v[8];
     json_t *ev = json_object_get(c, "evaluated");
 
     if (get_int(c, "max_ts", &v[0]) == -1 || get_int(c, "next_step", &v[1]) == -1 ||
         get_int(c, "horizon", &v[2]) == -1 || get_int(c, "pending_max", &v[3]) == -1 ||
         get_int(c, "zero_run", &v[4]) == -1 || get_int(c, "tz_min", &v[5]) == -1 ||
-        get_int(c, "written_to", &v[6]) == -1 || !json_is_boolean(ev))
+        get_int(c, "written_to", &v[6]) == -1 || get_int(c, "idle_run", &v[7]) == -1 ||
+        !json_is_boolean(ev))
         return -1;
-    if (v[1] % p->opt.step_ms != 0 || v[4] < 0 || v[5] < -24 * 60 || v[5] > 24 * 60 ||
-        v[0] < v[1] - p->opt.step_ms - p->opt.lateness_ms || v[6] < v[1])
+    /*
+     * The next step to evaluate is at most a step and the lateness behind
+     * the newest event (live input may have moved it far ahead: fine), so
+     * a crafted file cannot make the next line evaluate years of steps.
+     */
+    if (v[1] % p->opt.step_ms != 0 || v[4] < 0 || v[7] < 0 || v[5] < -24 * 60 || v[5] > 24 * 60 ||
+        v[1] < v[0] - 2 * p->opt.step_ms - p->opt.lateness_ms || v[6] < v[1])
         return -1;
     p->started = 1;
     p->evaluated = json_is_true(ev);
@@ -577,6 +584,7 @@ restore_clock(struct pipeline *p, const json_t *c)
     p->horizon = v[2];
     p->pending_max = v[3];
     p->zero_run = v[4];
+    p->idle_run = v[7];
     p->tz_min = (int)v[5];
     p->written_to = v[6];
     p->restored = 1;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "rarr/buf.h"
+#include "rarr/clock.h"
 #include "rarr/emit.h"
 #include "rarr/pipeline.h"
 #include "rarr/rules.h"
@@ -601,6 +602,33 @@ test_pipeline_one_metric_drop_is_that_metric(void **state)
     run_end(&r);
 }
 
+/*
+ * Forged timestamps a month apart, with anomaly rules: each gap is crossed
+ * step by step for a day at most (the input is gone after a day without a
+ * line), so twelve lines cost twelve days of steps, not a year of them.
+ */
+static void
+test_pipeline_month_jumps_cost_a_day_each(void **state)
+{
+    struct run r;
+    char ts[RARR_TIME_MAX];
+    int i;
+
+    (void)state;
+    run_start(&r, "metric a path~'^/a'\nanomaly a window=1h\n", 0, 1, 0, NULL);
+    for (i = 0; i < 12; i++) {
+        /* 30 days apart: within the 31-day jump limit each time. */
+        clock_format_time((1767225600LL + i * 30LL * 86400) * 1000, ts);
+        run_event_at(&r, ts, "/a");
+    }
+    run_finish(&r);
+    assert_non_null(r.p->lines_det);
+    if (r.p->lines_det->n > 12 * (1440 + 10))
+        fail_msg("%llu steps evaluated for 12 lines", (unsigned long long)r.p->lines_det->n);
+    assert_true(r.p->lines_det->n >= 11 * 1440);
+    run_end(&r);
+}
+
 int
 main(void)
 {
@@ -620,6 +648,7 @@ main(void)
         cmocka_unit_test(test_pipeline_one_metric_drop_is_that_metric),
         cmocka_unit_test(test_pipeline_replay_is_deterministic),
         cmocka_unit_test(test_pipeline_long_gap_alerts_only),
+        cmocka_unit_test(test_pipeline_month_jumps_cost_a_day_each),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,8 @@ struct pipeline {
     int64_t next_step;   /* start of the next step to evaluate */
     int64_t zero_run;    /* steps in a row where every metric was zero */
     int64_t quiet_steps; /* zero steps after which nothing can change */
+    int64_t idle_run;    /* steps in a row without a line (with anomaly rules) */
+    int64_t quiet_idle;  /* steps without a line before a gap may be skipped */
     int64_t pending_max; /* newest step start holding a pending value */
     int64_t horizon;     /* events before this are late: steps up to it are evaluated */
     int64_t last_wall;   /* wall clock when the last line was read (live input only) */
