@@ -361,6 +361,62 @@ damaged_detector_relearns(void **st)
     unlink(path);
 }
 
+/* Replace the value of the clock's key 'key' in the JSON text of 'path' by 'value'. */
+static void
+set_clock(const char *path, const char *key, long long value)
+{
+    FILE *log = tmpfile();
+    json_t *snap = state_read(path, log);
+
+    assert_non_null(snap);
+    json_object_set_new(json_object_get(snap, "clock"), key, json_integer(value));
+    assert_int_equal(state_write(snap, path), 0);
+    json_decref(snap);
+    fclose(log);
+}
+
+/*
+ * A next step far behind the newest event would make the next line
+ * evaluate years of steps (found by fuzzing): refused. A next step far
+ * ahead of the newest event is what an idle live input leaves: accepted.
+ */
+static void
+lagging_clock_is_refused(void **st)
+{
+    size_t n = make_input(input, 4096);
+    char path[64], *msg;
+    FILE *log = tmpfile();
+    json_t *snap;
+    struct run r;
+
+    (void)st;
+    state_path(path, sizeof(path));
+    replay(rules_v1, path, 0, n, NULL);
+    set_clock(path, "max_ts", 3555813598668LL);
+    run_start(&r, rules_v1, NULL);
+    assert_non_null(snap = state_read(path, log));
+    assert_int_equal(state_restore(r.p, snap, path, log), -1);
+    assert_int_equal(r.p->started, 0);
+    json_decref(snap);
+    msg = logged(log);
+    assert_non_null(strstr(msg, "damaged clock"));
+    free(msg);
+    run_end(&r, NULL);
+
+    unlink(path);
+    replay(rules_v1, path, 0, n, NULL);
+    set_clock(path, "next_step", 1777852800000LL + 30LL * 86400000);
+    set_clock(path, "written_to", 1777852800000LL + 30LL * 86400000);
+    run_start(&r, rules_v1, NULL);
+    assert_non_null(snap = state_read(path, log));
+    if (state_restore(r.p, snap, path, log) != 0)
+        fail_msg("%s", logged(log));
+    json_decref(snap);
+    run_end(&r, NULL);
+    fclose(log);
+    unlink(path);
+}
+
 static void
 unwritable_state_is_reported(void **st)
 {
@@ -383,6 +439,7 @@ main(void)
         cmocka_unit_test(changed_definition_drops_only_that_metric),
         cmocka_unit_test(corrupt_and_foreign_files_are_ignored),
         cmocka_unit_test(damaged_detector_relearns),
+        cmocka_unit_test(lagging_clock_is_refused),
         cmocka_unit_test(unwritable_state_is_reported),
     };
 
