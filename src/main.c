@@ -48,6 +48,8 @@ enum {
     OPT_STATS,
     OPT_TIME_FIELD,
     OPT_TZ,
+    OPT_MATCH_LIMIT,
+    OPT_DEPTH_LIMIT,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +64,8 @@ static const struct option longopts[] = {
     {"report", required_argument, NULL, OPT_REPORT},
     {"time-field", required_argument, NULL, OPT_TIME_FIELD},
     {"tz", required_argument, NULL, OPT_TZ},
+    {"match-limit", required_argument, NULL, OPT_MATCH_LIMIT},
+    {"depth-limit", required_argument, NULL, OPT_DEPTH_LIMIT},
     {"check", no_argument, NULL, OPT_CHECK},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"stats", no_argument, NULL, OPT_STATS},
@@ -99,6 +103,8 @@ help(void)
         "      --tz ZONE         time zone of anomaly season slots (default: the lines' offsets)\n"
         "      --silence DUR     live input: report when no line came for DUR (default 5m)\n"
         "      --state FILE      load windows, baselines and alert states; save them there\n"
+        "      --match-limit N   PCRE2 match limit of each regex run (default 1000000)\n"
+        "      --depth-limit N   PCRE2 depth limit of each regex run (default 10000)\n"
         "      --check           load the rules, print what they define, exit\n"
         "      --explain         print for each line which metrics matched and why not\n"
         "      --stats           print input statistics to standard error at exit\n"
@@ -135,6 +141,23 @@ duration_arg(const char *name, const char *arg, int positive)
         exit(2);
     }
     return ms;
+}
+
+/* A PCRE2 limit: a whole number from 1 to 4294967295, else exit 2. */
+static uint32_t
+limit_arg(const char *name, const char *arg)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v > UINT32_MAX) {
+        fprintf(stderr, "rarr: %s: expected a whole number from 1 to 4294967295, got '%s'\n", name,
+                arg);
+        exit(2);
+    }
+    return (uint32_t)v;
 }
 
 /* Signals only set flags (the reader's poll or read returns, the loop acts). */
@@ -443,6 +466,12 @@ main(int argc, char **argv)
             }
             tzset();
             opt.tz_given = 1;
+            break;
+        case OPT_MATCH_LIMIT:
+            opt.match_limit = limit_arg("--match-limit", optarg);
+            break;
+        case OPT_DEPTH_LIMIT:
+            opt.depth_limit = limit_arg("--depth-limit", optarg);
             break;
         case OPT_CHECK:
             check = 1;

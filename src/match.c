@@ -144,7 +144,7 @@ match_compile(struct ruleset *rs, struct diag *d)
  * Returns NULL on out-of-memory.
  */
 struct matcher *
-match_new(const struct ruleset *rs)
+match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
 {
     struct matcher *mt = calloc(1, sizeof(*mt));
     uint32_t most = 1;
@@ -192,8 +192,8 @@ match_new(const struct ruleset *rs)
     mt->stack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
     if (mt->md == NULL || mt->mctx == NULL || mt->stack == NULL)
         goto oom;
-    pcre2_set_match_limit(mt->mctx, MATCH_LIMIT_DEFAULT);
-    pcre2_set_depth_limit(mt->mctx, DEPTH_LIMIT_DEFAULT);
+    pcre2_set_match_limit(mt->mctx, match_limit ? match_limit : MATCH_LIMIT_DEFAULT);
+    pcre2_set_depth_limit(mt->mctx, depth_limit ? depth_limit : DEPTH_LIMIT_DEFAULT);
     pcre2_jit_stack_assign(mt->mctx, NULL, mt->stack);
     return mt;
 oom:

@@ -226,8 +226,8 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
         p->matches == NULL || p->win == NULL || p->alerts == NULL || p->det == NULL ||
         p->pending_lines == NULL || p->view_a == NULL || p->view_b == NULL)
         goto oom;
-    if ((p->mt = match_new(rs)) == NULL || record_init(&p->rec, rs->fields, rs->nfields) == -1 ||
-        setup_windows(p) == -1)
+    if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
+        record_init(&p->rec, rs->fields, rs->nfields) == -1 || setup_windows(p) == -1)
         goto oom;
     return p;
 oom:

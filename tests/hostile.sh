@@ -70,5 +70,11 @@ awk 'BEGIN { for (i = 0; i < 100000; i++)
 check "100,000 distinct requests: peak RSS $(cat "$tmp/rss") KB under 64 MiB" \
     [ "$(tail -1 "$tmp/rss")" -lt 65536 ]
 
+# A rule file with 5,000 rules (8,500 regexes): loads and runs in bounded memory.
+bash bench/rules.sh 5000 >"$tmp/r5000.rarr"
+/usr/bin/time -f '%M' -o "$tmp/rss" "$rarr" -r "$tmp/r5000.rarr" fixtures/logs/tiny.log \
+    >/dev/null 2>&1
+check "5,000 rules: peak RSS $(tail -1 "$tmp/rss") KB under 64 MiB" [ "$(tail -1 "$tmp/rss")" -lt 65536 ]
+
 echo "hostile.sh: $pass passed, $fails failed"
 [ "$fails" = 0 ]

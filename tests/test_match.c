@@ -41,7 +41,7 @@ setup(struct fixture *f, const char *rules)
     if (rules_parse(f->rs, "t.rarr", rules, strlen(rules), &d) != 0 ||
         rules_finish(f->rs, 60000, &d) != 0)
         fail_msg("rules: %s:%u:%u: %s", d.file, d.line, d.col, d.msg);
-    f->mt = match_new(f->rs);
+    f->mt = match_new(f->rs, 0, 0);
     assert_non_null(f->mt);
     assert_int_equal(record_init(&f->rec, f->rs->fields, f->rs->nfields), 0);
 }

@@ -13,7 +13,7 @@ enum match_result { MATCH_NO, MATCH_YES, MATCH_LIMIT };
 struct matcher;
 
 int match_compile(struct ruleset *rs, struct diag *d);
-struct matcher *match_new(const struct ruleset *rs);
+struct matcher *match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit);
 void match_free(struct matcher *mt);
 enum match_result match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
                                size_t *failed);

@@ -41,6 +41,8 @@ struct pipeline_opts {
     volatile int *hup;             /* set (by SIGHUP): rule reload was asked for */
     const char *state_path;        /* --state: saved every so often and at the end; NULL: none */
     int64_t save_gap_ms;           /* least wall time between saves made for event time */
+    uint32_t match_limit;          /* PCRE2 match limit per regex run (0: the default) */
+    uint32_t depth_limit;          /* PCRE2 depth limit (0: the default) */
     pipeline_progress_fn progress; /* NULL: none */
     void *progress_arg;
 };
