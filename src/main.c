@@ -353,8 +353,7 @@ load_state(struct pipeline *p, const char *path)
         fputs("rarr: out of memory\n", stderr);
         return -1;
     }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
+    snprintf(tmp, len + 5, "%s.tmp", path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
         fprintf(stderr, "rarr: %s: cannot save state: %s\n", tmp, strerror(errno));
         free(tmp);
@@ -411,6 +410,7 @@ main(int argc, char **argv)
             break;
         case 'h':
             help();
+            free(rule_paths);
             return 0;
         case 'q':
             quiet = 1;
@@ -420,6 +420,7 @@ main(int argc, char **argv)
             break;
         case 'V':
             printf("rarr %s\n", RARR_VERSION);
+            free(rule_paths);
             return 0;
         case 'v':
             verbose = 1;
@@ -462,6 +463,7 @@ main(int argc, char **argv)
             /* Anomaly season slots follow this zone (DST included), not the lines' offsets. */
             if (setenv("TZ", optarg, 1) == -1) {
                 fprintf(stderr, "rarr: --tz: %s\n", strerror(errno));
+                free(rule_paths);
                 return 2;
             }
             tzset();
@@ -484,6 +486,7 @@ main(int argc, char **argv)
             break;
         default:
             usage(stderr);
+            free(rule_paths);
             return 2;
         }
     }
@@ -497,8 +500,10 @@ main(int argc, char **argv)
     if (opt.clock == PIPELINE_ARRIVAL)
         opt.lateness_ms = 0;
 
-    if ((rs = load_rules(rule_paths, nrules, time_field, opt.step_ms, &opt.time_field)) == NULL)
+    if ((rs = load_rules(rule_paths, nrules, time_field, opt.step_ms, &opt.time_field)) == NULL) {
+        free(rule_paths);
         return 2;
+    }
     if (check) {
         rules_describe(rs, stdout);
         rules_warn_fields(rs, opt.format, stderr);
@@ -519,6 +524,7 @@ main(int argc, char **argv)
     if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
         fputs("rarr: out of memory\n", stderr);
         rules_free(rs);
+        free(rule_paths);
         return 1;
     }
     if (progress_setup(&pr, argv, argc)) {
@@ -528,6 +534,7 @@ main(int argc, char **argv)
     if ((p = pipeline_new(rs, &opt, &em, &d)) == NULL) {
         diag_print(&d, stderr);
         rules_free(rs);
+        free(rule_paths);
         return 1;
     }
     if (state_path != NULL && load_state(p, state_path) == -1) {
@@ -535,6 +542,7 @@ main(int argc, char **argv)
         report_free(rep);
         emit_fini(&em);
         rules_free(rs);
+        free(rule_paths);
         return 1;
     }
     rc = 0;

@@ -216,7 +216,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->matches = calloc(n, sizeof(*p->matches));
     p->win = calloc(n, sizeof(*p->win));
     p->alerts = calloc(na, sizeof(*p->alerts));
-    p->det = calloc(na, sizeof(*p->det));
+    p->det = calloc(na, sizeof(*p->det)); /* NOLINT(bugprone-sizeof-expression): pointers */
     p->pending_lines = calloc(p->npending, sizeof(*p->pending_lines));
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));

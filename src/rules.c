@@ -846,7 +846,7 @@ parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
 static int
 parse_line(struct cursor *c)
 {
-    struct token tok[MAX_TOKENS];
+    struct token tok[MAX_TOKENS] = {{0}};
     int n = tokenize(c, tok);
 
 #define IS(s) (tok[0].len == sizeof(s) - 1 && memcmp(tok[0].p, s, tok[0].len) == 0)
@@ -977,7 +977,7 @@ rules_load_path(struct ruleset *rs, const char *path, struct diag *d)
         }
         if (names != NULL)
             qsort(names, n, sizeof(*names), cmp_names);
-        for (i = 0; i < n; i++) {
+        for (i = 0; names != NULL && i < n; i++) {
             if (rc == 0 && names[i] != NULL)
                 rc = rules_load_path(rs, names[i], d);
             free(names[i]);

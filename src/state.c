@@ -118,8 +118,8 @@ detector_json(const struct detect *d)
     const unsigned char *bytes = (const unsigned char *)d;
     char layout[32], sum[17];
     json_t *o = json_object();
-    char *text = malloc(2 * sizeof(*d));
-    size_t i;
+    size_t i, len = 2 * sizeof(struct detect);
+    char *text = malloc(len);
 
     if (o == NULL || text == NULL) {
         json_decref(o);
