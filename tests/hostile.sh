@@ -70,6 +70,21 @@ awk 'BEGIN { for (i = 0; i < 100000; i++)
 check "100,000 distinct requests: peak RSS $(cat "$tmp/rss") KB under 64 MiB" \
     [ "$(tail -1 "$tmp/rss")" -lt 65536 ]
 
+# JSON nested a million deep and a number of a million digits: bad lines, bounded memory.
+{
+    printf '{"ts":"2026-05-04T10:00:00Z","a":'
+    head -c 1000000 /dev/zero | tr '\0' '['
+    echo
+    printf '{"ts":"2026-05-04T10:00:01Z","n":'
+    head -c 1000000 /dev/zero | tr '\0' '7'
+    echo '}'
+    echo '{"ts":"2026-05-04T10:02:00Z","path":"/login"}'
+} >"$tmp/deep.json"
+/usr/bin/time -f '%M' -o "$tmp/rss" "$rarr" --stats "$tmp/deep.json" >/dev/null 2>"$tmp/err"
+check "deep JSON, huge number: both invalid json" grep -q 'bad: invalid json 2' "$tmp/err"
+check "deep JSON, huge number: peak RSS $(tail -1 "$tmp/rss") KB under 64 MiB" \
+    [ "$(tail -1 "$tmp/rss")" -lt 65536 ]
+
 # A rule file with 5,000 rules (8,500 regexes): loads and runs in bounded memory.
 bash bench/rules.sh 5000 >"$tmp/r5000.rarr"
 /usr/bin/time -f '%M' -o "$tmp/rss" "$rarr" -r "$tmp/r5000.rarr" fixtures/logs/tiny.log \
