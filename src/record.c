@@ -69,6 +69,8 @@ record_fini(struct record *r)
 {
     record_end(r);
     buf_fini(&r->scratch);
+    free(r->members.v);
+    free(r->nest.v);
     free(r->base);
     free(r->cap);
     free(r->base_gen);
@@ -102,6 +104,8 @@ record_begin(struct record *r, enum record_format fmt, const char *p, size_t len
     r->tz_min = 0;
     memset(r->clf, 0, sizeof(r->clf));
     r->clf[RECORD_F_LINE] = r->line;
+    r->members.n = 0;
+    r->is_json = 0;
     r->scratch.len = 0;
     if (buf_reserve(&r->scratch, len + 64 * r->nfields + 64) == -1)
         return -1;
@@ -114,10 +118,6 @@ record_begin(struct record *r, enum record_format fmt, const char *p, size_t len
 void
 record_end(struct record *r)
 {
-    if (r->json != NULL) {
-        json_decref(r->json);
-        r->json = NULL;
-    }
     if (r->spill != NULL) {
         json_decref(r->spill);
         r->spill = NULL;

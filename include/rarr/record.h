@@ -56,6 +56,22 @@ struct record_fieldref {
  * field number: 'base' for the format's own fields (valid for the line),
  * 'cap' for named captures (valid for the metric being matched).
  */
+/* A JSON object's member as the scanner found it: spans of the line, nothing copied. */
+struct record_member {
+    const char *key; /* the key between its quotes, as written */
+    size_t key_len;
+    const char *val; /* a string between its quotes; any other value whole */
+    size_t val_len;
+    char type;    /* s string, n number, t true, f false, z null, { object, [ array */
+    char key_esc; /* the key holds backslash escapes */
+    char esc;     /* the string value holds backslash escapes */
+};
+
+struct record_members {
+    struct record_member *v;
+    size_t n, cap;
+};
+
 struct record {
     enum record_format format;
     int64_t ts_ms;
@@ -63,8 +79,10 @@ struct record {
     int tz_min; /* the UTC offset written with the time (minutes east), 0 if none */
     struct slice line;
     struct slice clf[RECORD_NFIXED];
-    json_t *json;
-    json_t *spill; /* texts that did not fit in 'scratch'; freed by record_end */
+    int is_json;                   /* the line parsed as a JSON object */
+    struct record_members members; /* a JSON line's top level */
+    struct record_members nest;    /* scratch list for dotted paths */
+    json_t *spill;                 /* texts that did not fit in 'scratch'; freed by record_end */
     struct buf scratch;
     const struct record_fieldref *fields;
     size_t nfields;
