@@ -58,6 +58,7 @@ struct matcher {
     uint64_t *cond_bit; /* [all conditions] its bit in the memo entries */
     struct memo *memos;
     size_t nmemos;
+    int captures; /* some regex has named groups: a field's value depends on the metric */
 };
 
 static int
@@ -169,6 +170,8 @@ match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
 
             if (c->ngroups > most)
                 most = c->ngroups;
+            if (c->groups != NULL)
+                mt->captures = 1;
             mt->cond_memo[n] = -1;
             if (c->op == RULES_EQUAL || (c->groups != NULL && c->op == RULES_MATCH))
                 continue;
@@ -341,6 +344,56 @@ match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
         }
     }
     return MATCH_YES;
+}
+
+/*
+ * Test record 'r' against every metric of the ruleset (ratios excepted):
+ * res[i] and failed[i] as match_metric gives them. Without named captures a
+ * field's value is the same for every metric of the line, so a metric whose
+ * first condition the memo already decided against costs a few loads, not
+ * a call. With captures, the caller must read a metric's fields right after
+ * matching it (its captures are in scope only then): use match_metric.
+ * Returns 1 if some metric hit a match limit, else 0.
+ */
+/* Whether some regex has named groups (see match_line). */
+int
+match_captures(const struct matcher *mt)
+{
+    return mt->captures;
+}
+
+int
+match_line(struct matcher *mt, struct record *r, enum match_result *res, size_t *failed)
+{
+    const struct ruleset *rs = mt->rs;
+    size_t i;
+    int limit = 0;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
+        if (m->kind == RULES_RATIO)
+            continue;
+        if (!mt->captures && m->nconds > 0) {
+            size_t at = mt->first_cond[i];
+            int k = mt->cond_memo[at];
+
+            if (k >= 0 && mt->memos[k].gen == r->line_gen && mt->memos[k].last != NULL) {
+                const struct memo_entry *e = mt->memos[k].last;
+                uint64_t bit = mt->cond_bit[at];
+
+                if ((e->known & bit) && !(e->limit & bit) &&
+                    ((e->yes & bit) != 0) == (m->conds[0].op == RULES_NOT_MATCH)) {
+                    res[i] = MATCH_NO;
+                    failed[i] = 0;
+                    continue;
+                }
+            }
+        }
+        res[i] = match_metric(mt, m, r, &failed[i]);
+        limit |= res[i] == MATCH_LIMIT;
+    }
+    return limit;
 }
 
 /*

@@ -635,15 +635,19 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     p->parsed++;
 
     /* Match every metric before applying any: a line that hits a match limit counts nowhere. */
+    if (!match_captures(p->mt))
+        limit = match_line(p->mt, r, res, p->failed);
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
         p->line_hit[i] = 0;
         if (m->kind == RULES_RATIO)
             continue;
-        res[i] = match_metric(p->mt, m, r, &p->failed[i]);
-        if (res[i] == MATCH_LIMIT)
-            limit = 1;
+        if (match_captures(p->mt)) {
+            /* A sum= field may be a capture of this metric: read it while in scope. */
+            res[i] = match_metric(p->mt, m, r, &p->failed[i]);
+            limit |= res[i] == MATCH_LIMIT;
+        }
         if (res[i] != MATCH_YES)
             continue;
         if (m->kind == RULES_SUM) {
