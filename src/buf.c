@@ -129,8 +129,18 @@ buf_add_double(struct buf *b, double v)
     if (v == 0)
         return buf_add(b, "0", 1);
     if (fabs(v) < 1e15 && v == (double)(long long)v) {
-        snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-        return buf_adds(b, tmp);
+        /* Whole numbers (most counts) by hand. */
+        long long n = (long long)v;
+        unsigned long long u = n < 0 ? (unsigned long long)-n : (unsigned long long)n;
+        char *w = tmp + sizeof(tmp);
+
+        do {
+            *--w = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (n < 0)
+            *--w = '-';
+        return buf_add(b, w, (size_t)(tmp + sizeof(tmp) - w));
     }
     for (prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, v);

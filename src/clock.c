@@ -452,12 +452,42 @@ clock_format_time(int64_t ms, char *out)
     unsigned h = rem / 3600000 % 24, mi = rem / 60000 % 60, s = rem / 1000 % 60, f = rem % 1000;
 
     civil_from_days(days, &y, &m, &d);
-    if (f != 0)
+    if (y < 0 || y > 9999) {
         snprintf(out, RARR_TIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m % 100,
                  d % 100, h, mi, s, f);
-    else
-        snprintf(out, RARR_TIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m % 100,
-                 d % 100, h, mi, s);
+        if (f == 0)
+            strcpy(out + strlen(out) - 5, "Z");
+        return;
+    }
+    /* Digits by hand: a record per metric and step formats a time. */
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = 'T';
+    out[11] = (char)('0' + h / 10);
+    out[12] = (char)('0' + h % 10);
+    out[13] = ':';
+    out[14] = (char)('0' + mi / 10);
+    out[15] = (char)('0' + mi % 10);
+    out[16] = ':';
+    out[17] = (char)('0' + s / 10);
+    out[18] = (char)('0' + s % 10);
+    if (f == 0) {
+        memcpy(out + 19, "Z", 2);
+        return;
+    }
+    out[19] = '.';
+    out[20] = (char)('0' + f / 100);
+    out[21] = (char)('0' + f / 10 % 10);
+    out[22] = (char)('0' + f % 10);
+    memcpy(out + 23, "Z", 2);
 }
 
 /* The largest multiple of 'step' at or before 't' (floor, also for t < 0). */
