@@ -139,24 +139,38 @@ two_digits(const char *p, int max)
     return v <= max ? v : -1;
 }
 
+/* Milliseconds into the day of "dd/Mon/yyyy:HH:MM:SS +zzzz", or -1 if not of that plain shape. */
+static int64_t
+time_of_day(const char *t)
+{
+    int h, m, s;
+
+    if (t[14] != ':' || t[17] != ':' || (h = two_digits(t + 12, 23)) < 0 ||
+        (m = two_digits(t + 15, 59)) < 0 || (s = two_digits(t + 18, 59)) < 0)
+        return -1;
+    return (h * 3600LL + m * 60LL + s) * 1000;
+}
+
 /*
- * A time "dd/Mon/yyyy:HH:MM:SS +zzzz" of the same day and zone as the last
- * one parsed: only the time of day is read. Most lines of a log qualify.
+ * A time of the same second, or of the same day and zone, as the last one
+ * parsed: the second is reused, or only the time of day is read. Most lines
+ * of a log qualify.
  */
 static int
 same_day(struct record *r, struct slice t, int64_t *ms)
 {
     const char *k = r->time_key;
-    int h, m, s;
+    int64_t tod;
 
-    if (t.len != 26 || r->time_key_len != 26 || memcmp(t.p, k, 12) != 0 ||
-        memcmp(t.p + 20, k + 20, 6) != 0 || t.p[14] != ':' || t.p[17] != ':' ||
-        (h = two_digits(t.p + 12, 23)) < 0 || (m = two_digits(t.p + 15, 59)) < 0 ||
-        (s = two_digits(t.p + 18, 59)) < 0)
+    if (t.len != 26 || r->time_key_len != 26)
         return 0;
-    *ms = r->time_key_ms + ((h - two_digits(k + 12, 23)) * 3600LL +
-                            (m - two_digits(k + 15, 59)) * 60LL + (s - two_digits(k + 18, 59))) *
-                               1000;
+    if (memcmp(t.p, k, 26) == 0) {
+        *ms = r->time_key_ms;
+        return 1;
+    }
+    if (memcmp(t.p, k, 12) != 0 || memcmp(t.p + 20, k + 20, 6) != 0 || (tod = time_of_day(t.p)) < 0)
+        return 0;
+    *ms = r->time_key_day_ms + tod;
     return 1;
 }
 
@@ -181,7 +195,7 @@ input_clf_parse(struct record *r, int combined)
 {
     const char *p = r->line.p, *end = p + r->line.len, *t;
     struct slice *f = r->clf;
-    int64_t ms;
+    int64_t tod;
 
     if (token(&p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
         token(&p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
@@ -197,13 +211,12 @@ input_clf_parse(struct record *r, int combined)
             -1)
             return -1;
         r->time_key_len = SIZE_MAX;
-        if (f[RECORD_F_TIME].len == 26) {
+        if (f[RECORD_F_TIME].len == 26 && (tod = time_of_day(f[RECORD_F_TIME].p)) >= 0) {
             memcpy(r->time_key, f[RECORD_F_TIME].p, 26);
             r->time_key_len = 26;
             r->time_key_ms = r->ts_ms;
+            r->time_key_day_ms = r->ts_ms - tod;
             r->time_key_tz = r->tz_min;
-            if (!same_day(r, f[RECORD_F_TIME], &ms))
-                r->time_key_len = SIZE_MAX; /* not of the plain shape: never a key */
         }
     }
     r->has_ts = 1;

@@ -95,6 +95,7 @@ struct record {
     char time_key[26]; /* the last CLF time text parsed, and what it gave */
     size_t time_key_len;
     int64_t time_key_ms;
+    int64_t time_key_day_ms; /* time_key_ms less its time of day */
     int time_key_tz;
 };
 
