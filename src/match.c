@@ -21,31 +21,34 @@
 #define JIT_STACK_MIN (32 * 1024)
 #define JIT_STACK_MAX (1024 * 1024)
 /*
- * The memo: a regex's verdict on a field value is a function of the bytes,
- * and log fields repeat (the same request, the same status), so each field
- * that regexes read gets a direct-mapped table of recent values with one
- * known/yes/limit bit per condition. Values longer than MEMO_KEY_MAX, and
- * conditions whose named groups must be extracted, are matched every time.
+ * The memo: a condition's verdict on a field value is a function of the
+ * bytes, and log fields repeat (the same request, the same status). Each
+ * field that conditions read gets a direct-mapped table of recent values;
+ * an entry holds, per metric, whether the metric's conditions on that field
+ * were tested on the value (known), held (ok) or hit a match limit (limit).
+ * A line then costs one lookup per field while some metric is still in the
+ * running, and a metric no field has ruled out is a hit: the work per line
+ * follows the fields, not the number of rules. Values longer than
+ * MEMO_KEY_MAX are tested every time in a spare entry. A field that a named
+ * group captures is never memoized (its value depends on the metric).
  */
-#define MEMO_SLOTS 4096
 #define MEMO_KEY_MAX 120
-#define MEMO_BITS 64
+#define MEMO_TABLE_BYTES (1 << 20) /* per field: fewer slots as rules grow */
+#define MEMO_SLOTS_MAX 4096
+#define MEMO_SLOTS_MIN 64
 
 struct memo_entry {
     uint64_t hash;
-    uint64_t known, yes, limit; /* per condition bit */
     uint32_t len;
     char key[MEMO_KEY_MAX];
+    uint64_t bits[]; /* known[words], ok[words], limit[words] */
 };
 
 struct memo {
     size_t field;
-    struct memo_entry *slots; /* [MEMO_SLOTS] */
-    uint64_t next_bit;
-    uint32_t gen; /* the line and value 'last' was looked up for */
-    const char *last_p;
-    size_t last_len;
-    struct memo_entry *last;
+    uint64_t *users;  /* [words] metrics with conditions on this field */
+    unsigned char *slots; /* [nslots] entries of the matcher's entry_size */
+    size_t nslots;    /* a power of two */
 };
 
 struct matcher {
@@ -53,13 +56,20 @@ struct matcher {
     pcre2_match_context *mctx;
     pcre2_jit_stack *stack;
     const struct ruleset *rs;
+    size_t words;       /* 64-bit words in a bitset of metrics */
+    size_t entry_size;  /* bytes of a memo entry, bitsets included */
     size_t *first_cond; /* [nmetrics] index of a metric's first condition below */
     int *cond_memo;     /* [all conditions] memo number, or -1 */
-    uint64_t *cond_bit; /* [all conditions] its bit in the memo entries */
-    struct memo *memos;
+    struct memo *memos; /* most-read field first */
     size_t nmemos;
-    int captures; /* some regex has named groups: a field's value depends on the metric */
+    uint64_t *counted;  /* [words] metrics that count or sum lines (not ratios) */
+    uint64_t *scoped;   /* [words] metrics whose captures the caller must read in scope */
+    uint64_t *cand;     /* [words] scratch: metrics still in the running */
+    struct memo_entry *spare; /* for values too long to keep */
 };
+
+#define BIT(set, i) ((set)[(i) / 64] & (1ULL << ((i) % 64)))
+#define SET_BIT(set, i) ((set)[(i) / 64] |= 1ULL << ((i) % 64))
 
 static int
 compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
@@ -139,57 +149,113 @@ match_compile(struct ruleset *rs, struct diag *d)
     return 0;
 }
 
+/* Whether condition 'c' reads a field whose value may be a named capture. */
+static int
+reads_capture(const struct ruleset *rs, const struct rules_cond *c)
+{
+    return rs->fields[c->field].captured;
+}
+
+/* Order the memos: fields that more metrics read first, as they rule out more. */
+static void
+memo_sort(struct matcher *mt)
+{
+    size_t i, j, w;
+
+    for (i = 1; i < mt->nmemos; i++) {
+        for (j = i; j > 0; j--) {
+            size_t a = 0, b = 0;
+            struct memo t;
+
+            for (w = 0; w < mt->words; w++) {
+                a += (size_t)__builtin_popcountll(mt->memos[j - 1].users[w]);
+                b += (size_t)__builtin_popcountll(mt->memos[j].users[w]);
+            }
+            if (a >= b)
+                break;
+            t = mt->memos[j - 1];
+            mt->memos[j - 1] = mt->memos[j];
+            mt->memos[j] = t;
+        }
+    }
+}
+
 /*
  * Make the per-thread matching state for a compiled ruleset: match data
- * big enough for the regex with the most groups, limits, JIT stack.
- * Returns NULL on out-of-memory.
+ * big enough for the regex with the most groups, limits, JIT stack, and a
+ * memo per field that conditions read. Returns NULL on out-of-memory.
  */
 struct matcher *
 match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
 {
     struct matcher *mt = calloc(1, sizeof(*mt));
     uint32_t most = 1;
-    size_t i, j, k, n = 0;
+    size_t i, j, k, w, n = 0;
 
     if (mt == NULL)
         return NULL;
     mt->rs = rs;
+    mt->words = rs->nmetrics > 0 ? (rs->nmetrics + 63) / 64 : 1;
+    mt->entry_size = sizeof(struct memo_entry) + 3 * mt->words * sizeof(uint64_t);
     for (i = 0; i < rs->nmetrics; i++)
         n += rs->metrics[i].nconds;
     mt->first_cond = calloc(rs->nmetrics + 1, sizeof(*mt->first_cond));
     mt->cond_memo = calloc(n + 1, sizeof(*mt->cond_memo));
-    mt->cond_bit = calloc(n + 1, sizeof(*mt->cond_bit));
     mt->memos = calloc(n + 1, sizeof(*mt->memos));
-    if (mt->first_cond == NULL || mt->cond_memo == NULL || mt->cond_bit == NULL ||
-        mt->memos == NULL)
+    mt->counted = calloc(mt->words, sizeof(uint64_t));
+    mt->scoped = calloc(mt->words, sizeof(uint64_t));
+    mt->cand = calloc(mt->words, sizeof(uint64_t));
+    mt->spare = calloc(1, mt->entry_size);
+    if (mt->first_cond == NULL || mt->cond_memo == NULL || mt->memos == NULL ||
+        mt->counted == NULL || mt->scoped == NULL || mt->cand == NULL || mt->spare == NULL)
         goto oom;
     for (i = 0, n = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
         mt->first_cond[i] = n;
-        for (j = 0; j < rs->metrics[i].nconds; j++, n++) {
-            const struct rules_cond *c = &rs->metrics[i].conds[j];
+        if (m->kind != RULES_RATIO)
+            SET_BIT(mt->counted, i);
+        if (m->kind == RULES_SUM && rs->fields[m->sum_field].captured)
+            SET_BIT(mt->scoped, i);
+        for (j = 0; j < m->nconds; j++, n++) {
+            const struct rules_cond *c = &m->conds[j];
 
             if (c->ngroups > most)
                 most = c->ngroups;
-            if (c->groups != NULL)
-                mt->captures = 1;
             mt->cond_memo[n] = -1;
-            if (c->op == RULES_EQUAL || (c->groups != NULL && c->op == RULES_MATCH))
+            if (c->groups != NULL || reads_capture(rs, c))
+                SET_BIT(mt->scoped, i);
+            if (reads_capture(rs, c))
                 continue;
             for (k = 0; k < mt->nmemos && mt->memos[k].field != c->field; k++)
                 ;
             if (k == mt->nmemos) {
-                mt->memos[k].field = c->field;
-                mt->memos[k].slots = calloc(MEMO_SLOTS, sizeof(*mt->memos[k].slots));
-                if (mt->memos[k].slots == NULL)
+                struct memo *mo = &mt->memos[k];
+
+                mo->field = c->field;
+                mo->nslots = MEMO_SLOTS_MAX;
+                while (mo->nslots > MEMO_SLOTS_MIN && mo->nslots * mt->entry_size > MEMO_TABLE_BYTES)
+                    mo->nslots /= 2;
+                mo->users = calloc(mt->words, sizeof(uint64_t));
+                mo->slots = calloc(mo->nslots, mt->entry_size);
+                if (mo->users == NULL || mo->slots == NULL)
                     goto oom;
                 mt->nmemos++;
             }
-            if (mt->memos[k].next_bit == MEMO_BITS)
-                continue;
             mt->cond_memo[n] = (int)k;
-            mt->cond_bit[n] = 1ULL << mt->memos[k].next_bit++;
+            SET_BIT(mt->memos[k].users, i);
         }
     }
+    memo_sort(mt);
+    /* cond_memo numbered the memos before sorting: renumber by field. */
+    for (n = 0, i = 0; i < rs->nmetrics; i++)
+        for (j = 0; j < rs->metrics[i].nconds; j++, n++)
+            if (mt->cond_memo[n] >= 0)
+                for (k = 0; k < mt->nmemos; k++)
+                    if (mt->memos[k].field == rs->metrics[i].conds[j].field)
+                        mt->cond_memo[n] = (int)k;
+    for (w = 0; w < mt->words; w++)
+        mt->scoped[w] &= mt->counted[w];
     mt->md = pcre2_match_data_create(most, NULL);
     mt->mctx = pcre2_match_context_create(NULL);
     mt->stack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
@@ -215,12 +281,17 @@ match_free(struct matcher *mt)
     pcre2_match_data_free(mt->md);
     pcre2_match_context_free(mt->mctx);
     pcre2_jit_stack_free(mt->stack);
-    for (i = 0; mt->memos != NULL && i < mt->nmemos; i++)
+    for (i = 0; mt->memos != NULL && i < mt->nmemos; i++) {
+        free(mt->memos[i].users);
         free(mt->memos[i].slots);
+    }
     free(mt->memos);
     free(mt->first_cond);
     free(mt->cond_memo);
-    free(mt->cond_bit);
+    free(mt->counted);
+    free(mt->scoped);
+    free(mt->cand);
+    free(mt->spare);
     free(mt);
 }
 
@@ -241,159 +312,163 @@ memo_hash(const char *p, size_t len)
     return h ^ (h >> 29);
 }
 
-/* The memo entry of value 'v' (of this line), emptied if it held another value; NULL if too long.
- */
+/* The memo entry of value 'v', emptied if it held another value; the spare entry if too long. */
 static struct memo_entry *
-memo_entry(struct memo *mo, const struct record *r, struct slice v)
+memo_entry(struct matcher *mt, const struct memo *mo, struct slice v)
 {
     struct memo_entry *e;
     uint64_t h;
 
-    if (mo->gen == r->line_gen && mo->last_p == v.p && mo->last_len == v.len)
-        return mo->last;
-    mo->gen = r->line_gen;
-    mo->last_p = v.p;
-    mo->last_len = v.len;
-    mo->last = NULL;
-    if (v.len > MEMO_KEY_MAX)
-        return NULL;
-    h = memo_hash(v.p, v.len);
-    e = &mo->slots[h & (MEMO_SLOTS - 1)];
-    if (e->hash != h || e->len != v.len || memcmp(e->key, v.p, v.len) != 0) {
+    if (v.len > MEMO_KEY_MAX) {
+        e = mt->spare;
+    } else {
+        h = memo_hash(v.p, v.len);
+        e = (struct memo_entry *)(void *)(mo->slots + (h & (mo->nslots - 1)) * mt->entry_size);
+        if (e->hash == h && e->len == v.len && memcmp(e->key, v.p, v.len) == 0)
+            return e;
         e->hash = h;
         e->len = (uint32_t)v.len;
         memcpy(e->key, v.p, v.len);
-        e->known = e->yes = e->limit = 0;
     }
-    return mo->last = e;
+    memset(e->bits, 0, 3 * mt->words * sizeof(uint64_t)); /* nothing known */
+    return e;
 }
 
-/* Run condition 'c' on 'v': 1 match, 0 no match, -1 a match limit. */
+/* Run condition 'c' on 'v': 1 it holds, 0 it does not, -1 a match limit. */
 static int
-run_regex(struct matcher *mt, const struct rules_cond *c, struct slice v)
+cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
 {
-    int rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
-                    : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
+    int rc;
 
+    if (c->op == RULES_EQUAL)
+        return v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
+    rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
+                : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
     if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
         return -1;
-    return rc >= 0;
+    return (rc >= 0) != (c->op == RULES_NOT_MATCH);
 }
 
 /*
- * Test record 'r' against every condition of metric 'm', in order. On
- * MATCH_NO or MATCH_LIMIT, '*failed' (if not NULL) is the index of the
- * condition that decided it. Named groups of matching regexes are set as
- * captures in 'r'. A regex's verdict on a value seen recently comes from
- * the memo.
+ * Test record 'r' against every condition of metric 'm', in order, without
+ * the memo. On MATCH_NO or MATCH_LIMIT, '*failed' (if not NULL) is the index
+ * of the condition that decided it. Named groups of matching regexes are set
+ * as captures in 'r', in scope until the next metric.
  */
 enum match_result
 match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r, size_t *failed)
 {
-    size_t i, at = mt->first_cond[m - mt->rs->metrics];
+    size_t i;
     uint32_t g;
 
     record_begin_metric(r);
-    for (i = 0; i < m->nconds; i++, at++) {
+    for (i = 0; i < m->nconds; i++) {
         const struct rules_cond *c = &m->conds[i];
         struct slice v = record_get(r, c->field);
-        struct memo_entry *e;
-        uint64_t bit = mt->cond_bit[at];
-        int hit;
+        int hit = cond_test(mt, c, v);
 
-        if (c->op == RULES_EQUAL) {
-            hit = v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
-        } else {
-            e = mt->cond_memo[at] >= 0 ? memo_entry(&mt->memos[mt->cond_memo[at]], r, v) : NULL;
-            if (e != NULL && (e->known & bit)) {
-                hit = (e->limit & bit) ? -1 : (e->yes & bit) != 0;
-            } else {
-                hit = run_regex(mt, c, v);
-                if (e != NULL) {
-                    e->known |= bit;
-                    e->yes |= hit == 1 ? bit : 0;
-                    e->limit |= hit == -1 ? bit : 0;
-                }
-            }
-            if (hit == -1) {
-                if (failed != NULL)
-                    *failed = i;
-                return MATCH_LIMIT;
-            }
-            if (hit && c->groups != NULL && c->op == RULES_MATCH) {
-                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
+        if (hit == 1 && c->groups != NULL && c->op == RULES_MATCH) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
 
-                for (g = 1; g < c->ngroups; g++) {
-                    if (c->groups[g] == UINT32_MAX)
-                        continue;
-                    if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
-                        record_set_capture(r, c->groups[g], "", 0);
-                    else
-                        record_set_capture(r, c->groups[g], v.p + ov[2 * g],
-                                           ov[2 * g + 1] - ov[2 * g]);
-                }
+            for (g = 1; g < c->ngroups; g++) {
+                if (c->groups[g] == UINT32_MAX)
+                    continue;
+                if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
+                    record_set_capture(r, c->groups[g], "", 0);
+                else
+                    record_set_capture(r, c->groups[g], v.p + ov[2 * g],
+                                       ov[2 * g + 1] - ov[2 * g]);
             }
-            if (c->op == RULES_NOT_MATCH)
-                hit = !hit;
         }
-        if (!hit) {
+        if (hit != 1) {
             if (failed != NULL)
                 *failed = i;
-            return MATCH_NO;
+            return hit == 0 ? MATCH_NO : MATCH_LIMIT;
         }
     }
     return MATCH_YES;
 }
 
-/*
- * Test record 'r' against every metric of the ruleset (ratios excepted):
- * res[i] and failed[i] as match_metric gives them. Without named captures a
- * field's value is the same for every metric of the line, so a metric whose
- * first condition the memo already decided against costs a few loads, not
- * a call. With captures, the caller must read a metric's fields right after
- * matching it (its captures are in scope only then): use match_metric.
- * Returns 1 if some metric hit a match limit, else 0.
- */
-/* Whether some regex has named groups (see match_line). */
-int
-match_captures(const struct matcher *mt)
+/* Test metric 'i''s conditions on memo 'k''s field against 'v', in order: 1, 0 or -1 (limit). */
+static int
+metric_on_field(struct matcher *mt, size_t i, size_t k, struct slice v)
 {
-    return mt->captures;
+    const struct rules_metric *m = &mt->rs->metrics[i];
+    size_t j, at = mt->first_cond[i];
+    int hit;
+
+    for (j = 0; j < m->nconds; j++)
+        if (mt->cond_memo[at + j] == (int)k && (hit = cond_test(mt, &m->conds[j], v)) != 1)
+            return hit;
+    return 1;
 }
 
-int
-match_line(struct matcher *mt, struct record *r, enum match_result *res, size_t *failed)
+/*
+ * The metrics (ratios excepted) that record 'r' may match, ascending, into
+ * 'out' (room for every metric): a metric is out as soon as a field rules
+ * it out, and fields are looked up only while some metric is left. For a
+ * metric that match_scoped() names, only the conditions the memo can hold
+ * were tested: the caller runs match_metric() on it and reads its captures
+ * then. Returns how many, or -1 when a regex hit a match limit (the line
+ * counts nowhere).
+ */
+long
+match_line(struct matcher *mt, struct record *r, size_t *out)
 {
-    const struct ruleset *rs = mt->rs;
-    size_t i;
-    int limit = 0;
+    uint64_t *cand = mt->cand, any, c;
+    size_t k, w, nw = mt->words;
+    long n = 0;
 
-    for (i = 0; i < rs->nmetrics; i++) {
-        const struct rules_metric *m = &rs->metrics[i];
+    memcpy(cand, mt->counted, nw * sizeof(uint64_t));
+    for (k = 0; k < mt->nmemos; k++) {
+        const struct memo *mo = &mt->memos[k];
+        struct memo_entry *e;
+        struct slice v;
+        uint64_t *known, *ok, *limit;
 
-        if (m->kind == RULES_RATIO)
+        for (w = 0, any = 0; w < nw; w++)
+            any |= cand[w] & mo->users[w];
+        if (any == 0)
             continue;
-        if (!mt->captures && m->nconds > 0) {
-            size_t at = mt->first_cond[i];
-            int k = mt->cond_memo[at];
+        v = record_get(r, mo->field);
+        e = memo_entry(mt, mo, v);
+        known = e->bits;
+        ok = known + nw;
+        limit = ok + nw;
+        for (w = 0, any = 0; w < nw; w++) {
+            uint64_t need = cand[w] & mo->users[w] & ~known[w];
 
-            if (k >= 0 && mt->memos[k].gen == r->line_gen && mt->memos[k].last != NULL) {
-                const struct memo_entry *e = mt->memos[k].last;
-                uint64_t bit = mt->cond_bit[at];
+            while (need != 0) {
+                size_t i = w * 64 + (size_t)__builtin_ctzll(need);
+                int hit = metric_on_field(mt, i, k, v);
 
-                if ((e->known & bit) && !(e->limit & bit) &&
-                    ((e->yes & bit) != 0) == (m->conds[0].op == RULES_NOT_MATCH)) {
-                    res[i] = MATCH_NO;
-                    failed[i] = 0;
-                    continue;
-                }
+                need &= need - 1;
+                known[w] |= 1ULL << (i % 64);
+                if (hit == 1)
+                    ok[w] |= 1ULL << (i % 64);
+                else if (hit == -1)
+                    limit[w] |= 1ULL << (i % 64);
             }
+            if (cand[w] & mo->users[w] & limit[w])
+                return -1;
+            cand[w] &= ok[w] | ~mo->users[w];
+            any |= cand[w];
         }
-        res[i] = match_metric(mt, m, r, &failed[i]);
-        limit |= res[i] == MATCH_LIMIT;
+        if (any == 0)
+            return 0;
     }
-    return limit;
+    for (w = 0; w < nw; w++)
+        for (c = cand[w]; c != 0; c &= c - 1)
+            out[n++] = w * 64 + (size_t)__builtin_ctzll(c);
+    return n;
+}
+
+/* Whether metric 'i' must be matched again with match_metric (see match_line). */
+int
+match_scoped(const struct matcher *mt, size_t i)
+{
+    return BIT(mt->scoped, i) != 0;
 }
 
 /*

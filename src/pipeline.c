@@ -207,9 +207,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->step_value = calloc(n, sizeof(*p->step_value));
     p->step_n = calloc(n, sizeof(*p->step_n));
     p->line_value = calloc(n, sizeof(*p->line_value));
-    p->line_hit = calloc(n, 1);
-    p->res = calloc(n, sizeof(*p->res));
-    p->failed = calloc(n, sizeof(*p->failed));
+    p->hits = calloc(n, sizeof(*p->hits));
     p->step_defined = calloc(n, 1);
     p->alert_value = calloc(na, sizeof(*p->alert_value));
     p->alert_defined = calloc(na, 1);
@@ -221,7 +219,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->pending_n == NULL || p->step_n == NULL || p->step_value == NULL ||
-        p->line_value == NULL || p->line_hit == NULL || p->res == NULL || p->failed == NULL ||
+        p->line_value == NULL || p->hits == NULL ||
         p->step_defined == NULL || p->alert_value == NULL || p->alert_defined == NULL ||
         p->matches == NULL || p->win == NULL || p->alerts == NULL || p->det == NULL ||
         p->pending_lines == NULL || p->view_a == NULL || p->view_b == NULL)
@@ -254,9 +252,7 @@ pipeline_free(struct pipeline *p)
     free(p->step_value);
     free(p->step_n);
     free(p->line_value);
-    free(p->line_hit);
-    free(p->res);
-    free(p->failed);
+    free(p->hits);
     free(p->step_defined);
     free(p->alert_value);
     free(p->alert_defined);
@@ -532,34 +528,35 @@ parse(struct pipeline *p, const char *line, size_t len, enum diag_reason *why)
     return 0;
 }
 
+/* --explain: each metric's verdict on the line, and the condition that decided a miss. */
 static void
-explain(struct pipeline *p, const char *src, uint64_t lineno, enum match_result *res,
-        const size_t *failed)
+explain(struct pipeline *p, const char *src, uint64_t lineno)
 {
     static const char *const ops[] = {"~", "!~", "="};
     static const char *const fmts[] = {"auto", "combined", "common", "json", "raw"};
     const struct ruleset *rs = p->rs;
     struct buf *b = &p->em->out;
     char t[RARR_TIME_MAX];
-    size_t i;
+    size_t i, failed = 0;
 
     clock_format_time(p->rec.ts_ms, t);
     buf_printf(b, "%s:%llu: %s %s\n", src, (unsigned long long)lineno, fmts[p->format], t);
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
         const struct rules_cond *c;
+        enum match_result res;
         struct slice v;
 
         if (m->kind == RULES_RATIO)
             continue;
-        if (res[i] == MATCH_YES) {
+        if ((res = match_metric(p->mt, m, &p->rec, &failed)) == MATCH_YES) {
             buf_printf(b, "  %s: matched\n", m->name);
             continue;
         }
-        c = &m->conds[failed[i]];
+        c = &m->conds[failed];
         v = record_get(&p->rec, c->field);
         buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name,
-                   res[i] == MATCH_LIMIT ? "match limit" : "no match", rs->fields[c->field].name,
+                   res == MATCH_LIMIT ? "match limit" : "no match", rs->fields[c->field].name,
                    ops[c->op], c->text);
         emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
         buf_addc(b, '\n');
@@ -577,10 +574,10 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     const struct ruleset *rs = p->rs;
     struct record *r = &p->rec;
     enum diag_reason why = DIAG_NOT_CLF;
-    enum match_result *res = p->res;
-    size_t i, step_slot;
+    size_t i, j, n, step_slot;
     int64_t ts, step_start;
-    int rc, limit = 0;
+    long nhits;
+    int rc, limit;
 
     p->lines++;
     for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
@@ -635,21 +632,20 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     p->parsed++;
 
     /* Match every metric before applying any: a line that hits a match limit counts nowhere. */
-    if (!match_captures(p->mt))
-        limit = match_line(p->mt, r, res, p->failed);
-    for (i = 0; i < rs->nmetrics; i++) {
-        const struct rules_metric *m = &rs->metrics[i];
+    nhits = match_line(p->mt, r, p->hits);
+    limit = nhits < 0;
+    for (j = 0, n = 0; !limit && j < (size_t)nhits; j++) {
+        const struct rules_metric *m = &rs->metrics[i = p->hits[j]];
+        double value = 1;
 
-        p->line_hit[i] = 0;
-        if (m->kind == RULES_RATIO)
-            continue;
-        if (match_captures(p->mt)) {
-            /* A sum= field may be a capture of this metric: read it while in scope. */
-            res[i] = match_metric(p->mt, m, r, &p->failed[i]);
-            limit |= res[i] == MATCH_LIMIT;
+        if (match_scoped(p->mt, i)) {
+            /* Its captures, a sum= field among them, are in scope until the next metric. */
+            enum match_result res = match_metric(p->mt, m, r, NULL);
+
+            limit = res == MATCH_LIMIT;
+            if (res != MATCH_YES)
+                continue;
         }
-        if (res[i] != MATCH_YES)
-            continue;
         if (m->kind == RULES_SUM) {
             struct slice v = record_get(r, m->sum_field);
             char num[64], *end;
@@ -660,18 +656,17 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
             }
             memcpy(num, v.p, v.len);
             num[v.len] = '\0';
-            p->line_value[i] = strtod(num, &end);
-            if (*end != '\0' || !isfinite(p->line_value[i])) {
+            value = strtod(num, &end);
+            if (*end != '\0' || !isfinite(value)) {
                 p->sum_skipped++;
                 continue;
             }
-        } else {
-            p->line_value[i] = 1;
         }
-        p->line_hit[i] = 1;
+        p->hits[n] = i;
+        p->line_value[n++] = value;
     }
     if (p->opt.explain)
-        explain(p, src, lineno, res, p->failed);
+        explain(p, src, lineno);
     record_end(r);
     if (limit) {
         p->parsed--;
@@ -698,14 +693,11 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     if (step_start > p->pending_max)
         p->pending_max = step_start;
     step_slot = pipeline_slot(p, step_start) * rs->nmetrics;
-    for (i = 0; i < rs->nmetrics; i++) {
-        if (!p->line_hit[i])
-            continue;
+    for (j = 0; j < n; j++) {
+        i = p->hits[j];
         p->matches[i]++;
-        p->pending[step_slot + i] += p->line_value[i];
+        p->pending[step_slot + i] += p->line_value[j];
         p->pending_n[step_slot + i]++;
-        if (step_start > p->pending_max)
-            p->pending_max = step_start;
     }
     return flush(p);
 oom:

@@ -84,6 +84,26 @@ match(struct fixture *f, const char *name, size_t *failed)
     return match_metric(f->mt, metric(f, name), &f->rec, failed);
 }
 
+/* Whether match_line lists metric 'name' for the loaded record; -1 on a match limit. */
+static int
+line_lists(struct fixture *f, const char *name)
+{
+    size_t out[200], want;
+    long i, n;
+
+    assert_true(f->rs->nmetrics <= 200);
+    assert_int_equal(rules_lookup_metric(f->rs, name, &want), 0);
+    if ((n = match_line(f->mt, &f->rec, out)) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(out[i] > out[i - 1]);
+        if (out[i] == want)
+            return 1;
+    }
+    return 0;
+}
+
 #define SIGNUP_201                                                                                 \
     "203.0.113.7 - - [04/May/2026:10:00:01 +0000] \"POST /signup?plan=pro HTTP/1.1\" 201 12 "      \
     "\"-\" \"Mozilla/5.0\""
@@ -284,12 +304,18 @@ test_match_memo_follows_the_bytes(void **state)
         assert_int_equal(match(&f, "a", NULL), MATCH_YES);
         assert_int_equal(match(&f, "b", NULL), MATCH_NO);
         assert_int_equal(match(&f, "c", NULL), MATCH_YES);
+        assert_int_equal(line_lists(&f, "a"), 1);
+        assert_int_equal(line_lists(&f, "b"), 0);
+        assert_int_equal(line_lists(&f, "c"), 1);
         record_end(&f.rec);
         line[0] = 'x'; /* same address, same length, other bytes */
         load_raw(&f, line, 4);
         assert_int_equal(match(&f, "a", NULL), MATCH_NO);
         assert_int_equal(match(&f, "b", NULL), MATCH_YES);
         assert_int_equal(match(&f, "c", NULL), MATCH_NO);
+        assert_int_equal(line_lists(&f, "a"), 0);
+        assert_int_equal(line_lists(&f, "b"), 1);
+        assert_int_equal(line_lists(&f, "c"), 0);
         record_end(&f.rec);
     }
     for (i = 0; i < 10000; i++) {
@@ -297,13 +323,81 @@ test_match_memo_follows_the_bytes(void **state)
         load_raw(&f, line, strlen(line));
         assert_int_equal(match(&f, "a", NULL), MATCH_YES);
         assert_int_equal(match(&f, "c", NULL), MATCH_YES);
+        assert_int_equal(line_lists(&f, "a"), 1);
+        assert_int_equal(line_lists(&f, "b"), 0);
+        assert_int_equal(line_lists(&f, "c"), 1);
         record_end(&f.rec);
         snprintf(line, sizeof(line), "zbc%d", i);
         load_raw(&f, line, strlen(line));
         assert_int_equal(match(&f, "a", NULL), MATCH_NO);
         assert_int_equal(match(&f, "b", NULL), MATCH_YES);
+        assert_int_equal(line_lists(&f, "a"), 0);
+        assert_int_equal(line_lists(&f, "b"), 1);
+        assert_int_equal(line_lists(&f, "c"), 0);
         record_end(&f.rec);
     }
+    teardown(&f);
+}
+
+/*
+ * match_line over many metrics and several fields: a metric is listed when
+ * every condition holds, whichever field rules it out first, also past 64
+ * metrics (several words of the metric bitsets), and never a ratio.
+ */
+static void
+test_match_line_many_metrics_and_fields(void **state)
+{
+    char rules[16384], name[16];
+    size_t len = 0;
+    struct fixture f;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 150; i++)
+        len += (size_t)snprintf(rules + len, sizeof(rules) - len,
+                                "metric m%d path~'^/p%d$' status~'^%d'\n", i, i % 75, 2 + i / 75);
+    snprintf(rules + len, sizeof(rules) - len, "ratio r = m1 / m2\n");
+    setup(&f, rules);
+    load_clf(&f, "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 300 1 \"-\" \"x\"");
+    for (i = 0; i < 150; i++) {
+        snprintf(name, sizeof(name), "m%d", i);
+        assert_int_equal(line_lists(&f, name), i == 145);
+    }
+    assert_int_equal(line_lists(&f, "r"), 0);
+    load_clf(&f, "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 200 1 \"-\" \"x\"");
+    for (i = 0; i < 150; i++) {
+        snprintf(name, sizeof(name), "m%d", i);
+        assert_int_equal(line_lists(&f, name), i == 70);
+    }
+    teardown(&f);
+}
+
+/*
+ * A metric with named captures is listed when the conditions the memo can
+ * hold allow it, and marked scoped: match_metric then decides, with its
+ * captures in scope. Other metrics are not scoped.
+ */
+static void
+test_match_line_scoped_metrics(void **state)
+{
+    static const char ok[] = "POST /signup?plan=pro";
+    static const char get[] = "GET /signup?plan=pro";
+    struct fixture f;
+    size_t i;
+
+    (void)state;
+    setup(&f, "metric plans line~'^POST ' line~'plan=(?<plan>\\w+)' plan='pro'\n"
+              "metric posts line~'^POST '\n");
+    load_raw(&f, ok, sizeof(ok) - 1);
+    assert_int_equal(line_lists(&f, "plans"), 1);
+    assert_int_equal(rules_lookup_metric(f.rs, "plans", &i), 0);
+    assert_true(match_scoped(f.mt, i));
+    assert_int_equal(match(&f, "plans", NULL), MATCH_YES);
+    assert_int_equal(rules_lookup_metric(f.rs, "posts", &i), 0);
+    assert_false(match_scoped(f.mt, i));
+    load_raw(&f, get, sizeof(get) - 1);
+    assert_int_equal(line_lists(&f, "plans"), 0);
+    assert_int_equal(line_lists(&f, "posts"), 0);
     teardown(&f);
 }
 
@@ -354,6 +448,18 @@ test_match_pathological_regex_hits_limit(void **state)
     assert_int_equal(failed, 1);
     /* The matcher is still usable after hitting the limit. */
     assert_int_equal(match(&f, "ok", NULL), MATCH_YES);
+    /* The whole line: a limit in a metric still in the running, also from the memo. */
+    assert_int_equal(line_lists(&f, "ok"), -1);
+    assert_int_equal(line_lists(&f, "ok"), -1);
+    teardown(&f);
+
+    /* A metric another field ruled out never runs its regex (status, read by more, goes first). */
+    setup(&f, "metric m status~'^5' line~'(a+)+$'\n"
+              "metric ok line~'^a'\n"
+              "metric s4 status~'^4'\n"
+              "metric s3 status~'^3'\n");
+    load_raw(&f, line, n + 1);
+    assert_int_equal(line_lists(&f, "ok"), 1);
     teardown(&f);
     free(line);
 }
@@ -408,6 +514,8 @@ main(void)
         cmocka_unit_test(test_match_capture_shadows_format_field),
         cmocka_unit_test(test_match_invalid_utf8_and_nul_match_bytewise),
         cmocka_unit_test(test_match_memo_follows_the_bytes),
+        cmocka_unit_test(test_match_line_many_metrics_and_fields),
+        cmocka_unit_test(test_match_line_scoped_metrics),
         cmocka_unit_test(test_match_utf_mode_invalid_subject_does_not_match),
         cmocka_unit_test(test_match_pathological_regex_hits_limit),
         cmocka_unit_test(test_match_time_finds_named_time_capture),

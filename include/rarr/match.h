@@ -17,8 +17,8 @@ struct matcher *match_new(const struct ruleset *rs, uint32_t match_limit, uint32
 void match_free(struct matcher *mt);
 enum match_result match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
                                size_t *failed);
-int match_captures(const struct matcher *mt);
-int match_line(struct matcher *mt, struct record *r, enum match_result *res, size_t *failed);
+long match_line(struct matcher *mt, struct record *r, size_t *out);
+int match_scoped(const struct matcher *mt, size_t metric);
 int match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64_t *ts_ms);
 
 #endif

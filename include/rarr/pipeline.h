@@ -86,13 +86,11 @@ struct pipeline {
     double *pending_n;           /* [npending][nmetrics] lines behind each pending value */
     double *step_value;          /* [nmetrics] this step's value */
     double *step_n;              /* [nmetrics] lines behind it */
-    double *line_value;          /* [nmetrics] this line's contribution */
+    size_t *hits;                /* [nmetrics] the metrics this line counts in */
+    double *line_value;          /* [nmetrics] what it adds to each of them, by hit */
     unsigned char *step_defined; /* [nmetrics] for the report */
     double *alert_value;         /* [nalerts] window values, for the report */
     unsigned char *alert_defined;
-    unsigned char *line_hit;
-    enum match_result *res;   /* [nmetrics] this line's match results */
-    size_t *failed;           /* [nmetrics] the condition that decided a miss */
     struct window *win;       /* [nmetrics], unused for ratios */
     struct alert *alerts;     /* [nalerts] */
     struct detect **det;      /* [nalerts], anomaly rules only */
