@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rarr/input_clf.h"
 #include "rarr/input_json.h"
 
 static const char *const clf_names[RECORD_NFIXED] = {
@@ -159,7 +160,7 @@ record_get(struct record *r, size_t field)
     else if (r->format == RECORD_JSON)
         v = input_json_field(r, f);
     else if (f->clf >= 0 && (r->format == RECORD_COMBINED || r->format == RECORD_COMMON))
-        v = r->clf[f->clf];
+        v = input_clf_field(r, f->clf);
     if (v.p == NULL)
         v.p = ""; /* a slot the parser did not set: still the empty string */
     r->base[field] = v;

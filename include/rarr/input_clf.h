@@ -5,5 +5,6 @@
 #include "rarr/record.h"
 
 int input_clf_parse(struct record *r, int combined);
+struct slice input_clf_field(struct record *r, int slot);
 
 #endif
