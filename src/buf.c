@@ -7,6 +7,7 @@
  */
 #include "rarr/buf.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -142,7 +143,11 @@ buf_add_double(struct buf *b, double v)
             *--w = '-';
         return buf_add(b, w, (size_t)(tmp + sizeof(tmp) - w));
     }
-    for (prec = 1; prec <= 17; prec++) {
+    /*
+     * %g drops trailing zeros: if 15 digits read back, no shorter form does
+     * (subnormals, with fewer digits of precision, excepted).
+     */
+    for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (strtod(tmp, NULL) == v)
             break;

@@ -4,9 +4,10 @@
  * Records are written by hand into one reusable buffer, keys in the order the
  * spec fixes, numbers in shortest round-trip form, strings escaped so that
  * every output line is exactly one valid JSON object whatever bytes reached
- * it. The pipeline calls emit_flush() once per batch of records decided by
- * the same input line, so each record leaves as soon as it is decided and a
- * record is never split across writes that another process could interleave.
+ * it. The pipeline calls emit_flush() when 64 KiB are queued and whenever
+ * the reader is about to wait for input, so records leave as soon as the
+ * input pauses (live input: at once) and a replay writes in large blocks;
+ * a record is never split across two flushes.
  */
 #include "rarr/emit.h"
 
@@ -24,6 +25,8 @@ emit_init(struct emit *e, int fd)
     buf_init(&e->out);
     e->events = 0;
     e->metrics = 0;
+    e->time_valid = 0;
+    e->dur_valid = 0;
 }
 
 /* Free the buffer; unflushed records are dropped. */
@@ -77,8 +80,17 @@ emit_json_string(struct buf *b, const char *p, size_t len)
 
     while (i < len && rc == 0) {
         unsigned char c = s[i];
+        size_t run;
 
-        if (c == '"' || c == '\\') {
+        /* Printable ASCII other than quote and backslash goes out as a run. */
+        for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+                      s[run] != '\\';
+             run++)
+            ;
+        if (run > i) {
+            rc = buf_add(b, s + i, run - i);
+            i = run;
+        } else if (c == '"' || c == '\\') {
             rc = buf_addc(b, '\\') | buf_addc(b, c);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
@@ -133,23 +145,33 @@ put_num(struct buf *b, const char *key, double v)
     return put_key(b, key) | buf_add_double(b, v);
 }
 
+/* A duration; the last one formatted is kept (metric records repeat the step). */
 static int
-put_dur(struct buf *b, const char *key, int64_t ms)
+put_dur(struct emit *e, const char *key, int64_t ms)
 {
-    char d[RARR_DUR_MAX];
+    struct buf *b = &e->out;
 
-    clock_format_duration(ms, d);
-    return put_key(b, key) | buf_addc(b, '"') | buf_adds(b, d) | buf_addc(b, '"');
+    if (!e->dur_valid || e->dur_ms != ms) {
+        clock_format_duration(ms, e->dur_text);
+        e->dur_ms = ms;
+        e->dur_valid = 1;
+    }
+    return put_key(b, key) | buf_addc(b, '"') | buf_adds(b, e->dur_text) | buf_addc(b, '"');
 }
 
+/* {"type":TYPE,"time":T -- the records of a step share T: it is formatted once. */
 static int
-begin(struct buf *b, const char *type, int64_t t_ms)
+begin(struct emit *e, const char *type, int64_t t_ms)
 {
-    char t[RARR_TIME_MAX];
+    struct buf *b = &e->out;
 
-    clock_format_time(t_ms, t);
+    if (!e->time_valid || e->time_ms != t_ms) {
+        clock_format_time(t_ms, e->time_text);
+        e->time_ms = t_ms;
+        e->time_valid = 1;
+    }
     return buf_add(b, "{\"type\":\"", 9) | buf_adds(b, type) | buf_add(b, "\",\"time\":\"", 10) |
-           buf_adds(b, t) | buf_addc(b, '"');
+           buf_adds(b, e->time_text) | buf_addc(b, '"');
 }
 
 static int
@@ -173,11 +195,11 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
     struct buf *b = &e->out;
     int rc;
 
-    rc = begin(b, "threshold", t_ms);
+    rc = begin(e, "threshold", t_ms);
     rc |= put_cstr(b, "state", firing ? "firing" : "resolved");
     rc |= put_cstr(b, "rule", a->rule);
     rc |= put_metric(b, m);
-    rc |= put_dur(b, "window", a->window_ms);
+    rc |= put_dur(e, "window", a->window_ms);
     rc |= put_num(b, "value", v);
     rc |= put_num(b, "threshold", a->threshold);
     rc |= put_cstr(b, "op", a->above ? "above" : "below");
@@ -198,9 +220,9 @@ emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t 
     struct buf *b = &e->out;
     int rc;
 
-    rc = begin(b, "metric", t_ms);
+    rc = begin(e, "metric", t_ms);
     rc |= put_metric(b, m);
-    rc |= put_dur(b, "step", step_ms);
+    rc |= put_dur(e, "step", step_ms);
     rc |= defined ? put_num(b, "value", v) : buf_adds(b, ",\"value\":null");
     rc |= buf_add(b, "}\n", 2);
     e->metrics++;
@@ -243,11 +265,11 @@ emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
     struct buf *b = &e->out;
     int rc;
 
-    rc = begin(b, "anomaly", t_ms);
+    rc = begin(e, "anomaly", t_ms);
     rc |= put_cstr(b, "state", ev->fired > 0 ? "firing" : "resolved");
     rc |= put_cstr(b, "rule", a->rule);
     rc |= put_metric(b, m);
-    rc |= put_dur(b, "window", ev->window_ms);
+    rc |= put_dur(e, "window", ev->window_ms);
     rc |= put_num(b, "value", ev->value);
     rc |= put_num(b, "expected", round(ev->expected * 1000) / 1000);
     rc |= put_num(b, "lower", round(ev->lower * 1000) / 1000);
@@ -274,7 +296,7 @@ emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)
     struct buf *b = &e->out;
     int rc;
 
-    rc = begin(b, "input", t_ms);
+    rc = begin(e, "input", t_ms);
     rc |= put_cstr(b, "state", silent ? "silent" : "flowing");
     rc |= put_time(b, "since", since_ms);
     rc |= buf_add(b, "}\n", 2);

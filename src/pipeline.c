@@ -699,7 +699,8 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->pending[step_slot + i] += p->line_value[j];
         p->pending_n[step_slot + i]++;
     }
-    return flush(p);
+    /* Records wait for a full buffer or for the reader to run dry (wait_cb). */
+    return p->em->out.len >= FLUSH_BYTES ? flush(p) : 0;
 oom:
     errno = ENOMEM;
     return -1;
@@ -756,7 +757,14 @@ wait_ms(const struct pipeline *p, int64_t wall_ms)
 static int
 wait_cb(void *arg)
 {
-    return wait_ms(arg, clock_wall_ms());
+    struct pipeline *p = arg;
+
+    /* Before any wait for input, what is decided goes out. */
+    if (flush(p) == -1) {
+        p->out_errno = errno;
+        return 0;
+    }
+    return wait_ms(p, clock_wall_ms());
 }
 
 /* SIGUSR1: every metric's last step value and window values, to 'fp'. */
@@ -819,6 +827,10 @@ pipeline_feed(struct pipeline *p, struct input *in)
         }
         if (p->opt.stop != NULL && *p->opt.stop)
             return -3;
+        if (p->out_errno != 0) {
+            errno = p->out_errno;
+            return -2;
+        }
         st = input_next(in, &line);
         if (st == INPUT_EOF)
             return 0;

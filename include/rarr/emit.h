@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "rarr/buf.h"
+#include "rarr/clock.h"
 #include "rarr/detect.h"
 #include "rarr/rules.h"
 
@@ -13,6 +14,12 @@ struct emit {
     struct buf out;
     uint64_t events;  /* threshold and anomaly records written */
     uint64_t metrics; /* metric records written */
+    int time_valid;   /* time_text is time_ms formatted */
+    int64_t time_ms;
+    char time_text[RARR_TIME_MAX];
+    int dur_valid; /* dur_text is dur_ms formatted */
+    int64_t dur_ms;
+    char dur_text[RARR_DUR_MAX];
 };
 
 void emit_init(struct emit *e, int fd);

@@ -80,6 +80,7 @@ struct pipeline {
     int64_t saved_wall;  /* wall clock of the last save */
     int save_failed;     /* the last save failed (reported once) */
     int save_errors;     /* saves that failed: the exit status says so */
+    int out_errno;       /* writing output failed while the reader waited (wait_cb) */
 
     size_t npending;
     double *pending;             /* [npending][nmetrics] */
