@@ -25,21 +25,31 @@
  * The first 'c' in p..end, or NULL: memchr for the short distances between
  * a log line's fields, inlined, 16 bytes a step where SSE2 is there (a call
  * to memchr costs more than the scan over a 3-byte status or a 13-byte IP).
- * Reads nothing past 'end'.
+ * Bytes from 'lo' to 'end' are readable: a last partial block is read as the
+ * 16 bytes that end at 'end' when they start at or after 'lo'. Reads nothing
+ * outside lo..end.
  */
 static inline const char *
-find(const char *p, const char *end, char c)
+find(const char *lo, const char *p, const char *end, char c)
 {
 #ifdef __SSE2__
     const __m128i n = _mm_set1_epi8(c);
+    unsigned m;
 
     for (; end - p >= 16; p += 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
+        m = (unsigned)_mm_movemask_epi8(
             _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), n));
-
         if (m != 0)
             return p + __builtin_ctz(m);
     }
+    if (p < end && end - lo >= 16) {
+        m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(end - 16)), n));
+        m >>= 16 - (end - p); /* the bytes from p on */
+        return m != 0 ? p + __builtin_ctz(m) : NULL;
+    }
+#else
+    (void)lo;
 #endif
     for (; p < end; p++)
         if (*p == c)
@@ -57,9 +67,9 @@ dash_empty(const char *p, size_t len)
     return s;
 }
 
-/* Read a space-delimited token at *pp; the cursor ends on the space. */
+/* Read a space-delimited token at *pp (the line starts at 'lo'); the cursor ends on the space. */
 static int
-token(const char **pp, const char *end, struct slice *out)
+token(const char *lo, const char **pp, const char *end, struct slice *out)
 {
     const char *p = *pp, *q;
 
@@ -68,7 +78,7 @@ token(const char **pp, const char *end, struct slice *out)
         *pp = p + 1;
         return 0;
     }
-    if ((q = find(p, end, ' ')) == NULL)
+    if ((q = find(lo, p, end, ' ')) == NULL)
         q = end;
     if (q == p)
         return -1;
@@ -119,7 +129,7 @@ quoted(struct record *r, const char **pp, const char *end, struct slice *out, in
     if (p >= end || *p != '"')
         return -1;
     p++;
-    q = find(p, end, '"');
+    q = find(r->line.p, p, end, '"');
     if (q == NULL)
         return -1;
     if (q > p && q[-1] == '\\') {
@@ -132,7 +142,7 @@ quoted(struct record *r, const char **pp, const char *end, struct slice *out, in
         if (q >= end)
             return -1;
     } else if (now) {
-        escaped = find(p, q, '\\') != NULL;
+        escaped = find(r->line.p, p, q, '\\') != NULL;
     } else {
         escaped = -1; /* not looked at yet */
     }
@@ -156,7 +166,7 @@ input_clf_field(struct record *r, int slot)
 {
     struct slice v = r->clf[slot];
 
-    if (!(r->clf_raw & (1u << slot)) || find(v.p, v.p + v.len, '\\') == NULL)
+    if (!(r->clf_raw & (1u << slot)) || find(r->line.p, v.p, v.p + v.len, '\\') == NULL)
         return v;
     return unescape(r, v.p, v.p + v.len);
 }
@@ -168,7 +178,7 @@ split_request(struct record *r)
     struct slice req = r->clf[RECORD_F_REQUEST], target;
     const char *sp, *last, *q;
 
-    if ((sp = find(req.p, req.p + req.len, ' ')) == NULL)
+    if ((sp = find(req.p, req.p, req.p + req.len, ' ')) == NULL)
         return;
     r->clf[RECORD_F_METHOD] = (struct slice){req.p, (size_t)(sp - req.p)};
     target.p = sp + 1;
@@ -184,7 +194,7 @@ split_request(struct record *r)
         r->clf[RECORD_F_PROTOCOL] = (struct slice){last, (size_t)(target.p + target.len - last)};
         target.len = (size_t)(last - 1 - target.p);
     }
-    q = find(target.p, target.p + target.len, '?');
+    q = find(req.p, target.p, target.p + target.len, '?');
     if (q == NULL) {
         r->clf[RECORD_F_PATH] = target;
     } else {
@@ -262,11 +272,11 @@ input_clf_parse(struct record *r, int combined)
     struct slice *f = r->clf;
     int64_t tod;
 
-    if (token(&p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
-        token(&p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
-        token(&p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
+    if (token(r->line.p, &p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
+        token(r->line.p, &p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
+        token(r->line.p, &p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
         return -1;
-    if (p >= end || *p != '[' || (t = find(p, end, ']')) == NULL)
+    if (p >= end || *p != '[' || (t = find(r->line.p, p, end, ']')) == NULL)
         return -1;
     f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
     if (same_day(r, f[RECORD_F_TIME], &r->ts_ms)) {
@@ -287,8 +297,8 @@ input_clf_parse(struct record *r, int combined)
     r->has_ts = 1;
     p = t + 1;
     if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST], 1, NULL) == -1 ||
-        space(&p, end) == -1 || token(&p, end, &f[RECORD_F_STATUS]) == -1 || space(&p, end) == -1 ||
-        token(&p, end, &f[RECORD_F_BYTES]) == -1)
+        space(&p, end) == -1 || token(r->line.p, &p, end, &f[RECORD_F_STATUS]) == -1 || space(&p, end) == -1 ||
+        token(r->line.p, &p, end, &f[RECORD_F_BYTES]) == -1)
         return -1;
     if (f[RECORD_F_STATUS].len != 3 || !all_digits(f[RECORD_F_STATUS]))
         return -1;
