@@ -156,21 +156,6 @@ quoted(struct record *r, const char **pp, const char *end, struct slice *out, in
     return 0;
 }
 
-/*
- * The value of CLF slot 'slot' of a parsed line: a referer or user agent
- * that may hold escapes is unescaped into the scratch buffer on first read
- * (the caller caches the result for the line).
- */
-struct slice
-input_clf_field(struct record *r, int slot)
-{
-    struct slice v = r->clf[slot];
-
-    if (!(r->clf_raw & (1u << slot)) || find(r->line.p, v.p, v.p + v.len, '\\') == NULL)
-        return v;
-    return unescape(r, v.p, v.p + v.len);
-}
-
 /* Split "METHOD TARGET PROTOCOL" and the target at its first '?'. */
 static void
 split_request(struct record *r)
@@ -203,6 +188,29 @@ split_request(struct record *r)
     }
 }
 
+/*
+ * The value of CLF slot 'slot' of a parsed line: the request is split into
+ * its parts when one is first read, and a referer or user agent that may
+ * hold escapes is unescaped into the scratch buffer on first read (the
+ * caller caches the result for the line).
+ */
+struct slice
+input_clf_field(struct record *r, int slot)
+{
+    struct slice v;
+
+    if (!r->clf_split && (slot == RECORD_F_METHOD || slot == RECORD_F_PATH ||
+                          slot == RECORD_F_QUERY || slot == RECORD_F_PROTOCOL)) {
+        split_request(r);
+        r->clf_split = 1;
+    }
+    v = r->clf[slot];
+
+    if (!(r->clf_raw & (1u << slot)) || find(r->line.p, v.p, v.p + v.len, '\\') == NULL)
+        return v;
+    return unescape(r, v.p, v.p + v.len);
+}
+
 static int
 two_digits(const char *p, int max)
 {
@@ -227,86 +235,112 @@ time_of_day(const char *t)
 }
 
 /*
- * A time of the same second, or of the same day and zone, as the last one
- * parsed: the second is reused, or only the time of day is read. Most lines
- * of a log qualify.
+ * A time of the same minute, or of the same day and zone, as the last one
+ * parsed: only the seconds, or only the time of day, are read, and the
+ * cached time moves to this one. Most lines of a log qualify.
  */
 static int
 same_day(struct record *r, struct slice t, int64_t *ms)
 {
-    const char *k = r->time_key;
+    char *k = r->time_key;
     int64_t tod;
+    int sec;
 
-    if (t.len != 26 || r->time_key_len != 26)
+    if (t.len != 26 || r->time_key_len != 26 || memcmp(t.p, k, 12) != 0 ||
+        memcmp(t.p + 20, k + 20, 6) != 0)
         return 0;
-    if (memcmp(t.p, k, 26) == 0) {
-        *ms = r->time_key_ms;
-        return 1;
+    if (memcmp(t.p + 12, k + 12, 6) == 0 && (sec = two_digits(t.p + 18, 59)) >= 0) {
+        *ms = r->time_key_ms + (sec - ((k[18] - '0') * 10 + (k[19] - '0'))) * 1000LL;
+    } else {
+        if ((tod = time_of_day(t.p)) < 0)
+            return 0;
+        *ms = r->time_key_day_ms + tod;
     }
-    if (memcmp(t.p, k, 12) != 0 || memcmp(t.p + 20, k + 20, 6) != 0 || (tod = time_of_day(t.p)) < 0)
-        return 0;
-    *ms = r->time_key_day_ms + tod;
+    memcpy(k + 12, t.p + 12, 8);
+    r->time_key_ms = *ms;
     return 1;
 }
 
 static int
-all_digits(struct slice s)
+digit(char c)
 {
-    size_t i;
+    return c >= '0' && c <= '9';
+}
 
-    for (i = 0; i < s.len; i++)
-        if (s.p[i] < '0' || s.p[i] > '9')
-            return 0;
-    return s.len > 0;
+/* The time at p (after '['), its ']' in '*tp': a time of the day last parsed costs no search. */
+static int
+clf_time(struct record *r, const char *p, const char *end, const char **tp)
+{
+    struct slice t = {p, 26};
+    int64_t tod;
+    const char *q;
+
+    if (end - p > 26 && p[26] == ']' && same_day(r, t, &r->ts_ms)) {
+        r->tz_min = r->time_key_tz;
+        *tp = p + 26;
+        return 0;
+    }
+    if ((q = find(r->line.p, p, end, ']')) == NULL)
+        return -1;
+    *tp = q;
+    t.len = (size_t)(q - p);
+    if (same_day(r, t, &r->ts_ms)) {
+        r->tz_min = r->time_key_tz;
+        return 0;
+    }
+    if (clock_parse_clf_tz(t.p, t.len, &r->ts_ms, &r->tz_min) == -1)
+        return -1;
+    r->time_key_len = SIZE_MAX;
+    if (t.len == 26 && (tod = time_of_day(t.p)) >= 0) {
+        memcpy(r->time_key, t.p, 26);
+        r->time_key_len = 26;
+        r->time_key_ms = r->ts_ms;
+        r->time_key_day_ms = r->ts_ms - tod;
+        r->time_key_tz = r->tz_min;
+    }
+    return 0;
 }
 
 /*
  * Parse r->line as a combined (combined != 0) or common log line into the
- * record's CLF slots and timestamp. Returns 0, or -1 when the line does not
- * have the shape; then the record's slots are unspecified.
+ * record's CLF slots and timestamp. The request's parts are split when a
+ * rule first reads one (input_clf_field). Returns 0, or -1 when the line
+ * does not have the shape; then the record's slots are unspecified.
  */
 int
 input_clf_parse(struct record *r, int combined)
 {
-    const char *p = r->line.p, *end = p + r->line.len, *t;
+    const char *lo = r->line.p, *p = lo, *end = lo + r->line.len, *t, *q;
     struct slice *f = r->clf;
-    int64_t tod;
 
-    if (token(r->line.p, &p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
-        token(r->line.p, &p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
-        token(r->line.p, &p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
+    if (token(lo, &p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
+        token(lo, &p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
+        token(lo, &p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
         return -1;
-    if (p >= end || *p != '[' || (t = find(r->line.p, p, end, ']')) == NULL)
+    if (p >= end || *p != '[' || clf_time(r, p + 1, end, &t) == -1)
         return -1;
     f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
-    if (same_day(r, f[RECORD_F_TIME], &r->ts_ms)) {
-        r->tz_min = r->time_key_tz;
-    } else {
-        if (clock_parse_clf_tz(f[RECORD_F_TIME].p, f[RECORD_F_TIME].len, &r->ts_ms, &r->tz_min) ==
-            -1)
-            return -1;
-        r->time_key_len = SIZE_MAX;
-        if (f[RECORD_F_TIME].len == 26 && (tod = time_of_day(f[RECORD_F_TIME].p)) >= 0) {
-            memcpy(r->time_key, f[RECORD_F_TIME].p, 26);
-            r->time_key_len = 26;
-            r->time_key_ms = r->ts_ms;
-            r->time_key_day_ms = r->ts_ms - tod;
-            r->time_key_tz = r->tz_min;
-        }
-    }
     r->has_ts = 1;
     p = t + 1;
-    if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST], 1, NULL) == -1 ||
-        space(&p, end) == -1 || token(r->line.p, &p, end, &f[RECORD_F_STATUS]) == -1 || space(&p, end) == -1 ||
-        token(r->line.p, &p, end, &f[RECORD_F_BYTES]) == -1)
+    if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST], 1, NULL) == -1)
         return -1;
-    if (f[RECORD_F_STATUS].len != 3 || !all_digits(f[RECORD_F_STATUS]))
+    /* " %>s %b": three digits, then digits or '-' (which reads as 0). */
+    if (end - p < 6 || p[0] != ' ' || !digit(p[1]) || !digit(p[2]) || !digit(p[3]) || p[4] != ' ')
         return -1;
-    if (f[RECORD_F_BYTES].len == 0)
+    f[RECORD_F_STATUS] = (struct slice){p + 1, 3};
+    for (p += 5, q = p; q < end && digit(*q); q++)
+        ;
+    if (q > p)
+        f[RECORD_F_BYTES] = (struct slice){p, (size_t)(q - p)};
+    else if (*q++ == '-')
         f[RECORD_F_BYTES] = (struct slice){"0", 1};
-    else if (!all_digits(f[RECORD_F_BYTES]))
+    else
         return -1;
+    if (q < end && *q != ' ')
+        return -1;
+    p = q;
     r->clf_raw = 0;
+    r->clf_split = 0;
     if (combined) {
         int ref_raw, ua_raw;
 
@@ -325,6 +359,5 @@ input_clf_parse(struct record *r, int combined)
             p++;
         f[RECORD_F_EXTRA] = (struct slice){p, (size_t)(end - p)};
     }
-    split_request(r);
     return 0;
 }

@@ -581,8 +581,9 @@ test_clf_record_get_caches_per_line(void **state)
 }
 
 /*
- * The parsed time of a line is the same whether the day was cached from the
- * line before or not: every time below parsed after every other one.
+ * The parsed time of a line is the same whether its minute or day was
+ * cached from the lines before or not: every time below parsed after every
+ * pair of others.
  */
 static void
 test_clf_time_cache_matches_full_parse(void **state)
@@ -592,27 +593,34 @@ test_clf_time_cache_matches_full_parse(void **state)
         "04/May/2026:13:07:41 +0200", "05/May/2026:00:00:00 +0000", "04/May/2026:09:05:03 -0730",
         "04/May/2026:9:05:03 +0000",  "04/May/2026:24:00:00 +0000", "04/May/2026:10:60:00 +0000",
         "04/May/2026:10:00:61 +0000", "04/May/2026:10:0a:00 +0000", "04/May/2026:10:00:00.5 +0000",
-        "31/Dec/1999:23:59:59 +0000",
+        "31/Dec/1999:23:59:59 +0000", "04/May/2026:13:07:00 +0000", "04/May/2026:13:07:59 +0000",
+        "04/May/2026:13:08:00 +0000", "04/May/2026:13:07:4x +0000", "04/May/2026:13:07:60 +0000",
     };
     struct record *r = *state;
-    size_t i, j;
+    size_t i, j, k, n = sizeof(times) / sizeof(times[0]);
     char line[256];
 
-    for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        for (j = 0; j < sizeof(times) / sizeof(times[0]); j++) {
-            int64_t want_ms = 0;
-            int want_tz = 0, want, got;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < n; j++) {
+            for (k = 0; k < n; k++) {
+                int64_t want_ms = 0;
+                int want_tz = 0, want, got;
 
-            want = clock_parse_clf_tz(times[j], strlen(times[j]), &want_ms, &want_tz);
-            snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
-                     times[i]);
-            parse(r, line, 1);
-            snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
-                     times[j]);
-            got = parse(r, line, 1);
-            if (got != want || (want == 0 && (r->ts_ms != want_ms || r->tz_min != want_tz)))
-                fail_msg("%s after %s: got %d %lld %d, want %d %lld %d", times[j], times[i], got,
-                         (long long)r->ts_ms, r->tz_min, want, (long long)want_ms, want_tz);
+                want = clock_parse_clf_tz(times[k], strlen(times[k]), &want_ms, &want_tz);
+                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
+                         times[i]);
+                parse(r, line, 1);
+                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
+                         times[j]);
+                parse(r, line, 1);
+                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
+                         times[k]);
+                got = parse(r, line, 1);
+                if (got != want || (want == 0 && (r->ts_ms != want_ms || r->tz_min != want_tz)))
+                    fail_msg("%s after %s, %s: got %d %lld %d, want %d %lld %d", times[k], times[i],
+                             times[j], got, (long long)r->ts_ms, r->tz_min, want,
+                             (long long)want_ms, want_tz);
+            }
         }
     }
 }

@@ -80,6 +80,7 @@ struct record {
     struct slice line;
     struct slice clf[RECORD_NFIXED];
     unsigned clf_raw; /* CLF slots (bits) that may hold escapes still: see input_clf_field */
+    int clf_split;    /* the request's parts are in their slots */
     int is_json;                   /* the line parsed as a JSON object */
     struct record_members members; /* a JSON line's top level */
     struct record_members nest;    /* scratch list for dotted paths */
