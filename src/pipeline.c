@@ -196,6 +196,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     diag_bad_init(&p->bad, opt->diag);
     p->bad.clear_line = opt->progress != NULL;
     p->pending_max = INT64_MIN;
+    p->line_step = INT64_MIN / 2; /* no step cached */
     p->horizon = INT64_MIN;
     p->written_to = INT64_MIN;
     /* A pending event is at most lateness + one step ahead of the oldest open step. */
@@ -686,13 +687,18 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         if (advance(p, ts - p->opt.lateness_ms) == -1)
             return -1;
     }
-    step_start = clock_floor(ts, p->opt.step_ms);
+    /* Most lines fall in the step of the line before: no division. */
+    if (ts < p->line_step || ts >= p->line_step + p->opt.step_ms) {
+        p->line_step = clock_floor(ts, p->opt.step_ms);
+        p->line_slot = pipeline_slot(p, p->line_step);
+    }
+    step_start = p->line_step;
     if (!p->evaluated && step_start < p->next_step)
         p->next_step = step_start; /* SPEC 4: the first step is the one holding the first event */
-    p->pending_lines[pipeline_slot(p, step_start)]++;
+    p->pending_lines[p->line_slot]++;
     if (step_start > p->pending_max)
         p->pending_max = step_start;
-    step_slot = pipeline_slot(p, step_start) * rs->nmetrics;
+    step_slot = p->line_slot * rs->nmetrics;
     for (j = 0; j < n; j++) {
         i = p->hits[j];
         p->matches[i]++;
