@@ -299,15 +299,26 @@ match_free(struct matcher *mt)
 static uint64_t
 memo_hash(const char *p, size_t len)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w = 0;
+    uint32_t a, b;
+    const char *end = p + len;
 
-    for (; len >= 8; p += 8, len -= 8) {
+    for (; end - p > 8; p += 8) {
         memcpy(&w, p, 8);
         h = (h ^ w) * 0xff51afd7ed558ccdULL;
         h ^= h >> 32;
     }
-    w = 0;
-    memcpy(&w, p, len);
+    /* The last 1 to 8 bytes, read as fixed-size loads (overlapping ones if need be). */
+    if (len >= 8) {
+        memcpy(&w, end - 8, 8);
+    } else if (len >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, end - 4, 4);
+        w = (uint64_t)a << 32 | b;
+    } else if (len > 0) {
+        w = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[len / 2] << 8 |
+            (unsigned char)end[-1];
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     return h ^ (h >> 29);
 }
