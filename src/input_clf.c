@@ -6,10 +6,10 @@
  * A hand parser, no regex: it walks the line once and fills the record's
  * CLF slots with slices of the line. Only a quoted field that contains
  * backslash escapes (\" or \\, as Apache writes them) is copied, unescaped,
- * into the record's scratch buffer, which record_begin sized for the line:
- * the request at once (its parts are split from it), the referer and the
- * user agent when a rule first reads them (input_clf_field). "-" means
- * empty, and a bytes field of "-" reads as "0" (SPEC section 2).
+ * into the record's scratch buffer, which record_begin sized for the line.
+ * The request is split into its parts only when a rule reads one
+ * (input_clf_field). "-" means empty, and a bytes field of "-" reads as "0"
+ * (SPEC section 2).
  */
 #include "rarr/input_clf.h"
 
@@ -22,29 +22,30 @@
 #include "rarr/clock.h"
 
 /*
- * The first 'c' in p..end, or NULL: memchr for the short distances between
- * a log line's fields, inlined, 16 bytes a step where SSE2 is there (a call
- * to memchr costs more than the scan over a 3-byte status or a 13-byte IP).
- * Bytes from 'lo' to 'end' are readable: a last partial block is read as the
- * 16 bytes that end at 'end' when they start at or after 'lo'. Reads nothing
- * outside lo..end.
+ * The first byte in p..end that is 'c' or 'd', or NULL: memchr for the
+ * short distances between a log line's fields, inlined, 16 bytes a step
+ * where SSE2 is there (a call to memchr costs more than the scan over a
+ * 3-byte status or a 13-byte IP). Bytes from 'lo' to 'end' are readable: a
+ * last partial block is read as the 16 bytes that end at 'end' when they
+ * start at or after 'lo'. Reads nothing outside lo..end.
  */
 static inline const char *
-find(const char *lo, const char *p, const char *end, char c)
+find2(const char *lo, const char *p, const char *end, char c, char d)
 {
 #ifdef __SSE2__
-    const __m128i n = _mm_set1_epi8(c);
+    const __m128i nc = _mm_set1_epi8(c), nd = _mm_set1_epi8(d);
+    __m128i x;
     unsigned m;
 
     for (; end - p >= 16; p += 16) {
-        m = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), n));
+        x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, nc), _mm_cmpeq_epi8(x, nd)));
         if (m != 0)
             return p + __builtin_ctz(m);
     }
     if (p < end && end - lo >= 16) {
-        m = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(end - 16)), n));
+        x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, nc), _mm_cmpeq_epi8(x, nd)));
         m >>= 16 - (end - p); /* the bytes from p on */
         return m != 0 ? p + __builtin_ctz(m) : NULL;
     }
@@ -52,9 +53,16 @@ find(const char *lo, const char *p, const char *end, char c)
     (void)lo;
 #endif
     for (; p < end; p++)
-        if (*p == c)
+        if (*p == c || *p == d)
             return p;
     return NULL;
+}
+
+/* The first 'c' in p..end, or NULL (see find2). */
+static inline const char *
+find(const char *lo, const char *p, const char *end, char c)
+{
+    return find2(lo, p, end, c, c);
 }
 
 static struct slice
@@ -114,45 +122,33 @@ unescape(struct record *r, const char *p, const char *q)
 }
 
 /*
- * Read a quoted field at *pp, honouring \" and \\ escapes: the closing
- * quote is the first one not after a backslash, or found byte by byte. With
- * 'now' an escaped field is unescaped into the scratch buffer (never
- * reallocated: record_begin reserved room for the whole line); otherwise
- * '*raw' says whether the slice may hold escapes still (input_clf_field).
+ * Read a quoted field at *pp, honouring \" and \\ escapes: one scan for
+ * the closing quote or a backslash; a field with a backslash is walked byte
+ * by byte and unescaped into the scratch buffer (never reallocated:
+ * record_begin reserved room for the whole line).
  */
 static int
-quoted(struct record *r, const char **pp, const char *end, struct slice *out, int now, int *raw)
+quoted(struct record *r, const char **pp, const char *end, struct slice *out)
 {
     const char *p = *pp, *q;
-    int escaped = 0;
 
     if (p >= end || *p != '"')
         return -1;
     p++;
-    q = find(r->line.p, p, end, '"');
-    if (q == NULL)
+    if ((q = find2(r->line.p, p, end, '"', '\\')) == NULL)
         return -1;
-    if (q > p && q[-1] == '\\') {
-        for (q = p; q < end && *q != '"'; q++) {
-            if (*q == '\\' && q + 1 < end) {
-                escaped = 1;
-                q++;
-            }
-        }
-        if (q >= end)
-            return -1;
-    } else if (now) {
-        escaped = find(r->line.p, p, q, '\\') != NULL;
-    } else {
-        escaped = -1; /* not looked at yet */
-    }
-    *pp = q + 1;
-    if (escaped == 1 && now)
-        *out = unescape(r, p, q);
-    else
+    if (*q == '"') {
+        *pp = q + 1;
         *out = dash_empty(p, (size_t)(q - p));
-    if (raw != NULL)
-        *raw = escaped != 0;
+        return 0;
+    }
+    for (; q < end && *q != '"'; q++)
+        if (*q == '\\' && q + 1 < end)
+            q++;
+    if (q >= end)
+        return -1;
+    *pp = q + 1;
+    *out = unescape(r, p, q);
     return 0;
 }
 
@@ -188,27 +184,16 @@ split_request(struct record *r)
     }
 }
 
-/*
- * The value of CLF slot 'slot' of a parsed line: the request is split into
- * its parts when one is first read, and a referer or user agent that may
- * hold escapes is unescaped into the scratch buffer on first read (the
- * caller caches the result for the line).
- */
+/* The value of CLF slot 'slot' of a parsed line: the request is split into its parts when one is first read. */
 struct slice
 input_clf_field(struct record *r, int slot)
 {
-    struct slice v;
-
     if (!r->clf_split && (slot == RECORD_F_METHOD || slot == RECORD_F_PATH ||
                           slot == RECORD_F_QUERY || slot == RECORD_F_PROTOCOL)) {
         split_request(r);
         r->clf_split = 1;
     }
-    v = r->clf[slot];
-
-    if (!(r->clf_raw & (1u << slot)) || find(r->line.p, v.p, v.p + v.len, '\\') == NULL)
-        return v;
-    return unescape(r, v.p, v.p + v.len);
+    return r->clf[slot];
 }
 
 static int
@@ -322,7 +307,7 @@ input_clf_parse(struct record *r, int combined)
     f[RECORD_F_TIME] = (struct slice){p + 1, (size_t)(t - p - 1)};
     r->has_ts = 1;
     p = t + 1;
-    if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST], 1, NULL) == -1)
+    if (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REQUEST]) == -1)
         return -1;
     /* " %>s %b": three digits, then digits or '-' (which reads as 0). */
     if (end - p < 6 || p[0] != ' ' || !digit(p[1]) || !digit(p[2]) || !digit(p[3]) || p[4] != ' ')
@@ -339,18 +324,10 @@ input_clf_parse(struct record *r, int combined)
     if (q < end && *q != ' ')
         return -1;
     p = q;
-    r->clf_raw = 0;
     r->clf_split = 0;
-    if (combined) {
-        int ref_raw, ua_raw;
-
-        if (space(&p, end) == -1 ||
-            quoted(r, &p, end, &f[RECORD_F_REFERER], 0, &ref_raw) == -1 ||
-            space(&p, end) == -1 ||
-            quoted(r, &p, end, &f[RECORD_F_USER_AGENT], 0, &ua_raw) == -1)
-            return -1;
-        r->clf_raw = (unsigned)ref_raw << RECORD_F_REFERER | (unsigned)ua_raw << RECORD_F_USER_AGENT;
-    }
+    if (combined && (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REFERER]) == -1 ||
+                     space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_USER_AGENT]) == -1))
+        return -1;
     if (p < end) {
         /* Extra trailing fields (nginx $request_time, key=value pairs). */
         if (*p != ' ')

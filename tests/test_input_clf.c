@@ -251,7 +251,7 @@ test_clf_escaped_quotes_in_user_agent(void **state)
                            1),
                      0);
     assert_string_equal(get(r, RECORD_F_USER_AGENT), "a\\x22b\"c");
-    /* Escapes before a plain closing quote are undone when the field is first read. */
+    /* Escapes before a plain closing quote are undone too. */
     assert_int_equal(parse(r,
                            "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" "
                            "200 1 \"http://r.example/a\\\\b\" \"back\\\\slash \\\"q\\\" x\"",
