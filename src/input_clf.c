@@ -156,9 +156,11 @@ quoted(struct record *r, const char **pp, const char *end, struct slice *out)
 static void
 split_request(struct record *r)
 {
-    struct slice req = r->clf[RECORD_F_REQUEST], target;
+    struct slice req = r->clf[RECORD_F_REQUEST], target, none = {"", 0};
     const char *sp, *last, *q;
 
+    r->clf[RECORD_F_METHOD] = r->clf[RECORD_F_PATH] = none;
+    r->clf[RECORD_F_QUERY] = r->clf[RECORD_F_PROTOCOL] = none;
     if ((sp = find(req.p, req.p, req.p + req.len, ' ')) == NULL)
         return;
     r->clf[RECORD_F_METHOD] = (struct slice){req.p, (size_t)(sp - req.p)};
@@ -288,9 +290,10 @@ clf_time(struct record *r, const char *p, const char *end, const char **tp)
 
 /*
  * Parse r->line as a combined (combined != 0) or common log line into the
- * record's CLF slots and timestamp. The request's parts are split when a
- * rule first reads one (input_clf_field). Returns 0, or -1 when the line
- * does not have the shape; then the record's slots are unspecified.
+ * record's CLF slots (every one set, empty if absent) and timestamp. The
+ * request's parts are split when a rule first reads one (input_clf_field).
+ * Returns 0, or -1 when the line does not have the shape; then the record's
+ * slots are unspecified.
  */
 int
 input_clf_parse(struct record *r, int combined)
@@ -325,6 +328,7 @@ input_clf_parse(struct record *r, int combined)
         return -1;
     p = q;
     r->clf_split = 0;
+    f[RECORD_F_REFERER] = f[RECORD_F_USER_AGENT] = f[RECORD_F_EXTRA] = (struct slice){"", 0};
     if (combined && (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REFERER]) == -1 ||
                      space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_USER_AGENT]) == -1))
         return -1;

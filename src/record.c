@@ -103,8 +103,7 @@ record_begin(struct record *r, enum record_format fmt, const char *p, size_t len
     r->has_ts = 0;
     r->ts_ms = 0;
     r->tz_min = 0;
-    memset(r->clf, 0, sizeof(r->clf));
-    r->clf[RECORD_F_LINE] = r->line;
+    r->clf[RECORD_F_LINE] = r->line; /* the other slots: set by the CLF parser */
     r->members.n = 0;
     r->is_json = 0;
     r->scratch.len = 0;
