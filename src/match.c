@@ -71,6 +71,51 @@ struct matcher {
 #define BIT(set, i) ((set)[(i) / 64] & (1ULL << ((i) % 64)))
 #define SET_BIT(set, i) ((set)[(i) / 64] |= 1ULL << ((i) % 64))
 
+/*
+ * The literal bytes a regex "^abc..." requires at the start of every match:
+ * after the '^', the bytes up to the first character with a meaning (a
+ * quantifier takes the byte before it along), when no '|' outside groups and
+ * classes offers another way to match ('text' is NUL-terminated). 0 when
+ * there is no such prefix, or the pattern has anything that makes it hard to
+ * be sure.
+ * Subjects that lack it are rejected without running PCRE2.
+ */
+static size_t
+literal_prefix(const char *t, size_t len)
+{
+    size_t i, n, depth = 0;
+
+    /* Quoted runs, comments and extended mode could hide a '|' from the scan below. */
+    if (len < 2 || t[0] != '^' || memchr(t, '#', len) != NULL || strstr(t, "\\Q") != NULL)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (t[i] == '\\') {
+            i++;
+        } else if (t[i] == '[') {
+            /* A class: no '|' or group inside counts; a ']' first in it is a member. */
+            i++;
+            if (i < len && t[i] == '^')
+                i++;
+            if (i < len && t[i] == ']')
+                i++;
+            for (; i < len && t[i] != ']'; i++)
+                if (t[i] == '\\')
+                    i++;
+        } else if (t[i] == '(') {
+            depth++;
+        } else if (t[i] == ')' && depth > 0) {
+            depth--;
+        } else if (t[i] == '|' && depth == 0) {
+            return 0;
+        }
+    }
+    for (n = 1; n < len && strchr("\\^$.|?*+()[]{}", t[n]) == NULL; n++)
+        ;
+    if (n < len && strchr("?*+{", t[n]) != NULL)
+        n--;
+    return n - 1;
+}
+
 static int
 compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
 {
@@ -101,6 +146,9 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
      */
     pcre2_pattern_info(c->re, PCRE2_INFO_ALLOPTIONS, &opts);
     c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 && !(opts & PCRE2_UTF);
+    c->prefix_len = opts & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_MULTILINE | PCRE2_UTF)
+                        ? 0
+                        : literal_prefix(c->text, c->len);
     pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
@@ -353,6 +401,8 @@ cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
 
     if (c->op == RULES_EQUAL)
         return v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
+    if (c->prefix_len > 0 && (v.len < c->prefix_len || memcmp(v.p, c->text + 1, c->prefix_len) != 0))
+        return c->op == RULES_NOT_MATCH;
     rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
                 : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
     if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||

@@ -401,6 +401,58 @@ test_match_line_scoped_metrics(void **state)
     teardown(&f);
 }
 
+/*
+ * A regex's literal prefix ("^/login" of "^/login(/|$)") rejects subjects
+ * before PCRE2 runs: every verdict still equals PCRE2's own, whatever the
+ * pattern hides after the '^' (alternatives, quantifiers, classes, quoted
+ * runs, comments, options).
+ */
+static void
+test_match_prefix_filter_agrees_with_pcre2(void **state)
+{
+    static const char *const patterns[] = {
+        "^/login(/|$)", "^ab?c",         "^ab*",          "^ab{0}c",      "^a|^b",
+        "^(a|b)c",      "^a[]|]x",       "^a[|]b|^c",     "^a\\Q(\\E|^b",  "^a(?#(|)|^b",
+        "^abc(?i)DEF",  "^a\\.b",        "^(?i)abc",      "^a(?x) # (|^b", "^abc$",
+        "^a\\Q|\\E",    "^[ab]c",        "^GET /(a|b)\\b", "^a)|^b",       "^",
+    };
+    static const char *const subjects[] = {
+        "", "a", "b", "c", "ac", "abc", "abbc", "bc", "x", "/login", "/login/x", "/logout",
+        "a|b", "a]x", "a|x", "abcdef", "abcDEF", "ABC", "a.b", "axb", "GET /a", "GET /ab",
+        "a|", "a(",
+    };
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+        char rules[256];
+        struct fixture f;
+        pcre2_code *re;
+        pcre2_match_data *md;
+        int err;
+        PCRE2_SIZE off;
+
+        re = pcre2_compile((PCRE2_SPTR)patterns[i], PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+        if (re == NULL)
+            continue; /* not a regex: nothing to compare */
+        md = pcre2_match_data_create_from_pattern(re, NULL);
+        snprintf(rules, sizeof(rules), "metric m line~'%s'\n", patterns[i]);
+        setup(&f, rules);
+        for (j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
+            int want = pcre2_match(re, (PCRE2_SPTR)subjects[j], strlen(subjects[j]), 0, 0, md,
+                                   NULL) >= 0;
+
+            load_raw(&f, subjects[j], strlen(subjects[j]));
+            if ((match(&f, "m", NULL) == MATCH_YES) != want)
+                fail_msg("'%s' on '%s': rarr says %d, PCRE2 %d", patterns[i], subjects[j], !want,
+                         want);
+        }
+        teardown(&f);
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+    }
+}
+
 static void
 test_match_utf_mode_invalid_subject_does_not_match(void **state)
 {
@@ -516,6 +568,7 @@ main(void)
         cmocka_unit_test(test_match_memo_follows_the_bytes),
         cmocka_unit_test(test_match_line_many_metrics_and_fields),
         cmocka_unit_test(test_match_line_scoped_metrics),
+        cmocka_unit_test(test_match_prefix_filter_agrees_with_pcre2),
         cmocka_unit_test(test_match_utf_mode_invalid_subject_does_not_match),
         cmocka_unit_test(test_match_pathological_regex_hits_limit),
         cmocka_unit_test(test_match_time_finds_named_time_capture),

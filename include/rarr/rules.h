@@ -39,6 +39,7 @@ struct rules_cond {
     char *srcline;        /* the rule's line, for error carets */
     pcre2_code *re;       /* set by match_compile */
     int jit;              /* re was JIT-compiled: pcre2_jit_match, no option checks */
+    size_t prefix_len;    /* text[1..prefix_len]: literal bytes every match starts with */
     uint32_t *groups;     /* group number -> field number (UINT32_MAX: unnamed) */
     uint32_t ngroups;
 };
