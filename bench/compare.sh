@@ -16,7 +16,8 @@
 #   mtail            --one_shot with the 5 counters (bench/peers/rarr.mtail)
 #
 # Missing peers are skipped; --install installs them (pcre2-utils mawk gawk
-# mtail). --callgrind adds instructions per line of rarr (100,000 lines).
+# mtail). --callgrind adds instructions per line of each rarr run (the
+# first 100,000 lines, under valgrind).
 # Needs a build in build/ (cmake -S . -B build && cmake --build build), or
 # RARR and LOGGEN naming the binaries.
 set -eu
@@ -132,9 +133,20 @@ if [ "$want" != "$got" ]; then
     exit 1
 fi
 
+# Instructions per line: the stable figure for before/after comparisons.
 if [ "$callgrind" = 1 ]; then
     head -n 100000 "$log" >"$tmp/rarr-compare-100k.log"
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$rarr" \
-        "$tmp/rarr-compare-100k.log" 2>&1 >/dev/null |
-        awk '/refs:/ { gsub(",", "", $NF); printf "callgrind: %.0f instructions per line (100,000 lines)\n", $NF / 100000 }'
+    head -n 100000 "$json" >"$tmp/rarr-compare-100k.json"
+    cg() {
+        local name=$1 n
+        shift
+        n=$(wc -l <"${!#}")
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+            awk -v name="$name" -v n="$n" '/refs:/ { gsub(",", "", $NF); printf "callgrind: %-13s %6.0f instructions per line (%d lines)\n", name, $NF / n, n }'
+    }
+    cg rarr "$rarr" "$tmp/rarr-compare-100k.log"
+    cg "rarr metrics" "$rarr" --emit=metrics "$tmp/rarr-compare-100k.log"
+    cg "rarr 20" "$rarr" -r "$rules20" "$tmp/rarr-compare-100k.log"
+    cg "rarr 100" "$rarr" -r "$rules100" "$tmp/rarr-compare-100k.log"
+    cg "rarr json" "$rarr" -r "$rulesjson" "$tmp/rarr-compare-100k.json"
 fi
