@@ -83,9 +83,8 @@ emit_json_string(struct buf *b, const char *p, size_t len)
         size_t run;
 
         /* Printable ASCII other than quote and backslash goes out as a run. */
-        for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
-                      s[run] != '\\';
-             run++)
+        for (run = i;
+             run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\'; run++)
             ;
         if (run > i) {
             rc = buf_add(b, s + i, run - i);

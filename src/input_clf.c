@@ -186,7 +186,8 @@ split_request(struct record *r)
     }
 }
 
-/* The value of CLF slot 'slot' of a parsed line: the request is split into its parts when one is first read. */
+/* The value of CLF slot 'slot' of a parsed line: the request is split into its parts when one is
+ * first read. */
 struct slice
 input_clf_field(struct record *r, int slot)
 {

@@ -46,9 +46,9 @@ struct memo_entry {
 
 struct memo {
     size_t field;
-    uint64_t *users;  /* [words] metrics with conditions on this field */
+    uint64_t *users;      /* [words] metrics with conditions on this field */
     unsigned char *slots; /* [nslots] entries of the matcher's entry_size */
-    size_t nslots;    /* a power of two */
+    size_t nslots;        /* a power of two */
 };
 
 struct matcher {
@@ -62,9 +62,9 @@ struct matcher {
     int *cond_memo;     /* [all conditions] memo number, or -1 */
     struct memo *memos; /* most-read field first */
     size_t nmemos;
-    uint64_t *counted;  /* [words] metrics that count or sum lines (not ratios) */
-    uint64_t *scoped;   /* [words] metrics whose captures the caller must read in scope */
-    uint64_t *cand;     /* [words] scratch: metrics still in the running */
+    uint64_t *counted;        /* [words] metrics that count or sum lines (not ratios) */
+    uint64_t *scoped;         /* [words] metrics whose captures the caller must read in scope */
+    uint64_t *cand;           /* [words] scratch: metrics still in the running */
     struct memo_entry *spare; /* for values too long to keep */
 };
 
@@ -204,24 +204,28 @@ reads_capture(const struct ruleset *rs, const struct rules_cond *c)
     return rs->fields[c->field].captured;
 }
 
+/* How many metrics read memo 'mo''s field. */
+static size_t
+memo_users(const struct matcher *mt, const struct memo *mo)
+{
+    size_t n = 0, w;
+
+    for (w = 0; w < mt->words; w++)
+        n += (size_t)__builtin_popcountll(mo->users[w]);
+    return n;
+}
+
 /* Order the memos: fields that more metrics read first, as they rule out more. */
 static void
 memo_sort(struct matcher *mt)
 {
-    size_t i, j, w;
+    size_t i, j;
 
     for (i = 1; i < mt->nmemos; i++) {
-        for (j = i; j > 0; j--) {
-            size_t a = 0, b = 0;
-            struct memo t;
+        for (j = i; j > 0 && memo_users(mt, &mt->memos[j - 1]) < memo_users(mt, &mt->memos[j]);
+             j--) {
+            struct memo t = mt->memos[j - 1];
 
-            for (w = 0; w < mt->words; w++) {
-                a += (size_t)__builtin_popcountll(mt->memos[j - 1].users[w]);
-                b += (size_t)__builtin_popcountll(mt->memos[j].users[w]);
-            }
-            if (a >= b)
-                break;
-            t = mt->memos[j - 1];
             mt->memos[j - 1] = mt->memos[j];
             mt->memos[j] = t;
         }
@@ -282,7 +286,8 @@ match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
 
                 mo->field = c->field;
                 mo->nslots = MEMO_SLOTS_MAX;
-                while (mo->nslots > MEMO_SLOTS_MIN && mo->nslots * mt->entry_size > MEMO_TABLE_BYTES)
+                while (mo->nslots > MEMO_SLOTS_MIN &&
+                       mo->nslots * mt->entry_size > MEMO_TABLE_BYTES)
                     mo->nslots /= 2;
                 mo->users = calloc(mt->words, sizeof(uint64_t));
                 mo->slots = calloc(mo->nslots, mt->entry_size);
@@ -401,7 +406,8 @@ cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
 
     if (c->op == RULES_EQUAL)
         return v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
-    if (c->prefix_len > 0 && (v.len < c->prefix_len || memcmp(v.p, c->text + 1, c->prefix_len) != 0))
+    if (c->prefix_len > 0 &&
+        (v.len < c->prefix_len || memcmp(v.p, c->text + 1, c->prefix_len) != 0))
         return c->op == RULES_NOT_MATCH;
     rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
                 : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
@@ -438,8 +444,7 @@ match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
                 if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
                     record_set_capture(r, c->groups[g], "", 0);
                 else
-                    record_set_capture(r, c->groups[g], v.p + ov[2 * g],
-                                       ov[2 * g + 1] - ov[2 * g]);
+                    record_set_capture(r, c->groups[g], v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
             }
         }
         if (hit != 1) {

@@ -220,10 +220,10 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->view_a = calloc(na, sizeof(*p->view_a));
     p->view_b = calloc(na, sizeof(*p->view_b));
     if (p->pending == NULL || p->pending_n == NULL || p->step_n == NULL || p->step_value == NULL ||
-        p->line_value == NULL || p->hits == NULL ||
-        p->step_defined == NULL || p->alert_value == NULL || p->alert_defined == NULL ||
-        p->matches == NULL || p->win == NULL || p->alerts == NULL || p->det == NULL ||
-        p->pending_lines == NULL || p->view_a == NULL || p->view_b == NULL)
+        p->line_value == NULL || p->hits == NULL || p->step_defined == NULL ||
+        p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
+        p->win == NULL || p->alerts == NULL || p->det == NULL || p->pending_lines == NULL ||
+        p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
         record_init(&p->rec, rs->fields, rs->nfields) == -1 || setup_windows(p) == -1)

@@ -607,14 +607,14 @@ test_clf_time_cache_matches_full_parse(void **state)
                 int want_tz = 0, want, got;
 
                 want = clock_parse_clf_tz(times[k], strlen(times[k]), &want_ms, &want_tz);
-                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
-                         times[i]);
+                snprintf(line, sizeof(line),
+                         "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"", times[i]);
                 parse(r, line, 1);
-                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
-                         times[j]);
+                snprintf(line, sizeof(line),
+                         "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"", times[j]);
                 parse(r, line, 1);
-                snprintf(line, sizeof(line), "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
-                         times[k]);
+                snprintf(line, sizeof(line),
+                         "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"", times[k]);
                 got = parse(r, line, 1);
                 if (got != want || (want == 0 && (r->ts_ms != want_ms || r->tz_min != want_tz)))
                     fail_msg("%s after %s, %s: got %d %lld %d, want %d %lld %d", times[k], times[i],

@@ -358,13 +358,15 @@ test_match_line_many_metrics_and_fields(void **state)
                                 "metric m%d path~'^/p%d$' status~'^%d'\n", i, i % 75, 2 + i / 75);
     snprintf(rules + len, sizeof(rules) - len, "ratio r = m1 / m2\n");
     setup(&f, rules);
-    load_clf(&f, "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 300 1 \"-\" \"x\"");
+    load_clf(&f,
+             "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 300 1 \"-\" \"x\"");
     for (i = 0; i < 150; i++) {
         snprintf(name, sizeof(name), "m%d", i);
         assert_int_equal(line_lists(&f, name), i == 145);
     }
     assert_int_equal(line_lists(&f, "r"), 0);
-    load_clf(&f, "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 200 1 \"-\" \"x\"");
+    load_clf(&f,
+             "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /p70 HTTP/1.1\" 200 1 \"-\" \"x\"");
     for (i = 0; i < 150; i++) {
         snprintf(name, sizeof(name), "m%d", i);
         assert_int_equal(line_lists(&f, name), i == 70);
@@ -411,15 +413,15 @@ static void
 test_match_prefix_filter_agrees_with_pcre2(void **state)
 {
     static const char *const patterns[] = {
-        "^/login(/|$)", "^ab?c",         "^ab*",          "^ab{0}c",      "^a|^b",
-        "^(a|b)c",      "^a[]|]x",       "^a[|]b|^c",     "^a\\Q(\\E|^b",  "^a(?#(|)|^b",
-        "^abc(?i)DEF",  "^a\\.b",        "^(?i)abc",      "^a(?x) # (|^b", "^abc$",
-        "^a\\Q|\\E",    "^[ab]c",        "^GET /(a|b)\\b", "^a)|^b",       "^",
+        "^/login(/|$)", "^ab?c",   "^ab*",           "^ab{0}c",       "^a|^b",
+        "^(a|b)c",      "^a[]|]x", "^a[|]b|^c",      "^a\\Q(\\E|^b",  "^a(?#(|)|^b",
+        "^abc(?i)DEF",  "^a\\.b",  "^(?i)abc",       "^a(?x) # (|^b", "^abc$",
+        "^a\\Q|\\E",    "^[ab]c",  "^GET /(a|b)\\b", "^a)|^b",        "^",
     };
     static const char *const subjects[] = {
-        "", "a", "b", "c", "ac", "abc", "abbc", "bc", "x", "/login", "/login/x", "/logout",
-        "a|b", "a]x", "a|x", "abcdef", "abcDEF", "ABC", "a.b", "axb", "GET /a", "GET /ab",
-        "a|", "a(",
+        "",       "a",      "b",        "c",       "ac",     "abc",     "abbc", "bc",
+        "x",      "/login", "/login/x", "/logout", "a|b",    "a]x",     "a|x",  "abcdef",
+        "abcDEF", "ABC",    "a.b",      "axb",     "GET /a", "GET /ab", "a|",   "a(",
     };
     size_t i, j;
 
@@ -439,8 +441,8 @@ test_match_prefix_filter_agrees_with_pcre2(void **state)
         snprintf(rules, sizeof(rules), "metric m line~'%s'\n", patterns[i]);
         setup(&f, rules);
         for (j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
-            int want = pcre2_match(re, (PCRE2_SPTR)subjects[j], strlen(subjects[j]), 0, 0, md,
-                                   NULL) >= 0;
+            int want =
+                pcre2_match(re, (PCRE2_SPTR)subjects[j], strlen(subjects[j]), 0, 0, md, NULL) >= 0;
 
             load_raw(&f, subjects[j], strlen(subjects[j]));
             if ((match(&f, "m", NULL) == MATCH_YES) != want)

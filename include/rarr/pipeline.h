@@ -83,7 +83,7 @@ struct pipeline {
     int out_errno;       /* writing output failed while the reader waited (wait_cb) */
 
     size_t npending;
-    int64_t line_step;           /* the step of the last line applied, and its pending row */
+    int64_t line_step; /* the step of the last line applied, and its pending row */
     size_t line_slot;
     double *pending;             /* [npending][nmetrics] */
     double *pending_n;           /* [npending][nmetrics] lines behind each pending value */

@@ -79,7 +79,7 @@ struct record {
     int tz_min; /* the UTC offset written with the time (minutes east), 0 if none */
     struct slice line;
     struct slice clf[RECORD_NFIXED];
-    int clf_split;    /* the request's parts are in their slots */
+    int clf_split;                 /* the request's parts are in their slots */
     int is_json;                   /* the line parsed as a JSON object */
     struct record_members members; /* a JSON line's top level */
     struct record_members nest;    /* scratch list for dotted paths */
