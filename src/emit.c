@@ -4,10 +4,11 @@
  * Records are written by hand into one reusable buffer, keys in the order the
  * spec fixes, numbers in shortest round-trip form, strings escaped so that
  * every output line is exactly one valid JSON object whatever bytes reached
- * it. The pipeline calls emit_flush() when 64 KiB are queued and whenever
- * the reader is about to wait for input, so records leave as soon as the
- * input pauses (live input: at once) and a replay writes in large blocks;
- * a record is never split across two flushes.
+ * it. The pipeline calls emit_flush() after a line or tick that queued an
+ * event (threshold, anomaly, input: SPEC 5 wants them out as soon as they
+ * are decided), when 64 KiB are queued, and before the reader waits for
+ * input; so metric records of a replay go out in large blocks, and a record
+ * is never split across two flushes.
  */
 #include "rarr/emit.h"
 
@@ -27,6 +28,7 @@ emit_init(struct emit *e, int fd)
     e->metrics = 0;
     e->time_valid = 0;
     e->dur_valid = 0;
+    e->urgent = 0;
 }
 
 /* Free the buffer; unflushed records are dropped. */
@@ -205,6 +207,7 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
     rc |= put_time(b, "since", since_ms);
     rc |= buf_add(b, "}\n", 2);
     e->events++;
+    e->urgent = 1;
     return rc ? -1 : 0;
 }
 
@@ -244,11 +247,13 @@ emit_flush(struct emit *e)
             continue;
         if (n == -1) {
             e->out.len = 0;
+            e->urgent = 0;
             return -1;
         }
         off += (size_t)n;
     }
     e->out.len = 0;
+    e->urgent = 0;
     return 0;
 }
 
@@ -282,6 +287,7 @@ emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
         rc |= put_cstr(b, "reason", ev->reason);
     rc |= buf_add(b, "}\n", 2);
     e->events++;
+    e->urgent = 1;
     return rc ? -1 : 0;
 }
 
@@ -300,5 +306,6 @@ emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)
     rc |= put_time(b, "since", since_ms);
     rc |= buf_add(b, "}\n", 2);
     e->events++;
+    e->urgent = 1;
     return rc ? -1 : 0;
 }

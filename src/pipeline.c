@@ -705,8 +705,8 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->pending[step_slot + i] += p->line_value[j];
         p->pending_n[step_slot + i]++;
     }
-    /* Records wait for a full buffer or for the reader to run dry (wait_cb). */
-    return p->em->out.len >= FLUSH_BYTES ? flush(p) : 0;
+    /* Events go out at once; metric records wait for a full buffer or for the reader to wait. */
+    return p->em->urgent || p->em->out.len >= FLUSH_BYTES ? flush(p) : 0;
 oom:
     errno = ENOMEM;
     return -1;

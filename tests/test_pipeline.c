@@ -113,14 +113,13 @@ run_event(struct run *r, const char *hms, const char *path)
     run_event_at(r, ts, path);
 }
 
-/* Everything decided so far, queued output flushed (borrowed until the next call or run_end). */
+/* What the pipeline has written so far (borrowed until the next call or run_end). */
 static const char *
-run_output(struct run *r)
+run_written(struct run *r)
 {
     struct stat st;
     ssize_t n;
 
-    assert_int_equal(emit_flush(&r->em), 0);
     assert_int_equal(fstat(r->fd, &st), 0);
     free(r->out);
     r->out = malloc((size_t)st.st_size + 1);
@@ -129,6 +128,14 @@ run_output(struct run *r)
     assert_int_equal(n, st.st_size);
     r->out[n] = '\0';
     return r->out;
+}
+
+/* Everything decided so far: queued output flushed. */
+static const char *
+run_output(struct run *r)
+{
+    assert_int_equal(emit_flush(&r->em), 0);
+    return run_written(r);
 }
 
 static const char *
@@ -423,6 +430,12 @@ test_pipeline_threshold_alert_fires_and_resolves(void **state)
     run_event(&r, "10:00:10", "/a");
     run_event(&r, "10:00:20", "/a");
     run_event(&r, "10:00:30", "/a");
+    run_event(&r, "10:02:20", "/z");
+    /* An event is written by the line that decided it, not queued. */
+    expect_lines(run_written(&r),
+                 TREC(DAY "10:02:00", "firing", "hits above 2 over 3m", "hits", "3m", "3", "2",
+                      "above", DAY "10:01:00"),
+                 NULL);
     run_event(&r, "10:05:00", "/z");
     expect_lines(run_finish(&r),
                  TREC(DAY "10:02:00", "firing", "hits above 2 over 3m", "hits", "3m", "3", "2",

@@ -14,6 +14,7 @@ struct emit {
     struct buf out;
     uint64_t events;  /* threshold and anomaly records written */
     uint64_t metrics; /* metric records written */
+    int urgent;       /* an event is queued: flush after this line */
     int time_valid;   /* time_text is time_ms formatted */
     int64_t time_ms;
     char time_text[RARR_TIME_MAX];
