@@ -26,8 +26,8 @@ emit_init(struct emit *e, int fd)
     buf_init(&e->out);
     e->events = 0;
     e->metrics = 0;
-    e->time_valid = 0;
-    e->dur_valid = 0;
+    e->time.valid = 0;
+    e->dur.valid = 0;
     e->urgent = 0;
 }
 
@@ -146,33 +146,35 @@ put_num(struct buf *b, const char *key, double v)
     return put_key(b, key) | buf_add_double(b, v);
 }
 
-/* A duration; the last one formatted is kept (metric records repeat the step). */
+/* The text of 'v' as 'format' writes it; the last one is kept (the records of a step repeat it). */
+static const char *
+cached(struct emit_text *c, int64_t v, void (*format)(int64_t, char *))
+{
+    if (!c->valid || c->v != v) {
+        format(v, c->text);
+        c->v = v;
+        c->valid = 1;
+    }
+    return c->text;
+}
+
 static int
 put_dur(struct emit *e, const char *key, int64_t ms)
 {
     struct buf *b = &e->out;
 
-    if (!e->dur_valid || e->dur_ms != ms) {
-        clock_format_duration(ms, e->dur_text);
-        e->dur_ms = ms;
-        e->dur_valid = 1;
-    }
-    return put_key(b, key) | buf_addc(b, '"') | buf_adds(b, e->dur_text) | buf_addc(b, '"');
+    return put_key(b, key) | buf_addc(b, '"') |
+           buf_adds(b, cached(&e->dur, ms, clock_format_duration)) | buf_addc(b, '"');
 }
 
-/* {"type":TYPE,"time":T -- the records of a step share T: it is formatted once. */
+/* {"type":TYPE,"time":T */
 static int
 begin(struct emit *e, const char *type, int64_t t_ms)
 {
     struct buf *b = &e->out;
 
-    if (!e->time_valid || e->time_ms != t_ms) {
-        clock_format_time(t_ms, e->time_text);
-        e->time_ms = t_ms;
-        e->time_valid = 1;
-    }
     return buf_add(b, "{\"type\":\"", 9) | buf_adds(b, type) | buf_add(b, "\",\"time\":\"", 10) |
-           buf_adds(b, e->time_text) | buf_addc(b, '"');
+           buf_adds(b, cached(&e->time, t_ms, clock_format_time)) | buf_addc(b, '"');
 }
 
 static int

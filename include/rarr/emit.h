@@ -15,12 +15,11 @@ struct emit {
     uint64_t events;  /* threshold and anomaly records written */
     uint64_t metrics; /* metric records written */
     int urgent;       /* an event is queued: flush after this line */
-    int time_valid;   /* time_text is time_ms formatted */
-    int64_t time_ms;
-    char time_text[RARR_TIME_MAX];
-    int dur_valid; /* dur_text is dur_ms formatted */
-    int64_t dur_ms;
-    char dur_text[RARR_DUR_MAX];
+    struct emit_text {
+        int valid; /* text is v formatted */
+        int64_t v;
+        char text[RARR_TIME_MAX > RARR_DUR_MAX ? RARR_TIME_MAX : RARR_DUR_MAX];
+    } time, dur; /* the last step time and duration written */
 };
 
 void emit_init(struct emit *e, int fd);
