@@ -75,9 +75,8 @@ struct matcher {
  * The literal bytes a regex "^abc..." requires at the start of every match:
  * after the '^', the bytes up to the first character with a meaning (a
  * quantifier takes the byte before it along), when no '|' outside groups and
- * classes offers another way to match ('text' is NUL-terminated). 0 when
- * there is no such prefix, or the pattern has anything that makes it hard to
- * be sure.
+ * classes offers another way to match. 0 when there is no such prefix, or
+ * the pattern has anything that makes it hard to be sure.
  * Subjects that lack it are rejected without running PCRE2.
  */
 static size_t
@@ -86,8 +85,11 @@ literal_prefix(const char *t, size_t len)
     size_t i, n, depth = 0;
 
     /* Quoted runs, comments and extended mode could hide a '|' from the scan below. */
-    if (len < 2 || t[0] != '^' || memchr(t, '#', len) != NULL || strstr(t, "\\Q") != NULL)
+    if (len < 2 || t[0] != '^' || memchr(t, '#', len) != NULL)
         return 0;
+    for (i = 0; i + 1 < len; i++)
+        if (t[i] == '\\' && t[i + 1] == 'Q')
+            return 0;
     for (i = 0; i < len; i++) {
         if (t[i] == '\\') {
             i++;
