@@ -76,7 +76,7 @@ dash_empty(const char *p, size_t len)
 }
 
 /* Read a space-delimited token at *pp (the line starts at 'lo'); the cursor ends on the space. */
-static int
+static inline int
 token(const char *lo, const char **pp, const char *end, struct slice *out)
 {
     const char *p = *pp, *q;
@@ -95,7 +95,7 @@ token(const char *lo, const char **pp, const char *end, struct slice *out)
     return 0;
 }
 
-static int
+static inline int
 space(const char **pp, const char *end)
 {
     if (*pp >= end || **pp != ' ')
@@ -122,12 +122,30 @@ unescape(struct record *r, const char *p, const char *q)
 }
 
 /*
- * Read a quoted field at *pp, honouring \" and \\ escapes: one scan for
- * the closing quote or a backslash; a field with a backslash is walked byte
- * by byte and unescaped into the scratch buffer (never reallocated:
- * record_begin reserved room for the whole line).
+ * The rest of a quoted field from p that has a backslash at q: walked byte
+ * by byte to the closing quote and unescaped into the scratch buffer (never
+ * reallocated: record_begin reserved room for the whole line).
  */
 static int
+quoted_escaped(struct record *r, const char **pp, const char *p, const char *q, const char *end,
+               struct slice *out)
+{
+    for (; q < end && *q != '"'; q++)
+        if (*q == '\\' && q + 1 < end)
+            q++;
+    if (q >= end)
+        return -1;
+    *pp = q + 1;
+    *out = unescape(r, p, q);
+    return 0;
+}
+
+/*
+ * Read a quoted field at *pp, honouring \" and \\ escapes: one scan for
+ * the closing quote or a backslash; a field with a backslash goes the slow
+ * way (quoted_escaped).
+ */
+static inline int
 quoted(struct record *r, const char **pp, const char *end, struct slice *out)
 {
     const char *p = *pp, *q;
@@ -137,18 +155,10 @@ quoted(struct record *r, const char **pp, const char *end, struct slice *out)
     p++;
     if ((q = find2(r->line.p, p, end, '"', '\\')) == NULL)
         return -1;
-    if (*q == '"') {
-        *pp = q + 1;
-        *out = dash_empty(p, (size_t)(q - p));
-        return 0;
-    }
-    for (; q < end && *q != '"'; q++)
-        if (*q == '\\' && q + 1 < end)
-            q++;
-    if (q >= end)
-        return -1;
+    if (*q != '"')
+        return quoted_escaped(r, pp, p, q, end, out);
     *pp = q + 1;
-    *out = unescape(r, p, q);
+    *out = dash_empty(p, (size_t)(q - p));
     return 0;
 }
 
@@ -227,7 +237,7 @@ time_of_day(const char *t)
  * parsed: only the seconds, or only the time of day, are read, and the
  * cached time moves to this one. Most lines of a log qualify.
  */
-static int
+static inline int
 same_day(struct record *r, struct slice t, int64_t *ms)
 {
     char *k = r->time_key;
