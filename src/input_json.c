@@ -20,6 +20,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rarr/clock.h"
 
@@ -103,8 +106,27 @@ scan_string(const char *p, const char *end, int *esc)
 
     *esc = 0;
     for (p++; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
+        unsigned char c;
 
+#ifdef __SSE2__
+        /* Plain ASCII, 16 bytes a step: stop at a quote, a backslash, a control or non-ASCII byte.
+         */
+        for (; end - p >= 16; p += 16) {
+            const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                             _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)))); /* signed: >= 0x80 too */
+
+            if (m != 0) {
+                p += __builtin_ctz(m);
+                break;
+            }
+        }
+        if (p >= end)
+            break;
+#endif
+        c = (unsigned char)*p;
         if (c == '"')
             return p + 1;
         if (c < 0x20)
@@ -224,6 +246,16 @@ number_value(const char *p, size_t len, long long *i, double *d)
 
     if (integer && len > 21)
         return -1; /* beyond 64 bits for sure */
+    if (integer && len - (*p == '-') <= 18) {
+        /* Within 64 bits for sure, and the scanner checked the digits: no strtoll. */
+        size_t k;
+
+        for (*i = 0, k = *p == '-'; k < len; k++)
+            *i = *i * 10 + (p[k] - '0');
+        if (*p == '-')
+            *i = -*i;
+        return 0;
+    }
     if (len >= sizeof(small) && (text = malloc(len + 1)) == NULL)
         return -1;
     memcpy(text, p, len);
@@ -610,6 +642,9 @@ member_text(struct record *r, const struct record_member *e)
 
         if ((rc = number_value(e->val, e->val_len, &i, &d)) == -1)
             break;
+        /* An integer as JSON writes it (no leading zeros, no '+') is its own shortest text. */
+        if (rc == 0 && !(e->val_len == 2 && e->val[0] == '-' && e->val[1] == '0'))
+            return (struct slice){e->val, e->val_len};
         buf_init(&num);
         if ((rc == 0 ? buf_printf(&num, "%lld", i) : buf_add_double(&num, d)) == 0)
             out = keep(r, num.p, num.len);
