@@ -497,6 +497,13 @@ test_json_numbers_as_text(void **state)
     assert_string_equal(get(x, x->exp), "1000");
     assert_string_equal(get(x, x->small), "0.1");
     assert_string_equal(get(x, x->num), "0");
+    /* Integers read as written, -0 as 0, the 64-bit edges exactly. */
+    parse_ok(x, "{\"ts\":1777899909,\"neg\":-0,\"big\":9223372036854775807,"
+                "\"n\":-9223372036854775808,\"status\":123456789012345678}");
+    assert_string_equal(get(x, x->neg), "0");
+    assert_string_equal(get(x, x->big), "9223372036854775807");
+    assert_string_equal(get(x, x->num), "-9223372036854775808");
+    assert_string_equal(get(x, x->status), "123456789012345678");
 }
 
 static void
