@@ -177,8 +177,9 @@ split_request(struct record *r)
     target.p = sp + 1;
     target.len = req.len - (size_t)(target.p - req.p);
     last = target.p + target.len;
-    if (target.len >= 9 && memcmp(last - 9, " HTTP/", 6) == 0)
-        last -= 8; /* "HTTP/1.1", "HTTP/2.0": no walk back */
+    if (target.len >= 9 && memcmp(last - 9, " HTTP/", 6) == 0 && last[-3] != ' ' &&
+        last[-2] != ' ' && last[-1] != ' ')
+        last -= 8; /* "HTTP/1.1", "HTTP/2.0": the last word, found without a walk back */
     else
         for (; last > target.p && last[-1] != ' '; last--)
             ;

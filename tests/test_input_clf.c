@@ -212,6 +212,29 @@ test_clf_escaped_quotes_in_request(void **state)
     assert_string_equal(get(r, RECORD_F_USER_AGENT), "ua");
 }
 
+/* The protocol is the request's last word when it starts with HTTP/; a space after it makes it
+ * none. */
+static void
+test_clf_protocol_is_the_last_word(void **state)
+{
+    struct record *r = *state;
+
+    assert_int_equal(
+        parse(r, "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /x HTTP/2.0\" 200 1", 0), 0);
+    assert_string_equal(get(r, RECORD_F_PROTOCOL), "HTTP/2.0");
+    assert_string_equal(get(r, RECORD_F_PATH), "/x");
+    assert_int_equal(
+        parse(r, "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /x HTTP/2 y\" 200 1", 0), 0);
+    assert_string_equal(get(r, RECORD_F_PROTOCOL), "");
+    assert_string_equal(get(r, RECORD_F_PATH), "/x HTTP/2 y");
+    assert_int_equal(
+        parse(r, "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /x HTTP/1.1 \" 200 1", 0), 0);
+    assert_string_equal(get(r, RECORD_F_PROTOCOL), "");
+    assert_int_equal(
+        parse(r, "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /x HTTP/2\" 200 1", 0), 0);
+    assert_string_equal(get(r, RECORD_F_PROTOCOL), "HTTP/2");
+}
+
 static void
 test_clf_escaped_backslash_before_closing_quote(void **state)
 {
@@ -635,6 +658,7 @@ main(void)
         cmocka_unit_test(test_clf_dash_means_empty),
         cmocka_unit_test(test_clf_bytes_dash_reads_as_zero),
         cmocka_unit_test(test_clf_escaped_quotes_in_request),
+        cmocka_unit_test(test_clf_protocol_is_the_last_word),
         cmocka_unit_test(test_clf_escaped_backslash_before_closing_quote),
         cmocka_unit_test(test_clf_escaped_quotes_in_user_agent),
         cmocka_unit_test(test_clf_nginx_extra_fields),
