@@ -146,6 +146,8 @@ put_num(struct buf *b, const char *key, double v)
     return put_key(b, key) | buf_add_double(b, v);
 }
 
+_Static_assert(RARR_DUR_MAX <= RARR_TIME_MAX, "a duration must fit in struct emit_text");
+
 /* The text of 'v' as 'format' writes it; the last one is kept (the records of a step repeat it). */
 static const char *
 cached(struct emit_text *c, int64_t v, void (*format)(int64_t, char *))

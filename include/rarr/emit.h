@@ -18,7 +18,7 @@ struct emit {
     struct emit_text {
         int valid; /* text is v formatted */
         int64_t v;
-        char text[RARR_TIME_MAX > RARR_DUR_MAX ? RARR_TIME_MAX : RARR_DUR_MAX];
+        char text[RARR_TIME_MAX]; /* a duration fits too (emit.c checks) */
     } time, dur; /* the last step time and duration written */
 };
 
