@@ -19,7 +19,7 @@ struct emit {
         int valid; /* text is v formatted */
         int64_t v;
         char text[RARR_TIME_MAX]; /* a duration fits too (emit.c checks) */
-    } time, dur; /* the last step time and duration written */
+    } time, dur;                  /* the last step time and duration written */
 };
 
 void emit_init(struct emit *e, int fd);
