@@ -220,9 +220,9 @@ input_detect(struct record *r, const char *p, size_t len)
         i++;
     if (i < len && p[i] == '{')
         return RECORD_JSON;
-    if (record_begin(r, RECORD_COMBINED, p, len) == 0 && input_clf_parse(r, 1) == 0)
+    if (record_begin(r, RECORD_COMBINED, p, len) == 0 && input_clf_parse(r, RECORD_COMBINED) == 0)
         fmt = RECORD_COMBINED;
-    else if (record_begin(r, RECORD_COMMON, p, len) == 0 && input_clf_parse(r, 0) == 0)
+    else if (record_begin(r, RECORD_COMMON, p, len) == 0 && input_clf_parse(r, RECORD_COMMON) == 0)
         fmt = RECORD_COMMON;
     else
         fmt = clf_shape(p + i, len - i);

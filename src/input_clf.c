@@ -301,15 +301,17 @@ clf_time(struct record *r, const char *p, const char *end, const char **tp)
 }
 
 /*
- * Parse r->line as a combined (combined != 0) or common log line into the
+ * Parse r->line as a combined, common or vcombined log line into the
  * record's CLF slots (every one set, empty if absent) and timestamp. The
  * request's parts are split when a rule first reads one (input_clf_field).
  * Returns 0, or -1 when the line does not have the shape; then the record's
  * slots are unspecified.
  */
 int
-input_clf_parse(struct record *r, int combined)
+input_clf_parse(struct record *r, enum record_format fmt)
 {
+    int combined = fmt != RECORD_COMMON;
+
     const char *lo = r->line.p, *p = lo, *end = lo + r->line.len, *t, *q;
     struct slice *f = r->clf;
 
@@ -341,6 +343,7 @@ input_clf_parse(struct record *r, int combined)
     p = q;
     r->clf_split = 0;
     f[RECORD_F_REFERER] = f[RECORD_F_USER_AGENT] = f[RECORD_F_EXTRA] = (struct slice){"", 0};
+    f[RECORD_F_VHOST] = (struct slice){"", 0};
     if (combined && (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REFERER]) == -1 ||
                      space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_USER_AGENT]) == -1))
         return -1;

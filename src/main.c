@@ -94,7 +94,7 @@ help(void)
         "\nReads web access logs or JSON events (the files, or standard input) and writes\n"
         "business-metric alerts as NDJSON on standard output.\n\n"
         "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
-        "  -f, --format FMT      auto, combined, common, json, raw (default auto)\n"
+        "  -f, --format FMT      " RECORD_FORMAT_LIST " (default auto)\n"
         "      --emit WHAT       alerts, metrics or all (default alerts)\n"
         "      --step DUR        evaluation step and bucket size (default 1m)\n"
         "      --lateness DUR    how far out of order timestamps may arrive (default 10s)\n"
@@ -395,18 +395,8 @@ main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "f:hqr:Vv", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f':
-            if (strcmp(optarg, "auto") == 0)
-                opt.format = RECORD_AUTO;
-            else if (strcmp(optarg, "combined") == 0)
-                opt.format = RECORD_COMBINED;
-            else if (strcmp(optarg, "common") == 0)
-                opt.format = RECORD_COMMON;
-            else if (strcmp(optarg, "json") == 0)
-                opt.format = RECORD_JSON;
-            else if (strcmp(optarg, "raw") == 0)
-                opt.format = RECORD_RAW;
-            else
-                bad_value("--format", optarg, "auto, combined, common, json or raw");
+            if (record_format_parse(optarg, &opt.format) == -1)
+                bad_value("--format", optarg, RECORD_FORMAT_LIST);
             break;
         case 'h':
             help();
@@ -561,11 +551,9 @@ main(int argc, char **argv)
             fprintf(stderr, "rarr: %s: %s\n", in.name, strerror(errno));
             status = 1;
         }
-        if (verbose && i == 0) {
-            static const char *const names[] = {"auto", "combined", "common", "json", "raw"};
-
-            fprintf(stderr, "rarr: %s: format %s\n", in.name, names[pipeline_format(p)]);
-        }
+        if (verbose && i == 0)
+            fprintf(stderr, "rarr: %s: format %s\n", in.name,
+                    record_format_name(pipeline_format(p)));
         pr.done += in.bytes;
         input_close(&in);
     }

@@ -513,14 +513,16 @@ parse(struct pipeline *p, const char *line, size_t len, enum diag_reason *why)
     switch (p->format) {
     case RECORD_COMBINED:
     case RECORD_COMMON:
+    case RECORD_VCOMBINED:
         *why = DIAG_NOT_CLF;
-        return input_clf_parse(r, p->format == RECORD_COMBINED);
+        return input_clf_parse(r, p->format);
     case RECORD_JSON:
         return input_json_parse(
             r, p->opt.time_field == SIZE_MAX ? NULL : &p->rs->fields[p->opt.time_field], need_time,
             why);
     case RECORD_RAW:
     case RECORD_AUTO:
+    case RECORD_NFORMATS:
         break;
     }
     if (need_time && match_time(p->mt, p->rs, r, &r->ts_ms) == 0)
@@ -534,14 +536,14 @@ static void
 explain(struct pipeline *p, const char *src, uint64_t lineno)
 {
     static const char *const ops[] = {"~", "!~", "="};
-    static const char *const fmts[] = {"auto", "combined", "common", "json", "raw"};
     const struct ruleset *rs = p->rs;
     struct buf *b = &p->em->out;
     char t[RARR_TIME_MAX];
     size_t i, failed = 0;
 
     clock_format_time(p->rec.ts_ms, t);
-    buf_printf(b, "%s:%llu: %s %s\n", src, (unsigned long long)lineno, fmts[p->format], t);
+    buf_printf(b, "%s:%llu: %s %s\n", src, (unsigned long long)lineno,
+               record_format_name(p->format), t);
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
         const struct rules_cond *c;

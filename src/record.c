@@ -24,8 +24,58 @@ static const char *const clf_names[RECORD_NFIXED] = {
     [RECORD_F_QUERY] = "query",     [RECORD_F_PROTOCOL] = "protocol",
     [RECORD_F_STATUS] = "status",   [RECORD_F_BYTES] = "bytes",
     [RECORD_F_REFERER] = "referer", [RECORD_F_USER_AGENT] = "user_agent",
-    [RECORD_F_EXTRA] = "extra",
+    [RECORD_F_EXTRA] = "extra",     [RECORD_F_VHOST] = "vhost",
 };
+
+static const char *const format_names[RECORD_NFORMATS] = {
+    [RECORD_AUTO] = "auto",           [RECORD_COMBINED] = "combined", [RECORD_COMMON] = "common",
+    [RECORD_VCOMBINED] = "vcombined", [RECORD_JSON] = "json",         [RECORD_RAW] = "raw",
+};
+
+/* The name of a format ("combined"), as -f takes it. */
+const char *
+record_format_name(enum record_format fmt)
+{
+    return (unsigned)fmt < RECORD_NFORMATS ? format_names[fmt] : "?";
+}
+
+/* Read a format name as -f takes it into '*fmt'. Returns 0, or -1 for an unknown name. */
+int
+record_format_parse(const char *name, enum record_format *fmt)
+{
+    int i;
+
+    for (i = 0; i < RECORD_NFORMATS; i++)
+        if (strcmp(name, format_names[i]) == 0) {
+            *fmt = (enum record_format)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Whether lines of 'fmt' are web access log lines (their fields are CLF slots). */
+int
+record_format_is_clf(enum record_format fmt)
+{
+    return fmt == RECORD_COMBINED || fmt == RECORD_COMMON || fmt == RECORD_VCOMBINED;
+}
+
+/*
+ * Whether lines of 'fmt' can have the CLF slot 'clf' (enum record_field; -1
+ * for a name that is no CLF field). JSON can have any field, and so can a
+ * format not yet detected; every format has 'line'.
+ */
+int
+record_format_has_field(enum record_format fmt, int clf)
+{
+    if (fmt == RECORD_AUTO || fmt == RECORD_JSON || clf == RECORD_F_LINE)
+        return 1;
+    if (!record_format_is_clf(fmt) || clf < 0)
+        return 0;
+    if (clf == RECORD_F_VHOST)
+        return fmt == RECORD_VCOMBINED;
+    return fmt != RECORD_COMMON || (clf != RECORD_F_REFERER && clf != RECORD_F_USER_AGENT);
+}
 
 /* The CLF slot of a field name, or -1 when web logs have no such field. */
 int
@@ -158,7 +208,7 @@ record_get(struct record *r, size_t field)
         v = r->line;
     else if (r->format == RECORD_JSON)
         v = input_json_field(r, f);
-    else if (f->clf >= 0 && (r->format == RECORD_COMBINED || r->format == RECORD_COMMON))
+    else if (f->clf >= 0 && record_format_is_clf(r->format))
         v = input_clf_field(r, f->clf);
     if (v.p == NULL)
         v.p = ""; /* a slot the parser did not set: still the empty string */

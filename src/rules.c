@@ -1149,7 +1149,6 @@ rules_describe(const struct ruleset *rs, FILE *fp)
 int
 rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
 {
-    static const char *const names[] = {"auto", "combined", "common", "json", "raw"};
     size_t i, j;
     int n = 0;
 
@@ -1159,15 +1158,12 @@ rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
         for (j = 0; j < rs->metrics[i].nconds; j++) {
             const struct rules_cond *c = &rs->metrics[i].conds[j];
             const struct record_fieldref *f = &rs->fields[c->field];
-            int ok = f->captured || f->clf == RECORD_F_LINE ||
-                     (fmt != RECORD_RAW && f->clf >= 0 &&
-                      (fmt == RECORD_COMBINED ||
-                       (f->clf != RECORD_F_REFERER && f->clf != RECORD_F_USER_AGENT)));
+            int ok = f->captured || record_format_has_field(fmt, f->clf);
 
             if (!ok) {
                 fprintf(fp,
                         "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty\n",
-                        c->loc.file, c->loc.line, names[fmt], f->name);
+                        c->loc.file, c->loc.line, record_format_name(fmt), f->name);
                 n++;
             }
         }

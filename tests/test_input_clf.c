@@ -25,7 +25,7 @@ static struct record_fieldref fields[RECORD_NFIXED];
 
 static char *const names[RECORD_NFIXED] = {
     "line",  "remote_addr", "ident",  "user",  "time",    "request",    "method", "path",
-    "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",
+    "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",  "vhost",
 };
 
 #define OCT10_MINUS0700 971211336000LL /* 10/Oct/2000:13:55:36 -0700 */
@@ -68,7 +68,7 @@ static int
 parse(struct record *r, const char *s, int combined)
 {
     assert_int_equal(record_begin(r, combined ? RECORD_COMBINED : RECORD_COMMON, s, strlen(s)), 0);
-    return input_clf_parse(r, combined);
+    return input_clf_parse(r, combined ? RECORD_COMBINED : RECORD_COMMON);
 }
 
 /* A field's value as a C string (one of a few rotating buffers). */

@@ -59,7 +59,7 @@ static void
 load_clf(struct fixture *f, const char *line)
 {
     assert_int_equal(record_begin(&f->rec, RECORD_COMBINED, line, strlen(line)), 0);
-    assert_int_equal(input_clf_parse(&f->rec, 1), 0);
+    assert_int_equal(input_clf_parse(&f->rec, RECORD_COMBINED), 0);
 }
 
 /* Load 'len' bytes as a raw line (the field `line` only). */

@@ -4,7 +4,7 @@
 
 #include "rarr/record.h"
 
-int input_clf_parse(struct record *r, int combined);
+int input_clf_parse(struct record *r, enum record_format fmt);
 struct slice input_clf_field(struct record *r, int slot);
 
 #endif

@@ -15,7 +15,23 @@ struct slice {
     size_t len;
 };
 
-enum record_format { RECORD_AUTO, RECORD_COMBINED, RECORD_COMMON, RECORD_JSON, RECORD_RAW };
+/*
+ * The input formats (SPEC section 2). RECORD_VCOMBINED is combined with a
+ * leading virtual host ("host:port" or "host", Apache's vhost_combined, nginx
+ * with $host first). record_format_name() is the one home of their names.
+ */
+enum record_format {
+    RECORD_AUTO,
+    RECORD_COMBINED,
+    RECORD_COMMON,
+    RECORD_VCOMBINED,
+    RECORD_JSON,
+    RECORD_RAW,
+    RECORD_NFORMATS
+};
+
+/* The names of the formats, in the order --help and error messages list them. */
+#define RECORD_FORMAT_LIST "auto, combined, common, vcombined, json, raw"
 
 /* The fields a CLF line has (SPEC section 2); RECORD_F_LINE exists in every format. */
 enum record_field {
@@ -34,6 +50,7 @@ enum record_field {
     RECORD_F_REFERER,
     RECORD_F_USER_AGENT,
     RECORD_F_EXTRA,
+    RECORD_F_VHOST, /* vcombined only */
     RECORD_NFIXED
 };
 
@@ -108,5 +125,9 @@ void record_begin_metric(struct record *r);
 struct slice record_get(struct record *r, size_t field);
 void record_set_capture(struct record *r, size_t field, const char *p, size_t len);
 int record_clf_field(const char *name);
+const char *record_format_name(enum record_format fmt);
+int record_format_parse(const char *name, enum record_format *fmt);
+int record_format_is_clf(enum record_format fmt);
+int record_format_has_field(enum record_format fmt, int clf);
 
 #endif

@@ -15,7 +15,7 @@
 static struct record_fieldref fields[RECORD_NFIXED];
 static char names[RECORD_NFIXED][16] = {
     "line",  "remote_addr", "ident",  "user",  "time",    "request",    "method", "path",
-    "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",
+    "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",  "vhost",
 };
 
 static volatile unsigned sink; /* the bytes read go here, so the reads stay */
@@ -27,7 +27,7 @@ one(struct record *r, const char *p, size_t len, int combined)
 
     if (record_begin(r, combined ? RECORD_COMBINED : RECORD_COMMON, p, len) == -1)
         return;
-    if (input_clf_parse(r, combined) == 0) {
+    if (input_clf_parse(r, combined ? RECORD_COMBINED : RECORD_COMMON) == 0) {
         for (f = RECORD_NFIXED; f-- > 0;) { /* the request's parts before the request */
             struct slice v = record_get(r, f);
 
