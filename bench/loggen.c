@@ -13,6 +13,12 @@
  * app events, or journald records as "journalctl -o json" prints them. The
  * program keeps its own PRNG, so the same options give the same bytes.
  *
+ * Lines come in time order unless --disorder asks for the order of real logs:
+ * a log sorted to the minute only (lines shuffled within their minute), slow
+ * requests written when they end (the line keeps its start time but comes
+ * later). The order is drawn from a PRNG of its own, so the lines are the
+ * same with and without it; only where they come changes.
+ *
  * Build: gcc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 bench/loggen.c -lm
  */
 #include <errno.h>
@@ -315,10 +321,15 @@ static char g_tzstr[8] = "+0000";
 static struct incident g_inc[MAX_INCIDENTS];
 static int g_ninc;
 static const char *g_labels;
+static int g_disorder;       /* --disorder was given. */
+static int64_t g_shuffle_us; /* Lines are shuffled within each span this long, 0 for none. */
+static double g_slow_share;  /* Share of lines written late, as slow requests are. */
+static int64_t g_slow_us;    /* The most a slow line comes after its time. */
 
 /* Generator state. */
 static struct rng g_rng;  /* What happens: the traffic itself. */
 static struct rng g_frng; /* Details only some formats show, so formats share traffic. */
+static struct rng g_drng; /* The order of --disorder, so it changes no line. */
 static struct client g_browser[NBROWSER];
 static struct client g_api[NAPI];
 static double g_shape[86400];
@@ -338,6 +349,24 @@ static struct ev *g_heap;
 static size_t g_nheap;
 static size_t g_capheap;
 static uint64_t g_seq;
+
+/*
+ * A line held back by --disorder until no line still to come can be written
+ * before it. Lines are written in the order of (span, key, seq).
+ */
+struct held {
+    int64_t span; /* The shuffle span it is written in; without shuffling, when it is written. */
+    uint64_t key; /* Random within a shuffled span, else 0. */
+    uint64_t seq; /* Emit order, the last tie-break. */
+    char *line;
+    size_t len;
+};
+
+/* The held lines, a binary min-heap on (span, key, seq). */
+static struct held *g_held;
+static size_t g_nheld;
+static size_t g_capheld;
+static uint64_t g_heldseq;
 
 /* Output. */
 static char g_out[OUTBUF_SIZE];
@@ -708,6 +737,7 @@ setup(void)
 
     rng_seed(&g_rng, g_seed);
     rng_seed(&g_frng, g_seed ^ 0x6a09e667f3bcc908ULL);
+    rng_seed(&g_drng, g_seed ^ 0xbb67ae8584caa73bULL);
     cumulate(g_browser_ua_cum, browser_ua_weight, NBROWSER_UA);
     cumulate(g_ext_ref_cum, ext_ref_weight, NEXT_REF);
     cumulate(g_cat_cum, cat_weight, NCAT);
@@ -1247,12 +1277,102 @@ format_journald(char *p, const struct req *r)
     return p;
 }
 
-/* Format a request and count the line. */
+/* Whether held line a is written before held line b. */
+static int
+held_before(const struct held *a, const struct held *b)
+{
+    if (a->span != b->span)
+        return a->span < b->span;
+    if (a->key != b->key)
+        return a->key < b->key;
+    return a->seq < b->seq;
+}
+
+/* Hold back a copy of the line of a request at time t (microseconds). */
+static void
+hold(int64_t t, const char *line, size_t len)
+{
+    struct held h;
+    int64_t w = t;
+    size_t i;
+
+    if (g_slow_share > 0 && rng_unit(&g_drng) < g_slow_share) {
+        int64_t d = (int64_t)(rng_unit(&g_drng) * (double)g_slow_us) + 1;
+
+        w += d < g_slow_us ? d : g_slow_us;
+    }
+    h.span = g_shuffle_us > 0 ? floor_div(w, g_shuffle_us) : w;
+    h.key = g_shuffle_us > 0 ? rng_next(&g_drng) : 0;
+    h.seq = g_heldseq++;
+    h.len = len;
+    h.line = malloc(len);
+    if (h.line == NULL) {
+        fputs("loggen: out of memory\n", stderr);
+        exit(1);
+    }
+    memcpy(h.line, line, len);
+    if (g_nheld == g_capheld) {
+        size_t cap = g_capheld ? g_capheld * 2 : 1024;
+        struct held *a = realloc(g_held, cap * sizeof *a);
+
+        if (a == NULL) {
+            fputs("loggen: out of memory\n", stderr);
+            exit(1);
+        }
+        g_held = a;
+        g_capheld = cap;
+    }
+    i = g_nheld++;
+    while (i > 0 && held_before(&h, &g_held[(i - 1) / 2])) {
+        g_held[i] = g_held[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    g_held[i] = h;
+}
+
+/*
+ * Write the held lines that no line of a request at time t or later can come
+ * before: those of an earlier span, or written before t. INT64_MAX writes all.
+ */
+static void
+release(int64_t t)
+{
+    int64_t span = g_shuffle_us > 0 && t != INT64_MAX ? floor_div(t, g_shuffle_us) : t;
+
+    while (g_nheld > 0 && g_held[0].span < span) {
+        struct held h = g_held[0], last = g_held[--g_nheld];
+        size_t i = 0;
+
+        for (;;) {
+            size_t c = 2 * i + 1;
+
+            if (c >= g_nheld)
+                break;
+            if (c + 1 < g_nheld && held_before(&g_held[c + 1], &g_held[c]))
+                c++;
+            if (held_before(&last, &g_held[c]))
+                break;
+            g_held[i] = g_held[c];
+            i = c;
+        }
+        if (g_nheld > 0)
+            g_held[i] = last;
+        if (g_outlen > OUTBUF_SIZE - h.len)
+            flush_out();
+        memcpy(g_out + g_outlen, h.line, h.len);
+        g_outlen += h.len;
+        free(h.line);
+    }
+}
+
+/* Format a request and count the line; with --disorder, hold it back. */
 static void
 emit(const struct req *r)
 {
     char *p;
 
+    if (g_disorder)
+        release(r->t);
     if (g_outlen > OUTBUF_SIZE - MAX_LINE)
         flush_out();
     p = g_out + g_outlen;
@@ -1268,7 +1388,10 @@ emit(const struct req *r)
         p = format_journald(p, r);
         break;
     }
-    g_outlen = (size_t)(p - g_out);
+    if (g_disorder)
+        hold(r->t, g_out + g_outlen, (size_t)(p - (g_out + g_outlen)));
+    else
+        g_outlen = (size_t)(p - g_out);
     if (++g_lines == g_max_lines)
         g_done = 1;
 }
@@ -1929,6 +2052,7 @@ generate(void)
             run_event(&e);
         }
     }
+    release(INT64_MAX);
     flush_out();
 }
 
@@ -2077,6 +2201,61 @@ parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Parse a percentage above 0 and at most 100 into a share. */
+static int
+parse_share(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(v > 0) || v > 100)
+        return -1;
+    *out = v / 100;
+    return 0;
+}
+
+/* Parse the --disorder list: shuffle=DUR and slow=PCT:DUR, comma-separated; the last option wins.
+ */
+static int
+parse_disorder(const char *s)
+{
+    char buf[128], *item = buf, *next;
+    int64_t d;
+
+    if (strlen(s) >= sizeof buf || *s == '\0')
+        return -1;
+    strcpy(buf, s);
+    g_shuffle_us = 0;
+    g_slow_share = 0;
+    for (; item != NULL; item = next) {
+        next = strchr(item, ',');
+        if (next != NULL)
+            *next++ = '\0';
+        if (strncmp(item, "shuffle=", 8) == 0) {
+            if (parse_duration(item + 8, &d) || d <= 0)
+                return -1;
+            g_shuffle_us = d * US_PER_S;
+        } else if (strncmp(item, "slow=", 5) == 0) {
+            char *colon = strchr(item + 5, ':');
+
+            if (colon == NULL)
+                return -1;
+            *colon = '\0';
+            if (parse_share(item + 5, &g_slow_share) || parse_duration(colon + 1, &d) || d <= 0)
+                return -1;
+            g_slow_us = d * US_PER_S;
+        } else {
+            return -1;
+        }
+    }
+    g_disorder = 1;
+    return 0;
+}
+
 /* Parse KIND:START:DURATION[:METRIC]; times are offsets from --start. */
 static int
 parse_incident(const char *s, struct incident *in, int64_t *off, int64_t *len)
@@ -2144,6 +2323,15 @@ usage(FILE *f)
           "  --labels FILE      write one line per incident: KIND METRIC START END\n"
           "  --tz +HHMM         UTC offset of printed CLF times and of the local daily cycle\n"
           "                     (default +0000; JSON and journald times stay UTC)\n"
+          "  --disorder SPEC    write lines out of time order as real logs come; SPEC is a\n"
+          "                     comma-separated list of:\n"
+          "                       shuffle=DUR   lines shuffled within each DUR (of when they\n"
+          "                                     are written, from the epoch; 1m: a log\n"
+          "                                     sorted to the minute only)\n"
+          "                       slow=PCT:DUR  PCT percent of lines come up to DUR late, as\n"
+          "                                     slow requests logged when they end\n"
+          "                     Lines keep their times and bytes; only the order changes,\n"
+          "                     and --seed decides it\n"
           "  -h, --help         show this help\n"
           "\n"
           "Incident kinds:\n"
@@ -2154,7 +2342,8 @@ usage(FILE *f)
           "  spike              METRIC traffic at 5x\n"
           "METRIC is one of login, dashboard, signup, subscribe, marketing, all (default all).\n"
           "\n"
-          "Example: loggen --seed 7 --incident login_outage:14h:40m --labels /tmp/labels\n",
+          "Examples: loggen --seed 7 --incident login_outage:14h:40m --labels /tmp/labels\n"
+          "          loggen --seed 7 --disorder shuffle=1m,slow=5:2m\n",
           f);
 }
 
@@ -2192,7 +2381,8 @@ enum {
     OPT_LABELS,
     OPT_LINES,
     OPT_TZ,
-    OPT_GROWTH
+    OPT_GROWTH,
+    OPT_DISORDER
 };
 
 static const struct option long_opts[] = {
@@ -2206,6 +2396,7 @@ static const struct option long_opts[] = {
     {"lines", required_argument, NULL, OPT_LINES},
     {"tz", required_argument, NULL, OPT_TZ},
     {"growth", required_argument, NULL, OPT_GROWTH},
+    {"disorder", required_argument, NULL, OPT_DISORDER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -2281,6 +2472,10 @@ main(int argc, char **argv)
         case OPT_TZ:
             if (parse_tz(optarg, &g_tzoff))
                 bad("bad time zone, want +HHMM", optarg);
+            break;
+        case OPT_DISORDER:
+            if (parse_disorder(optarg))
+                bad("bad disorder, want shuffle=DUR and/or slow=PCT:DUR", optarg);
             break;
         case 'h':
             usage(stdout);
