@@ -3,6 +3,15 @@
  *
  *   %h %l %u [%t] "%r" %>s %b "%{Referer}i" "%{User-agent}i" [extra...]
  *
+ * and vcombined, the same with a virtual host first (Apache's
+ * vhost_combined "%v:%p %h ...", nginx with $host first), where the referer
+ * and user agent may be missing (Apache's vhost_common):
+ *
+ *   %v[:%p] %h %l %u [%t] "%r" %>s %b ["%{Referer}i" "%{User-agent}i"] [extra...]
+ *
+ * The formats exclude each other by the tokens before the '[' of the time:
+ * three for combined and common, four for vcombined.
+ *
  * A hand parser, no regex: it walks the line once and fills the record's
  * CLF slots with slices of the line. Only a quoted field that contains
  * backslash escapes (\" or \\, as Apache writes them) is copied, unescaped,
@@ -303,7 +312,8 @@ clf_time(struct record *r, const char *p, const char *end, const char **tp)
 /*
  * Parse r->line as a combined, common or vcombined log line into the
  * record's CLF slots (every one set, empty if absent) and timestamp. The
- * request's parts are split when a rule first reads one (input_clf_field).
+ * vhost is kept as written ("www.example.com:443"). The request's parts are
+ * split when a rule first reads one (input_clf_field).
  * Returns 0, or -1 when the line does not have the shape; then the record's
  * slots are unspecified.
  */
@@ -315,6 +325,10 @@ input_clf_parse(struct record *r, enum record_format fmt)
     const char *lo = r->line.p, *p = lo, *end = lo + r->line.len, *t, *q;
     struct slice *f = r->clf;
 
+    if (fmt != RECORD_VCOMBINED)
+        f[RECORD_F_VHOST] = (struct slice){"", 0};
+    else if (token(lo, &p, end, &f[RECORD_F_VHOST]) == -1 || space(&p, end) == -1)
+        return -1;
     if (token(lo, &p, end, &f[RECORD_F_REMOTE_ADDR]) == -1 || space(&p, end) == -1 ||
         token(lo, &p, end, &f[RECORD_F_IDENT]) == -1 || space(&p, end) == -1 ||
         token(lo, &p, end, &f[RECORD_F_USER]) == -1 || space(&p, end) == -1)
@@ -343,7 +357,10 @@ input_clf_parse(struct record *r, enum record_format fmt)
     p = q;
     r->clf_split = 0;
     f[RECORD_F_REFERER] = f[RECORD_F_USER_AGENT] = f[RECORD_F_EXTRA] = (struct slice){"", 0};
-    f[RECORD_F_VHOST] = (struct slice){"", 0};
+    /* vcombined: the referer and user agent are there when a quote follows (not in vhost_common).
+     */
+    if (fmt == RECORD_VCOMBINED && (end - p < 2 || p[1] != '"'))
+        combined = 0;
     if (combined && (space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_REFERER]) == -1 ||
                      space(&p, end) == -1 || quoted(r, &p, end, &f[RECORD_F_USER_AGENT]) == -1))
         return -1;

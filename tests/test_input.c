@@ -8,6 +8,11 @@
  * line like '\n', a last line without newline is a line, NUL bytes stay,
  * a line of exactly RARR_LINE_MAX bytes is kept and a longer one is reported
  * once as INPUT_TOO_LONG without disturbing the next line.
+ *
+ * gzip input (compressed here with zlib) must give the lines of the plain
+ * bytes, through a file or a pipe, one member or several, and end in
+ * INPUT_ERROR with a message when its data is cut or corrupt. Then the
+ * format vote of the first lines (input_vote_*) and the tail header.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "rarr/input.h"
 #include "rarr/record.h"
 
@@ -41,6 +48,7 @@ struct lines {
     size_t n, cap;
     uint64_t bytes;  /* in->bytes at the end */
     uint64_t lineno; /* in->lineno at the end */
+    char err[160];   /* input_error() after an INPUT_ERROR */
 };
 
 /* Input text assembled piece by piece. */
@@ -140,6 +148,8 @@ collect(struct input *in, struct lines *out)
         st = input_next(in, &line);
         lines_push(out, st, in->lineno, line.p, st == INPUT_EOF ? 0 : line.len);
     } while (st != INPUT_EOF && st != INPUT_ERROR && --limit > 0);
+    if (st == INPUT_ERROR)
+        snprintf(out->err, sizeof(out->err), "%s", input_error(in));
     out->bytes = in->bytes;
     out->lineno = in->lineno;
 }
@@ -783,6 +793,433 @@ test_input_chunking_does_not_change_long_lines(void **state)
     text_free(&t);
 }
 
+/* ---- gzip input --------------------------------------------------------- */
+
+/* 'len' bytes of 'data' as one gzip member (compression level 'level'), appended to 'out'. */
+static void
+gzip_add(struct text *out, const void *data, size_t len, int level)
+{
+    z_stream z;
+    unsigned char chunk[16384];
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    z.next_in = (unsigned char *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    do {
+        z.next_out = chunk;
+        z.avail_out = sizeof(chunk);
+        rc = deflate(&z, Z_FINISH);
+        assert_true(rc == Z_OK || rc == Z_STREAM_END);
+        text_add(out, chunk, sizeof(chunk) - z.avail_out);
+    } while (rc != Z_STREAM_END);
+    deflateEnd(&z);
+}
+
+/* The same results as 'want' (the plain reading), whatever the bytes read. */
+static void
+assert_same_lines(const struct lines *want, const struct lines *got)
+{
+    size_t i;
+
+    assert_int_equal(want->n, got->n);
+    for (i = 0; i < want->n; i++)
+        assert_got(got, i, want->v[i].st, want->v[i].lineno, want->v[i].p, want->v[i].len);
+    assert_int_equal(want->lineno, got->lineno);
+}
+
+static void
+test_input_gzip_file_gives_plain_lines(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines plain = {0}, gz = {0};
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 6);
+    read_via_file(t.p, t.len, &plain);
+    read_via_file(z.p, z.len, &gz);
+    assert_same_lines(&plain, &gz);
+    /* Progress counts the compressed bytes, as the file's size does. */
+    assert_int_equal(gz.bytes, z.len);
+    lines_free(&plain);
+    lines_free(&gz);
+    text_free(&t);
+    text_free(&z);
+}
+
+/* A pipe, read a byte at a time and in other chunks: the same lines as the plain file. */
+static void
+test_input_gzip_pipe_chunking_gives_plain_lines(void **state)
+{
+    static const size_t chunks[] = {1, 2, 7, 4093, 65536};
+    struct text t = {0}, z = {0};
+    struct lines plain = {0}, gz = {0};
+    size_t i;
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 9);
+    read_via_file(t.p, t.len, &plain);
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        read_via_pipe(z.p, z.len, chunks[i], &gz);
+        assert_same_lines(&plain, &gz);
+        assert_int_equal(gz.bytes, z.len);
+        lines_free(&gz);
+    }
+    lines_free(&plain);
+    text_free(&t);
+    text_free(&z);
+}
+
+/*
+ * Members one after another (cat a.gz b.gz c.gz) read as their bytes joined:
+ * a line split across two members is one line, an empty member is nothing.
+ */
+static void
+test_input_gzip_members_are_read_through(void **state)
+{
+    static const char a[] = "first\nsecond line sp", b[] = "lit across members\nthird\n",
+                      c[] = "last, no newline";
+    static const char *const want[] = {"first", "second line split across members", "third",
+                                       "last, no newline"};
+    struct text z = {0};
+    struct lines l = {0};
+
+    (void)state;
+    gzip_add(&z, a, strlen(a), 6);
+    gzip_add(&z, "", 0, 6);
+    gzip_add(&z, b, strlen(b), 1);
+    gzip_add(&z, c, strlen(c), 0); /* stored, not deflated */
+    read_via_file(z.p, z.len, &l);
+    assert_plain_lines(&l, want, 4);
+    lines_free(&l);
+    read_via_pipe(z.p, z.len, 1, &l);
+    assert_plain_lines(&l, want, 4);
+    lines_free(&l);
+    text_free(&z);
+}
+
+/* A line split across reads of the compressed bytes (a pipe that stalls mid-member). */
+static void
+test_input_gzip_line_split_across_reads(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines plain = {0}, gz = {0};
+    size_t pauses[3];
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 6);
+    pauses[0] = 1; /* between the two magic bytes */
+    pauses[1] = z.len / 3;
+    pauses[2] = z.len - 5; /* in the trailer */
+    read_via_file(t.p, t.len, &plain);
+    read_via_pipe_paused(z.p, z.len, 65536, pauses, 3, &gz);
+    assert_same_lines(&plain, &gz);
+    lines_free(&plain);
+    lines_free(&gz);
+    text_free(&t);
+    text_free(&z);
+}
+
+/* The cap holds for decompressed lines: one over 1 MiB is reported once, the next is intact. */
+static void
+test_input_gzip_long_lines(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines plain = {0}, gz = {0};
+
+    (void)state;
+    text_adds(&t, "start\n");
+    text_fill(&t, 'a', RARR_LINE_MAX);
+    text_adds(&t, "\nmid\n");
+    text_fill(&t, 'b', 3 * RARR_LINE_MAX);
+    text_adds(&t, "\r\nafter b\nend");
+    gzip_add(&z, t.p, t.len, 6);
+    read_via_file(t.p, t.len, &plain);
+    assert_int_equal(plain.n, 7);
+    assert_int_equal(plain.v[3].st, INPUT_TOO_LONG);
+    read_via_file(z.p, z.len, &gz);
+    assert_same_lines(&plain, &gz);
+    lines_free(&gz);
+    read_via_pipe(z.p, z.len, 4093, &gz);
+    assert_same_lines(&plain, &gz);
+    lines_free(&gz);
+    lines_free(&plain);
+    text_free(&t);
+    text_free(&z);
+}
+
+/*
+ * Cut gzip data (a file still being written, a partial copy): the lines
+ * decoded from it come out, the last one possibly cut, then INPUT_ERROR,
+ * "truncated gzip data", at every call after.
+ */
+static void
+test_input_gzip_truncated_is_an_error_after_the_lines(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines plain = {0}, gz = {0};
+    size_t cut, i;
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 6);
+    read_via_file(t.p, t.len, &plain);
+    for (cut = 2; cut < z.len; cut += cut < 40 ? 1 : 97) {
+        read_via_file(z.p, cut, &gz);
+        assert_true(gz.n >= 1);
+        assert_int_equal(gz.v[gz.n - 1].st, INPUT_ERROR);
+        assert_string_equal(gz.err, "truncated gzip data");
+        /* Every line before the last one decoded is whole; the last one is a prefix. */
+        assert_true(gz.n - 1 <= plain.n - 1);
+        for (i = 0; i + 1 < gz.n; i++) {
+            const struct got *g = &gz.v[i], *w = &plain.v[i];
+
+            assert_int_equal(g->lineno, w->lineno);
+            if (i + 2 < gz.n)
+                assert_got(&plain, i, g->st, g->lineno, g->p, g->len);
+            else
+                assert_true(g->len <= w->len && memcmp(g->p, w->p, g->len) == 0);
+        }
+        lines_free(&gz);
+    }
+    /* Cut in the trailer: every line, then the error. */
+    read_via_pipe(z.p, z.len - 1, 1, &gz);
+    assert_int_equal(gz.n, plain.n);
+    assert_int_equal(gz.v[gz.n - 1].st, INPUT_ERROR);
+    assert_string_equal(gz.err, "truncated gzip data");
+    for (i = 0; i + 1 < gz.n; i++)
+        assert_got(&plain, i, gz.v[i].st, gz.v[i].lineno, gz.v[i].p, gz.v[i].len);
+    lines_free(&gz);
+    lines_free(&plain);
+    text_free(&t);
+    text_free(&z);
+}
+
+static void
+test_input_gzip_error_is_sticky(void **state)
+{
+    static const char data[] = "one\ntwo\n";
+    struct text z = {0};
+    struct slice line;
+    struct input in;
+    char *path;
+
+    (void)state;
+    gzip_add(&z, data, sizeof(data) - 1, 6);
+    path = write_temp(z.p, z.len - 3);
+    assert_int_equal(input_open(&in, path), 0);
+    assert_int_equal(input_next(&in, &line), INPUT_LINE);
+    assert_int_equal(input_next(&in, &line), INPUT_LINE);
+    errno = 0;
+    assert_int_equal(input_next(&in, &line), INPUT_ERROR);
+    assert_int_equal(errno, EBADMSG);
+    assert_int_equal(input_next(&in, &line), INPUT_ERROR);
+    assert_string_equal(input_error(&in), "truncated gzip data");
+    input_close(&in);
+    unlink(path);
+    free(path);
+    text_free(&z);
+}
+
+/* A changed byte: the deflate data is wrong, or the CRC of the trailer does not match. */
+static void
+test_input_gzip_corrupt_is_an_error(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines gz = {0};
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 6);
+
+    z.p[z.len - 6] ^= 0x55; /* the CRC-32 */
+    read_via_file(z.p, z.len, &gz);
+    assert_int_equal(gz.v[gz.n - 1].st, INPUT_ERROR);
+    assert_string_equal(gz.err, "corrupt gzip data: incorrect data check");
+    lines_free(&gz);
+    z.p[z.len - 6] ^= 0x55;
+
+    z.p[10] = (char)0xff; /* the first deflate block's header: an invalid block type */
+    read_via_pipe(z.p, z.len, 7, &gz);
+    assert_int_equal(gz.n, 1);
+    assert_int_equal(gz.v[0].st, INPUT_ERROR);
+    assert_int_equal(strncmp(gz.err, "corrupt gzip data: ", 19), 0);
+    assert_true(strlen(gz.err) > 19);
+    lines_free(&gz);
+    text_free(&t);
+    text_free(&z);
+}
+
+/* Bytes after the last member that are no gzip member: its lines, then an error. */
+static void
+test_input_gzip_trailing_garbage_is_an_error(void **state)
+{
+    static const char *const want[] = {"one", "two"};
+    struct text z = {0};
+    struct lines l = {0};
+
+    (void)state;
+    gzip_add(&z, "one\ntwo\n", 8, 6);
+    text_adds(&z, "plain text\n");
+    read_via_file(z.p, z.len, &l);
+    assert_int_equal(l.n, 3);
+    assert_got(&l, 0, INPUT_LINE, 1, want[0], 3);
+    assert_got(&l, 1, INPUT_LINE, 2, want[1], 3);
+    assert_int_equal(l.v[2].st, INPUT_ERROR);
+    assert_string_equal(l.err, "trailing garbage after gzip data");
+    lines_free(&l);
+    text_free(&z);
+
+    /* A second member with a bad magic's second byte. */
+    gzip_add(&z, "one\n", 4, 6);
+    text_add(&z, "\x1f\x8c", 2);
+    read_via_file(z.p, z.len, &l);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[1].st, INPUT_ERROR);
+    assert_string_equal(l.err, "corrupt gzip data: incorrect header check");
+    lines_free(&l);
+    text_free(&z);
+}
+
+/* The magic is looked for at the start only, and both bytes of it are needed. */
+static void
+test_input_gzip_only_by_magic_at_start(void **state)
+{
+    static const char one[] = "\x1f", other[] = "\x1f\x8c rest\nnext\n", nl[] = "\x1f\n\x8b\n";
+    struct text z = {0}, t = {0};
+    struct lines l = {0};
+
+    (void)state;
+    read_via_file(one, 1, &l);
+    assert_got(&l, 0, INPUT_LINE, 1, one, 1);
+    assert_got(&l, 1, INPUT_EOF, 1, NULL, 0);
+    lines_free(&l);
+    read_via_pipe(one, 1, 1, &l);
+    assert_got(&l, 0, INPUT_LINE, 1, one, 1);
+    lines_free(&l);
+    read_via_pipe(other, sizeof(other) - 1, 1, &l);
+    assert_got(&l, 0, INPUT_LINE, 1, other, 7);
+    assert_got(&l, 1, INPUT_LINE, 2, "next", 4);
+    assert_got(&l, 2, INPUT_EOF, 2, NULL, 0);
+    lines_free(&l);
+    read_via_pipe(nl, sizeof(nl) - 1, 1, &l);
+    assert_got(&l, 0, INPUT_LINE, 1, "\x1f", 1);
+    assert_got(&l, 1, INPUT_LINE, 2, "\x8b", 1);
+    lines_free(&l);
+
+    /* gzip bytes after a plain line are plain bytes (no sniffing in the middle). */
+    gzip_add(&z, "x\n", 2, 6);
+    text_adds(&t, "plain\n");
+    text_add(&t, z.p, z.len);
+    read_via_file(t.p, t.len, &l);
+    assert_got(&l, 0, INPUT_LINE, 1, "plain", 5);
+    assert_int_equal(l.v[1].st, INPUT_LINE);
+    assert_int_equal(l.v[1].p[0], 0x1f);
+    lines_free(&l);
+    text_free(&z);
+    text_free(&t);
+}
+
+static int wait_calls;
+
+static int
+wait_20ms(void *arg)
+{
+    (void)arg;
+    wait_calls++;
+    return 20;
+}
+
+/*
+ * Live waiting on a gzip pipe: the reader says INPUT_AGAIN while the writer
+ * pauses mid-member, hands out the lines decoded so far first, and misses
+ * nothing.
+ */
+static void
+test_input_gzip_pipe_waits_live(void **state)
+{
+    struct text t = {0}, z = {0};
+    struct lines plain = {0};
+    struct slice line;
+    struct input in;
+    enum input_status st;
+    int fds[2], saved, status, again = 0;
+    size_t i = 0, half;
+    pid_t pid;
+
+    (void)state;
+    small_mixed_input(&t);
+    gzip_add(&z, t.p, t.len, 6);
+    read_via_file(t.p, t.len, &plain);
+    half = z.len / 2;
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct timespec pause = {0, 200 * 1000 * 1000};
+
+        close(fds[0]);
+        if (write(fds[1], z.p, half) != (ssize_t)half)
+            _exit(1);
+        nanosleep(&pause, NULL);
+        if (write(fds[1], z.p + half, z.len - half) != (ssize_t)(z.len - half))
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    saved = dup(STDIN_FILENO);
+    assert_true(dup2(fds[0], STDIN_FILENO) == STDIN_FILENO);
+    close(fds[0]);
+    assert_int_equal(input_open(&in, "-"), 0);
+    in.wait_ms = wait_20ms;
+    wait_calls = 0;
+    while ((st = input_next(&in, &line)) != INPUT_EOF) {
+        assert_int_not_equal(st, INPUT_ERROR);
+        if (st == INPUT_AGAIN) {
+            /* Every line decoded from the first half came out before the wait. */
+            if (again++ == 0)
+                assert_true(i > 0);
+            continue;
+        }
+        assert_got(&plain, i, st, in.lineno, line.p, line.len);
+        i++;
+    }
+    assert_int_equal(i, plain.n - 1);
+    assert_true(again > 0);
+    assert_true(wait_calls > again);
+    assert_true(in.read_ms > 0);
+    assert_int_equal(in.bytes, z.len);
+    input_close(&in);
+    assert_true(dup2(saved, STDIN_FILENO) == STDIN_FILENO);
+    close(saved);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lines_free(&plain);
+    text_free(&t);
+    text_free(&z);
+}
+
+/* A read error is told by input_error() as the system says it. */
+static void
+test_input_read_error_message(void **state)
+{
+    struct lines l = {0};
+    struct input in;
+
+    (void)state;
+    assert_int_equal(input_open(&in, "/"), 0);
+    collect(&in, &l);
+    input_close(&in);
+    assert_int_equal(l.v[0].st, INPUT_ERROR);
+    assert_string_equal(l.err, strerror(EISDIR));
+    lines_free(&l);
+}
+
 /* ---- format detection --------------------------------------------------- */
 
 #define COMBINED_LINE                                                                              \
@@ -852,8 +1289,213 @@ test_detect_raw_text(void **state)
     assert_int_equal(detect("May  4 02:14:00 host sshd[42]: Accepted publickey"), RECORD_RAW);
     assert_int_equal(detect(""), RECORD_RAW);
     assert_int_equal(detect("[1,2,3]"), RECORD_RAW);
-    /* A vhost prefix is not CLF (SPEC section 2). */
-    assert_int_equal(detect("www.example.com " COMBINED_LINE), RECORD_RAW);
+}
+
+#define VHOST_LINE "www.example.com:443 " COMBINED_LINE
+#define VHOST_COMMON_LINE "shop.example.org " COMMON_LINE
+#define JSON_LINE "{\"@timestamp\":\"2026-05-04T02:14:00Z\",\"msg\":\"hi\"}"
+#define RAW_LINE "May  4 02:14:00 host sshd[42]: Accepted publickey"
+
+static void
+test_detect_vcombined_line(void **state)
+{
+    (void)state;
+    assert_int_equal(detect(VHOST_LINE), RECORD_VCOMBINED);
+    assert_int_equal(detect("www.example.com " COMBINED_LINE), RECORD_VCOMBINED);
+    assert_int_equal(detect(VHOST_COMMON_LINE), RECORD_VCOMBINED);
+    assert_int_equal(detect("[::1]:80 " COMBINED_LINE), RECORD_VCOMBINED);
+    /* Of the vcombined shape, an impossible date. */
+    assert_int_equal(
+        detect("h:80 1.2.3.4 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5"),
+        RECORD_VCOMBINED);
+    assert_int_equal(detect("[::1]:80 1.2.3.4 - - [] \"GET / HTTP/1.1\" 200 5"), RECORD_VCOMBINED);
+    /* Two leading fields are neither. */
+    assert_int_equal(detect("a.example b.example " COMBINED_LINE), RECORD_RAW);
+}
+
+static void
+test_input_tail_header_exactly(void **state)
+{
+    static const char *const yes[] = {"==> a.log <==", "==> x <==", "==> standard input <==",
+                                      "==> /var/log/nginx/access.log <=="};
+    static const char *const no[] = {"==>  <==x",  "==> <==",        "==>a.log <==", "==> a.log<==",
+                                     " ==> a <==", "==> a <== ",     "==> a <=",     "",
+                                     "==> a.log",  "==> a.log <==\r"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        if (!input_is_tail_header(yes[i], strlen(yes[i])))
+            fail_msg("not a header: '%s'", yes[i]);
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (input_is_tail_header(no[i], strlen(no[i])))
+            fail_msg("taken for a header: '%s'", no[i]);
+}
+
+static void
+test_input_blank_lines(void **state)
+{
+    (void)state;
+    assert_true(input_is_blank("", 0));
+    assert_true(input_is_blank("\r", 1));
+    assert_true(input_is_blank(" \t\r ", 4));
+    assert_false(input_is_blank(" x", 2));
+    assert_false(input_is_blank("\0", 1));
+}
+
+/* The vote's verdict on 'n' lines (blank lines and headers among them are not counted). */
+static enum record_format
+vote(const char *const *lines, size_t n, unsigned *counted)
+{
+    struct input_vote v;
+    struct record r;
+    size_t i;
+    enum record_format fmt;
+
+    assert_int_equal(record_init(&r, NULL, 0), 0);
+    input_vote_init(&v);
+    for (i = 0; i < n; i++)
+        input_vote_add(&v, &r, lines[i], strlen(lines[i]));
+    fmt = input_vote_decide(&v);
+    if (counted != NULL)
+        *counted = v.n;
+    record_fini(&r);
+    return fmt;
+}
+
+/* The first INPUT_VOTE_LINES lines of a stream: 'k' of 'odd' first, the rest 'usual'. */
+static enum record_format
+vote_mix(const char *odd, size_t k, const char *usual)
+{
+    const char *lines[INPUT_VOTE_LINES];
+    size_t i;
+
+    for (i = 0; i < INPUT_VOTE_LINES; i++)
+        lines[i] = i < k ? odd : usual;
+    return vote(lines, INPUT_VOTE_LINES, NULL);
+}
+
+static void
+test_vote_needs_lines(void **state)
+{
+    unsigned n = 99;
+
+    (void)state;
+    assert_int_equal(INPUT_VOTE_LINES >= 8, 1);
+    assert_int_equal(vote(NULL, 0, &n), RECORD_AUTO);
+    assert_int_equal(n, 0);
+}
+
+/* A first line cut in the middle (tail -c, a file read from an offset) does not decide. */
+static void
+test_vote_cut_first_line(void **state)
+{
+    static const char cut[] = "TTP/1.0\" 200 2326 \"http://example.com/\" \"Mozilla/4.08\"";
+
+    (void)state;
+    assert_int_equal(vote_mix(cut, 1, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(cut, 1, COMMON_LINE), RECORD_COMMON);
+    assert_int_equal(vote_mix(cut, 1, JSON_LINE), RECORD_JSON);
+    assert_int_equal(vote_mix("\"msg\":\"hi\"}", 1, JSON_LINE), RECORD_JSON);
+    /* Also in a short stream: two lines. */
+    {
+        const char *two[] = {cut, COMBINED_LINE};
+
+        assert_int_equal(vote(two, 2, NULL), RECORD_COMBINED);
+    }
+}
+
+/* A line of only '\r' (a CRLF file's empty line) and tail's headers are not counted. */
+static void
+test_vote_ignores_blank_lines_and_tail_headers(void **state)
+{
+    const char *lines[] = {"\r", "==> a.log <==", COMBINED_LINE, "",  " \t",
+                           "",   "==> b.log <==", COMBINED_LINE, "\r"};
+    unsigned n;
+
+    (void)state;
+    assert_int_equal(vote(lines, sizeof(lines) / sizeof(lines[0]), &n), RECORD_COMBINED);
+    assert_int_equal(n, 2);
+    /* Only blanks and headers: nothing to decide on. */
+    assert_int_equal(vote(lines, 2, &n), RECORD_AUTO);
+    assert_int_equal(n, 0);
+}
+
+/* 2 of 16 lines raw (a banner, a stack trace's lines) do not make the stream raw. */
+static void
+test_vote_mixed_stream_with_raw_lines(void **state)
+{
+    (void)state;
+    assert_int_equal(vote_mix(RAW_LINE, 2, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(RAW_LINE, 2, JSON_LINE), RECORD_JSON);
+    assert_int_equal(vote_mix(RAW_LINE, 2, VHOST_LINE), RECORD_VCOMBINED);
+    /* Raw needs more than half of the lines. */
+    assert_int_equal(vote_mix(RAW_LINE, INPUT_VOTE_LINES / 2, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(RAW_LINE, INPUT_VOTE_LINES / 2 + 1, COMBINED_LINE), RECORD_RAW);
+}
+
+static void
+test_vote_all_raw(void **state)
+{
+    (void)state;
+    assert_int_equal(vote_mix(RAW_LINE, INPUT_VOTE_LINES, COMBINED_LINE), RECORD_RAW);
+    /* A line that looks like CLF among raw lines does not make them CLF. */
+    assert_int_equal(vote_mix(COMBINED_LINE, 1, RAW_LINE), RECORD_RAW);
+    assert_int_equal(vote_mix(JSON_LINE, 1, RAW_LINE), RECORD_RAW);
+}
+
+/*
+ * A combined line also parses as common; the richer format wins while it
+ * holds most of the CLF lines, common when most lines are only common.
+ */
+static void
+test_vote_common_versus_combined(void **state)
+{
+    (void)state;
+    assert_int_equal(vote_mix(COMMON_LINE, 0, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(COMMON_LINE, INPUT_VOTE_LINES, COMBINED_LINE), RECORD_COMMON);
+    assert_int_equal(vote_mix(COMMON_LINE, 1, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(COMBINED_LINE, 1, COMMON_LINE), RECORD_COMMON);
+    assert_int_equal(vote_mix(COMMON_LINE, 7, COMBINED_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(COMMON_LINE, 8, COMBINED_LINE), RECORD_COMMON);
+    /* nginx's extra fields after the user agent keep it combined. */
+    assert_int_equal(vote_mix(COMMON_LINE, 2, COMBINED_LINE " 0.123 0.120"), RECORD_COMBINED);
+}
+
+static void
+test_vote_vcombined(void **state)
+{
+    const char *lines[] = {VHOST_LINE,        VHOST_COMMON_LINE, VHOST_LINE,
+                           VHOST_COMMON_LINE, VHOST_LINE,        COMBINED_LINE};
+
+    (void)state;
+    assert_int_equal(vote(lines, 6, NULL), RECORD_VCOMBINED);
+    assert_int_equal(vote_mix(VHOST_LINE, 15, COMBINED_LINE), RECORD_VCOMBINED);
+    assert_int_equal(vote_mix(COMBINED_LINE, 15, VHOST_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(VHOST_LINE, 1, COMBINED_LINE), RECORD_COMBINED);
+}
+
+static void
+test_vote_json(void **state)
+{
+    (void)state;
+    assert_int_equal(vote_mix(JSON_LINE, INPUT_VOTE_LINES, RAW_LINE), RECORD_JSON);
+    /* A '{' line that is not valid JSON still looks like JSON. */
+    assert_int_equal(vote_mix("{\"cut\":", 3, JSON_LINE), RECORD_JSON);
+    assert_int_equal(vote_mix(COMBINED_LINE, 3, JSON_LINE), RECORD_JSON);
+    assert_int_equal(vote_mix(JSON_LINE, 3, COMBINED_LINE), RECORD_COMBINED);
+}
+
+/* Lines of the CLF shape whose date is impossible still vote for CLF (then are bad lines). */
+static void
+test_vote_impossible_dates_count_for_clf(void **state)
+{
+    static const char bad_date[] =
+        "1.2.3.4 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"";
+
+    (void)state;
+    assert_int_equal(vote_mix(bad_date, INPUT_VOTE_LINES, RAW_LINE), RECORD_COMBINED);
+    assert_int_equal(vote_mix(bad_date, 8, COMBINED_LINE), RECORD_COMBINED);
 }
 
 int
@@ -884,11 +1526,35 @@ main(void)
         cmocka_unit_test(test_input_consecutive_too_long_lines),
         cmocka_unit_test(test_input_chunking_does_not_change_small_lines),
         cmocka_unit_test(test_input_chunking_does_not_change_long_lines),
+        cmocka_unit_test(test_input_gzip_file_gives_plain_lines),
+        cmocka_unit_test(test_input_gzip_pipe_chunking_gives_plain_lines),
+        cmocka_unit_test(test_input_gzip_members_are_read_through),
+        cmocka_unit_test(test_input_gzip_line_split_across_reads),
+        cmocka_unit_test(test_input_gzip_long_lines),
+        cmocka_unit_test(test_input_gzip_truncated_is_an_error_after_the_lines),
+        cmocka_unit_test(test_input_gzip_error_is_sticky),
+        cmocka_unit_test(test_input_gzip_corrupt_is_an_error),
+        cmocka_unit_test(test_input_gzip_trailing_garbage_is_an_error),
+        cmocka_unit_test(test_input_gzip_only_by_magic_at_start),
+        cmocka_unit_test(test_input_gzip_pipe_waits_live),
+        cmocka_unit_test(test_input_read_error_message),
         cmocka_unit_test(test_detect_json_line),
         cmocka_unit_test(test_detect_combined_line),
         cmocka_unit_test(test_detect_common_line),
         cmocka_unit_test(test_detect_broken_clf_by_shape),
         cmocka_unit_test(test_detect_raw_text),
+        cmocka_unit_test(test_detect_vcombined_line),
+        cmocka_unit_test(test_input_tail_header_exactly),
+        cmocka_unit_test(test_input_blank_lines),
+        cmocka_unit_test(test_vote_needs_lines),
+        cmocka_unit_test(test_vote_cut_first_line),
+        cmocka_unit_test(test_vote_ignores_blank_lines_and_tail_headers),
+        cmocka_unit_test(test_vote_mixed_stream_with_raw_lines),
+        cmocka_unit_test(test_vote_all_raw),
+        cmocka_unit_test(test_vote_common_versus_combined),
+        cmocka_unit_test(test_vote_vcombined),
+        cmocka_unit_test(test_vote_json),
+        cmocka_unit_test(test_vote_impossible_dates_count_for_clf),
     };
 
     /* A failing test must not kill the run through a child's closed pipe. */

@@ -2,7 +2,8 @@
  * test_input_clf.c -- unit tests for input_clf.c: Apache/nginx combined and
  * common lines parsed into a record and read back through record_get, as the
  * match stage does: every field, "-" as empty, escaped quotes, extra nginx
- * fields, odd requests, and the line shapes that must be rejected.
+ * fields, odd requests, and the line shapes that must be rejected; and
+ * vcombined, a virtual host before them, with or without referer and agent.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -438,6 +439,136 @@ test_clf_vhost_prefix_rejected(void **state)
     assert_rejected(r, "www.example.com:443 " COMBINED, 0);
 }
 
+/* Parse 's' as 'fmt'; returns input_clf_parse's result. */
+static int
+parse_as(struct record *r, const char *s, enum record_format fmt)
+{
+    assert_int_equal(record_begin(r, fmt, s, strlen(s)), 0);
+    return input_clf_parse(r, fmt);
+}
+
+static void
+assert_rejected_as(struct record *r, const char *s, enum record_format fmt)
+{
+    if (parse_as(r, s, fmt) != -1)
+        fail_msg("accepted as %s: %s", record_format_name(fmt), s);
+}
+
+/* Apache's vhost_combined (Debian's other_vhosts_access.log): "%v:%p" before combined. */
+static void
+test_clf_vcombined_every_field(void **state)
+{
+    struct record *r = *state;
+
+    assert_int_equal(parse_as(r, "www.example.com:443 " COMBINED, RECORD_VCOMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "www.example.com:443");
+    assert_string_equal(get(r, RECORD_F_LINE), "www.example.com:443 " COMBINED);
+    assert_string_equal(get(r, RECORD_F_REMOTE_ADDR), "203.0.113.7");
+    assert_string_equal(get(r, RECORD_F_IDENT), "");
+    assert_string_equal(get(r, RECORD_F_USER), "alice");
+    assert_string_equal(get(r, RECORD_F_TIME), "10/Oct/2000:13:55:36 -0700");
+    assert_string_equal(get(r, RECORD_F_REQUEST), "GET /apache_pb.gif?a=1&b=2 HTTP/1.0");
+    assert_string_equal(get(r, RECORD_F_METHOD), "GET");
+    assert_string_equal(get(r, RECORD_F_PATH), "/apache_pb.gif");
+    assert_string_equal(get(r, RECORD_F_QUERY), "a=1&b=2");
+    assert_string_equal(get(r, RECORD_F_PROTOCOL), "HTTP/1.0");
+    assert_string_equal(get(r, RECORD_F_STATUS), "200");
+    assert_string_equal(get(r, RECORD_F_BYTES), "2326");
+    assert_string_equal(get(r, RECORD_F_REFERER), "http://www.example.com/start.html");
+    assert_string_equal(get(r, RECORD_F_USER_AGENT), "Mozilla/4.08 [en] (Win98; I ;Nav)");
+    assert_string_equal(get(r, RECORD_F_EXTRA), "");
+    assert_int_equal(r->has_ts, 1);
+    assert_int_equal(r->ts_ms, OCT10_MINUS0700);
+}
+
+/* nginx with $host first: a host name without a port; extra fields after the user agent. */
+static void
+test_clf_vcombined_host_without_port(void **state)
+{
+    struct record *r = *state;
+
+    assert_int_equal(parse_as(r, "shop.example.org " COMBINED " 0.004", RECORD_VCOMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "shop.example.org");
+    assert_string_equal(get(r, RECORD_F_REMOTE_ADDR), "203.0.113.7");
+    assert_string_equal(get(r, RECORD_F_USER_AGENT), "Mozilla/4.08 [en] (Win98; I ;Nav)");
+    assert_string_equal(get(r, RECORD_F_EXTRA), "0.004");
+    /* An IPv6 literal with its port, as Apache writes %v:%p for one. */
+    assert_int_equal(parse_as(r,
+                              "[::1]:80 ::1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" "
+                              "200 10 \"-\" \"curl/8.0\"",
+                              RECORD_VCOMBINED),
+                     0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "[::1]:80");
+    assert_string_equal(get(r, RECORD_F_REMOTE_ADDR), "::1");
+    assert_string_equal(get(r, RECORD_F_USER_AGENT), "curl/8.0");
+}
+
+/* Apache's vhost_common: no referer nor user agent; they read as empty. */
+static void
+test_clf_vcombined_without_referer_and_agent(void **state)
+{
+    struct record *r = *state;
+
+    assert_int_equal(parse_as(r, "www.example.com:80 " COMMON, RECORD_VCOMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "www.example.com:80");
+    assert_string_equal(get(r, RECORD_F_REMOTE_ADDR), "198.51.100.4");
+    assert_string_equal(get(r, RECORD_F_IDENT), "ident");
+    assert_string_equal(get(r, RECORD_F_USER), "frank");
+    assert_string_equal(get(r, RECORD_F_PATH), "/login");
+    assert_string_equal(get(r, RECORD_F_STATUS), "302");
+    assert_string_equal(get(r, RECORD_F_REFERER), "");
+    assert_string_equal(get(r, RECORD_F_USER_AGENT), "");
+    assert_string_equal(get(r, RECORD_F_EXTRA), "");
+    /* Unquoted fields after the bytes are extra, as in common. */
+    assert_int_equal(parse_as(r, "www.example.com:80 " COMMON " 0.123", RECORD_VCOMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_REFERER), "");
+    assert_string_equal(get(r, RECORD_F_EXTRA), "0.123");
+}
+
+/* The formats exclude each other by the tokens before the time. */
+static void
+test_clf_vcombined_and_combined_exclude_each_other(void **state)
+{
+    struct record *r = *state;
+
+    assert_rejected_as(r, COMBINED, RECORD_VCOMBINED);
+    assert_rejected_as(r, COMMON, RECORD_VCOMBINED);
+    assert_rejected_as(r, "www.example.com:443 " COMBINED, RECORD_COMBINED);
+    assert_rejected_as(r, "www.example.com:443 " COMMON, RECORD_COMMON);
+    assert_rejected_as(r, "a.example b.example " COMBINED, RECORD_VCOMBINED);
+    /* A combined parse leaves no vhost from the line before. */
+    assert_int_equal(parse_as(r, "www.example.com:443 " COMBINED, RECORD_VCOMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "www.example.com:443");
+    assert_int_equal(parse_as(r, COMBINED, RECORD_COMBINED), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "");
+    assert_int_equal(parse_as(r, COMMON, RECORD_COMMON), 0);
+    assert_string_equal(get(r, RECORD_F_VHOST), "");
+}
+
+static void
+test_clf_vcombined_truncated_lines_rejected(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "www.example.com:443",
+        "www.example.com:443 ",
+        "www.example.com:443 10.0.0.1 - -",
+        "www.example.com:443 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700]",
+        "www.example.com:443 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200",
+        "www.example.com:443 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1 "
+        "\"-\"",
+        "www.example.com:443 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1 "
+        "\"-\" \"Mozil",
+        "www.example.com:443  10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1",
+        " www.example.com:443 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1",
+    };
+    struct record *r = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_rejected_as(r, bad[i], RECORD_VCOMBINED);
+}
+
 static void
 test_clf_truncated_lines_rejected(void **state)
 {
@@ -670,6 +801,11 @@ main(void)
         cmocka_unit_test(test_clf_query_string_split_at_first_question_mark),
         cmocka_unit_test(test_clf_fields_reset_between_lines),
         cmocka_unit_test(test_clf_vhost_prefix_rejected),
+        cmocka_unit_test(test_clf_vcombined_every_field),
+        cmocka_unit_test(test_clf_vcombined_host_without_port),
+        cmocka_unit_test(test_clf_vcombined_without_referer_and_agent),
+        cmocka_unit_test(test_clf_vcombined_and_combined_exclude_each_other),
+        cmocka_unit_test(test_clf_vcombined_truncated_lines_rejected),
         cmocka_unit_test(test_clf_truncated_lines_rejected),
         cmocka_unit_test(test_clf_malformed_separators_rejected),
         cmocka_unit_test(test_clf_status_not_three_digits_rejected),
