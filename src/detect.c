@@ -308,6 +308,7 @@ detect_baseline_slot(const struct detect_baseline *bl, int64_t local_ms, enum de
 #define FREEZE_P 1e-3  /* no learning from steps this surprising */
 #define RELEARN_MS (12 * HOUR_MS)
 #define CLEAR_STEPS 10   /* recovered steps in a row to resolve */
+#define RECOVER_P 0.0228 /* back: the firing side's tail above that of 2 deviations */
 #define HOLDOFF_STEPS 24 /* no new firing this soon after one */
 #define TAU2_INIT 0.01
 #define TAU2_FLOOR 0.0025
@@ -475,6 +476,37 @@ fill_event(const struct detect *d, const struct cand *c, int nw, struct detect_e
 }
 
 /*
+ * Whether the recovery window 'c' (its x, m, phi, s2) shows the metric back
+ * after a firing in direction d->dir whose window was off by d->effect: within
+ * MIN_CHANGE of the expectation, or both past half the firing effect and no
+ * longer improbable on the firing side (its exact tail above RECOVER_P).
+ *
+ * Improbability alone is not enough where the band is wide. While firing
+ * nothing is learned, so in the first week an outage that crosses an hour
+ * reaches weekly slots never seen, priced at +-50 %; there no window, however
+ * long, shows even a drop to zero at two deviations (the prediction's own
+ * relative error is 0.5 or more), and drops "recovered" at the hour boundary
+ * while the metric was still 0. The exact tail, unlike a z score, still finds
+ * 0 against 18 expected improbable there (p 7e-4), and the half-way test asks
+ * for the events to come back, which no width of the band can stand in for.
+ * It holds while relearning too: a metric gone for good stays firing.
+ */
+static int
+back_in_range(const struct detect *d, const struct cand *c)
+{
+    double off;
+
+    if (c->m <= 0)
+        return 1;
+    off = d->dir * (c->x / c->m - 1);
+    if (fabs(c->x / c->m - 1) < MIN_CHANGE)
+        return 1;
+    if (off >= d->effect / 2)
+        return 0;
+    return detect_pln_tail(c->x / c->phi, c->m / c->phi, c->s2, d->dir < 0) > RECOVER_P;
+}
+
+/*
  * Feed one closed step: 'x' events (or the sum) over exposure 'e' (minutes
  * for counts, the divisor's count for ratios), for the step ending at
  * 'end_ms' that started at local time 'local_start_ms'. Fills 'ev' with a
@@ -582,7 +614,7 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
          * z >= 3 (M >= 9 phi / effect^2, and at least 10 phi) is back in range.
          * A shorter one would call a 50 % drop "recovered" from noise alone.
          */
-        double z, need;
+        double need;
 
         for (w = 1; w < cfg->window_steps && (uint64_t)w < d->n; w *= 2) {
             window_sums(d, w, &c.x, &c.m);
@@ -596,8 +628,7 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
         c.phi = phi = detect_phi(d, w);
         window_sums(d, w, &c.x, &c.m);
         c.s2 = sigma2(d, w_slot, aeff, phi);
-        z = c.m > 0 ? (c.x - c.m) / sqrt(phi * c.m + c.s2 * c.m * c.m) : 0;
-        if (d->dir * z < 2 || (c.m > 0 && fabs(c.x / c.m - 1) < MIN_CHANGE))
+        if (back_in_range(d, &c))
             d->clear_count++;
         else
             d->clear_count = 0;

@@ -232,25 +232,27 @@ poisson(double mu)
 }
 
 struct run {
-    int firing, resolved, first_fire_step;
+    int firing, resolved, first_fire_step, first_resolve_step;
     struct detect_event fire, resolve;
 };
 
 /*
- * Feed 'days' of one-minute steps at 'rate' a minute (with a daily shape),
- * multiplied by 'factor' during steps [from, to). Counts the events.
+ * Feed 'days' of one-minute steps at 'rate' a minute, with a daily shape
+ * unless 'flat', multiplied by 'factor' during steps [from, to). Counts the
+ * events; 'resolve' is the first resolved event.
  */
 static void
-feed(struct detect *d, int days, double rate, int from, int to, double factor, struct run *r)
+feed_shaped(struct detect *d, int days, double rate, int from, int to, double factor, int flat,
+            struct run *r)
 {
     int step;
 
     memset(r, 0, sizeof(*r));
-    r->first_fire_step = -1;
+    r->first_fire_step = r->first_resolve_step = -1;
     rng = 88172645463325252ULL;
     for (step = 0; step < days * 1440; step++) {
         int64_t t = MONDAY + (int64_t)step * 60000;
-        double shape = 0.55 + 0.45 * sin(2 * 3.14159265358979 * (step % 1440) / 1440.0);
+        double shape = flat ? 1 : 0.55 + 0.45 * sin(2 * 3.14159265358979 * (step % 1440) / 1440.0);
         double x = poisson(rate * shape * (step >= from && step < to ? factor : 1));
         struct detect_event ev;
 
@@ -259,11 +261,17 @@ feed(struct detect *d, int days, double rate, int from, int to, double factor, s
             if (r->firing++ == 0)
                 r->first_fire_step = step;
             r->fire = ev;
-        } else if (ev.fired < 0) {
-            r->resolved++;
+        } else if (ev.fired < 0 && r->resolved++ == 0) {
+            r->first_resolve_step = step;
             r->resolve = ev;
         }
     }
+}
+
+static void
+feed(struct detect *d, int days, double rate, int from, int to, double factor, struct run *r)
+{
+    feed_shaped(d, days, rate, from, to, factor, 0, r);
 }
 
 static void
@@ -361,6 +369,100 @@ test_detect_half_drop_caught_within_the_hour(void **state)
     assert_int_equal(r.firing, 1);
     assert_true(r.first_fire_step < start + 60);
     assert_int_equal(r.resolved, 1);
+}
+
+/*
+ * A drop (to 0, 5 % and 20 % of normal) longer than the window, on every
+ * season, on day 2 and day 3 of history and after two weeks: it fires once,
+ * and resolves only once the metric is back, within half an hour. While firing nothing is learned,
+ * so under season=weekly in the first week every hour of the outage reaches a weekly slot never
+ * seen, priced at +-50 %; the drop used to "recover" there at the first hour boundary while the
+ * metric was still 0. season=none has no daily shape to learn, so it gets flat traffic.
+ */
+static void
+test_detect_drop_resolves_only_once_back(void **state)
+{
+    static const enum detect_season seasons[] = {DETECT_NONE, DETECT_DAILY, DETECT_WEEKLY};
+    static const int days[] = {1, 2, 15};
+    static const double factors[] = {0, 0.05, 0.2};
+    static struct detect d;
+    struct run r;
+    size_t i, j, k;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 3; j++) {
+            for (k = 0; k < 3; k++) {
+                /* 10:20 to 12:50: two hour boundaries inside the outage. */
+                int from = days[j] * 1440 + 10 * 60 + 20, to = from + 150;
+
+                setup_detect(&d, seasons[i], DETECT_DROP, 60);
+                feed_shaped(&d, days[j] + 1, 10, from, to, factors[k], seasons[i] == DETECT_NONE,
+                            &r);
+                if (r.firing != 1 || r.resolved != 1 || r.first_fire_step < from ||
+                    r.first_fire_step > from + 10 || r.first_resolve_step < to ||
+                    r.first_resolve_step > to + 30 || r.resolve.value < 0.5 * r.resolve.expected)
+                    fail_msg("season %d, day %d, factor %g: %d firing (step %d), %d resolved "
+                             "(step %d, value %g of %g); the drop is steps %d to %d",
+                             (int)seasons[i], days[j] + 1, factors[k], r.firing, r.first_fire_step,
+                             r.resolved, r.first_resolve_step, r.resolve.value, r.resolve.expected,
+                             from, to);
+                assert_string_equal(r.resolve.reason, "recovered");
+            }
+        }
+    }
+}
+
+/*
+ * Longer than the 12 hours after which learning resumes: the baseline
+ * starts to move, but the alert holds while the metric is still 0 and
+ * resolves (as relearned) only once events come back.
+ */
+static void
+test_detect_long_drop_holds_while_relearning(void **state)
+{
+    static const enum detect_season seasons[] = {DETECT_DAILY, DETECT_WEEKLY};
+    static struct detect d;
+    struct run r;
+    size_t i;
+    int from = 2 * 1440 + 10 * 60, to = from + 16 * 60;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        setup_detect(&d, seasons[i], DETECT_DROP, 60);
+        feed(&d, 4, 10, from, to, 0, &r);
+        if (r.firing != 1 || r.resolved != 1 || r.first_resolve_step < to ||
+            r.first_resolve_step > to + 60)
+            fail_msg("season %d: %d firing, %d resolved (step %d); the drop is steps %d to %d",
+                     (int)seasons[i], r.firing, r.resolved, r.first_resolve_step, from, to);
+        assert_string_equal(r.resolve.reason, "relearned");
+    }
+}
+
+/*
+ * A metric gone for good: learning resumes after 12 hours, and the zeros
+ * teach the burstiness estimate that anything goes, but that is no recovery.
+ * It used to resolve as "relearned" at 0 against 16 expected and fire again
+ * the next morning, every day.
+ */
+static void
+test_detect_dead_metric_stays_firing(void **state)
+{
+    static const enum detect_season seasons[] = {DETECT_DAILY, DETECT_WEEKLY};
+    static struct detect d;
+    struct run r;
+    size_t i;
+    int from = 2 * 1440 + 10 * 60;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        setup_detect(&d, seasons[i], DETECT_DROP, 60);
+        feed(&d, 10, 10, from, 10 * 1440, 0, &r);
+        if (r.firing != 1 || r.resolved != 0)
+            fail_msg("season %d: %d firing, %d resolved (step %d, value %g of %g)", (int)seasons[i],
+                     r.firing, r.resolved, r.first_resolve_step, r.resolve.value,
+                     r.resolve.expected);
+    }
 }
 
 /* Feed 'n' steps of 100 +- 5 % noise (5-minute steps), with 'spike' times the value at 'at'. */
@@ -501,6 +603,9 @@ main(void)
         cmocka_unit_test(test_detect_drop_to_zero_fires_once_and_resolves),
         cmocka_unit_test(test_detect_spike_fires_unless_only_drops_are_watched),
         cmocka_unit_test(test_detect_half_drop_caught_within_the_hour),
+        cmocka_unit_test(test_detect_drop_resolves_only_once_back),
+        cmocka_unit_test(test_detect_long_drop_holds_while_relearning),
+        cmocka_unit_test(test_detect_dead_metric_stays_firing),
         cmocka_unit_test(test_detect_values_quiet_on_noise),
         cmocka_unit_test(test_detect_values_point_spike_fires),
         cmocka_unit_test(test_detect_values_scale_free),
