@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "rarr/clock.h"
+
 /* Fill 'd' with a located message. 'file' may be NULL, line/col 0. */
 void
 diag_set(struct diag *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
@@ -171,6 +173,13 @@ diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_re
         if (b->clear_line)
             fputs("\r\033[K", b->fp);
         fprintf(b->fp, "rarr: %s:%llu: %s: ", src, (unsigned long long)lineno, reason_names[r]);
+        if (r == DIAG_LATE) {
+            char behind[RARR_DUR_MAX], lateness[RARR_DUR_MAX];
+
+            clock_format_duration(b->late_last_ms, behind);
+            clock_format_duration(b->lateness_ms, lateness);
+            fprintf(b->fp, "%s behind the newest event, past --lateness %s: ", behind, lateness);
+        }
         put_excerpt(b->fp, p, len);
         fputc('\n', b->fp);
         b->reported = b->total;
@@ -185,9 +194,33 @@ diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_re
     }
 }
 
-/* At the end of input: sum up the bad lines not yet reported. */
+/*
+ * Say how late the late lines were and which --lateness would have kept
+ * them (the most any was behind, rounded up to a minute, plus a minute).
+ */
+void
+diag_bad_late_advice(const struct diag_bad *b, FILE *fp)
+{
+    char most[RARR_DUR_MAX], lateness[RARR_DUR_MAX], enough[RARR_DUR_MAX];
+
+    if (b->count[DIAG_LATE] == 0 || fp == NULL)
+        return;
+    clock_format_duration(b->late_max_ms, most);
+    clock_format_duration(b->lateness_ms, lateness);
+    clock_format_duration((b->late_max_ms + 59999) / 60000 * 60000 + 60000, enough);
+    fprintf(fp,
+            "rarr: input: %llu line%s came later than --lateness %s allows (the most %s behind "
+            "the newest event); --lateness %s would keep them\n",
+            (unsigned long long)b->count[DIAG_LATE], b->count[DIAG_LATE] == 1 ? "" : "s", lateness,
+            most, enough);
+}
+
+/* At the end of input: sum up the bad lines not yet reported, and advise on late ones. */
 void
 diag_bad_finish(struct diag_bad *b)
 {
     summary(b);
+    if (b->fp != NULL && b->clear_line && b->count[DIAG_LATE] > 0)
+        fputs("\r\033[K", b->fp);
+    diag_bad_late_advice(b, b->fp);
 }

@@ -296,6 +296,39 @@ emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
 }
 
 /*
+ * Queue the resolved record of an alert whose rule changed or went while it
+ * was firing (SIGHUP, or a --state file from other rules): its type
+ * ("threshold" or "anomaly"), rule, metric and category (NULL: none),
+ * window, since, an anomaly's direction (else NULL) and the reason. No value
+ * is written: the rule that measured it is gone.
+ */
+int
+emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, const char *metric,
+             const char *rarr, int64_t window_ms, int64_t since_ms, const char *direction,
+             const char *reason)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(e, type != NULL ? type : "threshold", t_ms);
+    rc |= put_cstr(b, "state", "resolved");
+    rc |= put_cstr(b, "rule", rule);
+    if (metric != NULL)
+        rc |= put_cstr(b, "metric", metric);
+    if (rarr != NULL)
+        rc |= put_cstr(b, "rarr", rarr);
+    rc |= put_dur(e, "window", window_ms);
+    if (direction != NULL)
+        rc |= put_cstr(b, "direction", direction);
+    rc |= put_time(b, "since", since_ms);
+    rc |= put_cstr(b, "reason", reason);
+    rc |= buf_add(b, "}\n", 2);
+    e->events++;
+    e->urgent = 1;
+    return rc ? -1 : 0;
+}
+
+/*
  * Queue an "input" record: the input went silent (no line at all since
  * 'since_ms') or is flowing again (SPEC section 5).
  */

@@ -97,7 +97,8 @@ help(void)
         "  -f, --format FMT      " RECORD_FORMAT_LIST " (default auto)\n"
         "      --emit WHAT       alerts, metrics or all (default alerts)\n"
         "      --step DUR        evaluation step and bucket size (default 1m)\n"
-        "      --lateness DUR    how far out of order timestamps may arrive (default 10s)\n"
+        "      --lateness DUR    how far out of order timestamps may arrive (default 15m,\n"
+        "                        10s once the input is live)\n"
         "      --clock CLOCK     event or arrival (default event; arrival for raw)\n"
         "      --time-field KEY  JSON key holding the event time\n"
         "      --tz ZONE         time zone of anomaly season slots (default: the lines' offsets)\n"
@@ -370,7 +371,7 @@ main(int argc, char **argv)
 {
     struct pipeline_opts opt = {.format = RECORD_AUTO,
                                 .step_ms = 60000,
-                                .lateness_ms = 10000,
+                                .lateness_ms = RARR_REPLAY_LATENESS_MS,
                                 .emit_alerts = 1,
                                 .time_field = SIZE_MAX,
                                 .silence_ms = 5 * 60000,
@@ -430,6 +431,7 @@ main(int argc, char **argv)
             break;
         case OPT_LATENESS:
             opt.lateness_ms = duration_arg("--lateness", optarg, 0);
+            opt.lateness_given = 1;
             break;
         case OPT_CLOCK:
             if (strcmp(optarg, "event") != 0 && strcmp(optarg, "arrival") != 0)
@@ -548,7 +550,7 @@ main(int argc, char **argv)
         while ((rc = pipeline_feed(p, &in)) == -4)
             reload(&p, &rs, rule_paths, nrules, time_field);
         if (rc == -1) {
-            fprintf(stderr, "rarr: %s: %s\n", in.name, strerror(errno));
+            fprintf(stderr, "rarr: %s: %s\n", in.name, input_error(&in));
             status = 1;
         }
         if (verbose && i == 0)

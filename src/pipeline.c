@@ -41,6 +41,20 @@
  */
 #define IDLE_MS 1000
 #define DAY_MS (24LL * 3600 * 1000)
+/*
+ * A line more than JUMP_MS ahead of the newest event moves the clock only
+ * once JUMP_CONFIRM lines in a row (it included) agree with it; before the
+ * clock has started, lines agree when within START_AGREE_MS of each other.
+ */
+#define JUMP_MS (60 * 60 * 1000)
+#define START_AGREE_MS DAY_MS
+#define JUMP_CONFIRM 3
+/* A late line this far behind the newest event (past the lateness) gets a hint. */
+#define FAR_BEHIND_MS (60 * 60 * 1000)
+/* The wrong-format watch: a stretch of lines, and the least worth a word at the end. */
+#define STRETCH_LINES 64
+#define STRETCH_MIN 8
+
 /* --state is saved at least this often, in event time and in wall-clock time. */
 #define SAVE_EVERY_MS (5 * 60 * 1000)
 
@@ -194,6 +208,8 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->em = em;
     p->format = opt->format;
     diag_bad_init(&p->bad, opt->diag);
+    hold_init(&p->fmt_hold);
+    hold_init(&p->jump_hold);
     p->bad.clear_line = opt->progress != NULL;
     p->pending_max = INT64_MIN;
     p->line_step = INT64_MIN / 2; /* no step cached */
@@ -213,6 +229,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->alert_value = calloc(na, sizeof(*p->alert_value));
     p->alert_defined = calloc(na, 1);
     p->matches = calloc(n, sizeof(*p->matches));
+    p->sum_skipped = calloc(n, sizeof(*p->sum_skipped));
     p->win = calloc(n, sizeof(*p->win));
     p->alerts = calloc(na, sizeof(*p->alerts));
     p->det = calloc(na, sizeof(*p->det)); /* NOLINT(bugprone-sizeof-expression): pointers */
@@ -222,6 +239,7 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     if (p->pending == NULL || p->pending_n == NULL || p->step_n == NULL || p->step_value == NULL ||
         p->line_value == NULL || p->hits == NULL || p->step_defined == NULL ||
         p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
+        p->sum_skipped == NULL ||
         p->win == NULL || p->alerts == NULL || p->det == NULL || p->pending_lines == NULL ||
         p->view_a == NULL || p->view_b == NULL)
         goto oom;
@@ -258,6 +276,9 @@ pipeline_free(struct pipeline *p)
     free(p->alert_value);
     free(p->alert_defined);
     free(p->matches);
+    free(p->sum_skipped);
+    hold_fini(&p->fmt_hold);
+    hold_fini(&p->jump_hold);
     free(p->win);
     if (p->det != NULL)
         for (i = 0; i < p->rs->nalerts; i++)
@@ -341,6 +362,7 @@ evaluate(struct pipeline *p, int64_t start)
             rc |= emit_anomaly(p->em, t, &p->lines_rule, &p->lines_metric, &dev);
         inhibited = p->lines_det->phase == DETECT_FIRING && p->lines_det->dir < 0;
     }
+    inhibited |= p->silent;
     for (i = 0; i < rs->nalerts; i++) {
         const struct rules_alert *a = &rs->alerts[i];
         const struct rules_metric *m = &rs->metrics[a->metric];
@@ -378,7 +400,8 @@ evaluate(struct pipeline *p, int64_t start)
                             window_sum(&p->win[m->b], p->view_b[i]), &defined);
         else
             v = window_sum(&p->win[a->metric], p->view_a[i]);
-        ev = alert_step(&p->alerts[i], a, t, v, defined);
+        /* While the input is silent its zeros say nothing: the alert holds (one "input" record). */
+        ev = alert_step(&p->alerts[i], a, t, v, defined && !p->silent);
         p->alert_value[i] = v;
         p->alert_defined[i] = (unsigned char)defined;
         if (ev != ALERT_NONE && alerts)
@@ -567,53 +590,189 @@ explain(struct pipeline *p, const char *src, uint64_t lineno)
 }
 
 /*
- * Feed one line (without its newline) read from 'src' at 'lineno'. Bad lines
- * are counted and reported. Returns 0, or -1 with errno set when output
- * failed (EPIPE: the reader is gone) or memory ran out.
+ * Watch for a wrong format: when most lines of a stretch do not parse as the
+ * format in use, say so once (even with -q: nothing is counted right) and
+ * name the format they look like. 'failed' says whether this line failed.
  */
-int
-pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len)
+static void
+stretch(struct pipeline *p, const char *src, uint64_t lineno, int failed, const char *line,
+        size_t len, int end)
 {
-    const struct ruleset *rs = p->rs;
+    if (p->stretch_warned)
+        return;
+    if (!end) {
+        p->stretch_src = src;
+        p->stretch_lineno = lineno;
+        p->stretch_lines++;
+        if (failed) {
+            p->stretch_bad++;
+            p->stretch_guess = input_detect(&p->rec, line, len);
+        }
+        if (p->stretch_lines < STRETCH_LINES)
+            return;
+    }
+    if (p->stretch_lines >= STRETCH_MIN && p->stretch_bad * 2 > p->stretch_lines) {
+        const char *as = record_format_name(p->format), *guess = record_format_name(p->stretch_guess);
+
+        p->stretch_warned = 1;
+        fprintf(stderr, "rarr: %s:%llu: warning: %u of the last %u lines are not %s lines",
+                p->stretch_src, (unsigned long long)p->stretch_lineno, p->stretch_bad,
+                p->stretch_lines, as);
+        if (p->stretch_guess != p->format)
+            fprintf(stderr, "; they look like %s (try -f %s)", guess, guess);
+        fputs("; rarr --help lists the formats\n", stderr);
+    }
+    p->stretch_lines = p->stretch_bad = 0;
+}
+
+/*
+ * Count a late line (older than the clock's horizon) and say how late it was;
+ * a line far behind the newest event, in another input than the one that set
+ * it, most likely means the inputs were given out of time order: say that
+ * once per input.
+ */
+static int
+late(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts, const char *line, size_t len)
+{
+    int64_t behind = (p->max_ts - ts + 999) / 1000 * 1000; /* up to a whole second */
+
+    p->bad.lateness_ms = p->opt.lateness_ms;
+    p->bad.late_last_ms = behind;
+    if (behind > p->bad.late_max_ms)
+        p->bad.late_max_ms = behind;
+    if (behind > p->opt.lateness_ms + FAR_BEHIND_MS && src != p->hint_src && p->opt.diag != NULL) {
+        char dur[RARR_DUR_MAX];
+
+        p->hint_src = src;
+        clock_format_duration(clock_floor(behind, 60000), dur);
+        if (p->max_src != NULL && p->max_src != src)
+            fprintf(p->opt.diag,
+                    "rarr: %s:%llu: %s behind the newest event (from %s): are the inputs out of "
+                    "time order? give the oldest first\n",
+                    src, (unsigned long long)lineno, dur, p->max_src);
+        else
+            fprintf(p->opt.diag,
+                    "rarr: %s:%llu: %s behind the newest event: this input is far out of time "
+                    "order\n",
+                    src, (unsigned long long)lineno, dur);
+    }
+    return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
+}
+
+/* The held lines were not confirmed by the lines after them: skip them as time jumps. */
+static void
+reject_held(struct pipeline *p)
+{
+    struct hold *h = &p->jump_hold;
+    size_t i;
+
+    for (i = 0; i < h->n; i++)
+        pipeline_bad(p, h->v[i].src, h->v[i].lineno, DIAG_TIME_JUMP, hold_text(h, i), h->v[i].len);
+    hold_clear(h);
+}
+
+static int take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len,
+                int confirmed);
+
+/* The held lines are confirmed: apply them in the order they came. Returns 0 or -1. */
+static int
+release_held(struct pipeline *p, struct hold *h, int confirmed)
+{
+    struct hold out = *h; /* the lines leave the hold before they are taken */
+    size_t i;
+    int rc = 0;
+
+    hold_init(h);
+    for (i = 0; i < out.n && rc == 0; i++)
+        rc = take(p, out.v[i].src, out.v[i].lineno, hold_text(&out, i), out.v[i].len, confirmed);
+    hold_fini(h);
+    *h = out; /* its memory serves the next lines */
+    hold_clear(h);
+    return rc;
+}
+
+/*
+ * A line whose time breaks from the clock (more than JUMP_MS ahead of the
+ * newest event, or any line before the clock has started) is held until
+ * later lines confirm it: JUMP_CONFIRM lines in a row that agree with the
+ * first held one (before the start: within START_AGREE_MS of it; after: not
+ * falling back to the old clock), or the wall clock (a live line). A line
+ * that agrees with neither the clock nor the held ones starts a new hold;
+ * the lines it replaces are skipped as time jumps. So one stray timestamp,
+ * early or far ahead, costs that line, not the lines after it.
+ */
+static int
+hold_jump(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len,
+          int64_t ts)
+{
+    struct hold *h = &p->jump_hold;
+    int vouched = p->last_wall != 0 && llabs(ts - p->last_wall) <= LIVE_MS;
+
+    if (h->n > 0 && (p->started ? ts < h->v[0].ts_ms - JUMP_MS
+                                : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
+        reject_held(p);
+    if (hold_add(h, src, lineno, line, len, ts) == -1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return h->n >= JUMP_CONFIRM || vouched ? release_held(p, h, 1) : 0;
+}
+
+/*
+ * The input turned out live: without --lateness, the replay lateness drops
+ * to the live one, so the steps it held back are evaluated now.
+ */
+static int
+go_live(struct pipeline *p)
+{
+    if (p->opt.lateness_given || p->opt.lateness_ms <= RARR_LIVE_LATENESS_MS)
+        return 0;
+    p->opt.lateness_ms = RARR_LIVE_LATENESS_MS;
+    return p->started ? advance(p, p->max_ts - p->opt.lateness_ms) : 0;
+}
+
+static int apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts);
+
+/*
+ * Take one non-blank line of a known format: parse it, read its time, then
+ * hold it (a clock jump to confirm), skip it (late, bad) or apply it.
+ * 'confirmed' says the line was held and its time is confirmed. Returns 0,
+ * or -1 with errno set when output failed or memory ran out.
+ */
+static int
+take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len,
+     int confirmed)
+{
     struct record *r = &p->rec;
     enum diag_reason why = DIAG_NOT_CLF;
-    size_t i, j, n, step_slot;
-    int64_t ts, step_start;
-    long nhits;
-    int rc, limit;
+    int64_t ts;
+    int rc;
 
-    p->lines++;
-    for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-        ;
-    if (i == len) {
-        p->empty++;
-        return 0;
+    if ((rc = parse(p, line, len, &why)) == -2) {
+        errno = ENOMEM;
+        return -1;
     }
-    if (p->format == RECORD_AUTO) {
-        p->format = input_detect(r, line, len);
-        /* SPEC section 1: raw lines default to the arrival clock. */
-        if (p->format == RECORD_RAW && !p->opt.clock_given) {
-            p->opt.clock = PIPELINE_ARRIVAL;
-            p->opt.lateness_ms = 0;
-        }
-    }
-    if ((rc = parse(p, line, len, &why)) == -2)
-        goto oom;
-    if (rc == -1) {
-        record_end(r);
-        return pipeline_bad(p, src, lineno, why, line, len);
-    }
-    if (p->opt.clock == PIPELINE_ARRIVAL) {
+    if (p->opt.clock == PIPELINE_ARRIVAL && rc == 0) {
         r->ts_ms = clock_wall_ms();
         r->has_ts = 1;
     }
-    if (!r->has_ts) {
+    if (rc == -1 || !r->has_ts) {
         record_end(r);
+        if (!confirmed)
+            stretch(p, src, lineno,
+                    rc == -1 && (why == DIAG_NOT_CLF || why == DIAG_BAD_JSON ||
+                                 why == DIAG_NOT_OBJECT),
+                    line, len, 0);
         return pipeline_bad(p, src, lineno, why, line, len);
     }
+    if (!confirmed)
+        stretch(p, src, lineno, 0, line, len, 0);
     ts = r->ts_ms;
-    if (p->last_wall != 0)
+    if (p->last_wall != 0) {
         p->live = p->opt.clock == PIPELINE_ARRIVAL || llabs(ts - p->last_wall) <= LIVE_MS;
+        if (p->live && go_live(p) == -1)
+            return -1;
+    }
     if (p->restored) {
         p->restored = 0;
         if (ts - p->max_ts > MAX_JUMP_MS) {
@@ -624,14 +783,88 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
             pipeline_reset(p);
         }
     }
+    if (p->started && ts <= p->max_ts + JUMP_MS) {
+        /* In step with the clock: lines held as a jump ahead of it were strays. */
+        if (p->jump_hold.n > 0)
+            reject_held(p);
+    } else if (!confirmed && p->opt.clock == PIPELINE_EVENT) {
+        record_end(r);
+        return hold_jump(p, src, lineno, line, len, ts);
+    }
     if (p->started && ts < p->horizon) {
         record_end(r);
-        return pipeline_bad(p, src, lineno, DIAG_LATE, line, len);
+        return late(p, src, lineno, ts, line, len);
     }
-    if (p->started && ts - p->max_ts > MAX_JUMP_MS) {
-        record_end(r);
-        return pipeline_bad(p, src, lineno, DIAG_TIME_JUMP, line, len);
+    return apply(p, src, lineno, ts);
+}
+
+/*
+ * Decide the format from the lines held for the vote (--format=auto), then
+ * take them. Raw lines default to the arrival clock.
+ */
+static int
+decide_format(struct pipeline *p)
+{
+    struct hold *h = &p->fmt_hold;
+    struct input_vote v;
+    size_t i;
+
+    input_vote_init(&v);
+    for (i = 0; i < h->n; i++)
+        input_vote_add(&v, &p->rec, hold_text(h, i), h->v[i].len);
+    p->format = input_vote_decide(&v);
+    if (p->format == RECORD_RAW && !p->opt.clock_given) {
+        p->opt.clock = PIPELINE_ARRIVAL;
+        p->opt.lateness_ms = 0;
     }
+    if (p->opt.diag != NULL)
+        rules_warn_fields(p->rs, p->format, p->opt.diag);
+    return release_held(p, h, 0);
+}
+
+/*
+ * Feed one line (without its newline) read from 'src' at 'lineno'. Blank
+ * lines and tail's "==> FILE <==" headers are counted and skipped; with
+ * --format=auto the first lines are held until they have voted on the
+ * format. Bad lines are counted and reported. Returns 0, or -1 with errno
+ * set when output failed (EPIPE: the reader is gone) or memory ran out.
+ */
+int
+pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len)
+{
+    p->lines++;
+    if (input_is_blank(line, len)) {
+        p->empty++;
+        return 0;
+    }
+    if (input_is_tail_header(line, len)) {
+        p->headers++;
+        return 0;
+    }
+    if (p->format != RECORD_AUTO)
+        return take(p, src, lineno, line, len, 0);
+    if (hold_add(&p->fmt_hold, src, lineno, line, len, 0) == -1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return p->fmt_hold.n >= INPUT_VOTE_LINES ? decide_format(p) : 0;
+}
+
+/*
+ * Match a parsed line (in p->rec, with time 'ts') against every metric and
+ * add it to its step's pending values, moving the clock on when it is the
+ * newest event. Returns 0 or -1 with errno set.
+ */
+static int
+apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
+{
+    const struct ruleset *rs = p->rs;
+    struct record *r = &p->rec;
+    size_t i, j, n, step_slot;
+    int64_t step_start;
+    long nhits;
+    int limit;
+
     p->parsed++;
 
     /* Match every metric before applying any: a line that hits a match limit counts nowhere. */
@@ -654,14 +887,14 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
             char num[64], *end;
 
             if (v.len == 0 || v.len >= sizeof(num)) {
-                p->sum_skipped++;
+                p->sum_skipped[i]++;
                 continue;
             }
             memcpy(num, v.p, v.len);
             num[v.len] = '\0';
             value = strtod(num, &end);
             if (*end != '\0' || !isfinite(value)) {
-                p->sum_skipped++;
+                p->sum_skipped[i]++;
                 continue;
             }
         }
@@ -673,7 +906,7 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     record_end(r);
     if (limit) {
         p->parsed--;
-        return pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, line, len);
+        return pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, r->line.p, r->line.len);
     }
 
     /* Advance time with the newest event, then apply the line to its step. */
@@ -681,10 +914,12 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
         p->started = 1;
         p->max_ts = ts;
         p->tz_min = r->tz_min;
+        p->max_src = src;
         p->next_step = clock_floor(ts, p->opt.step_ms);
         p->horizon = ts - p->opt.lateness_ms;
     } else if (ts > p->max_ts) {
         p->max_ts = ts;
+        p->max_src = src;
         p->tz_min = r->tz_min;
         if (advance(p, ts - p->opt.lateness_ms) == -1)
             return -1;
@@ -709,9 +944,6 @@ pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *
     }
     /* Events go out at once; metric records wait for a full buffer or for the reader to wait. */
     return p->em->urgent || p->em->out.len >= FLUSH_BYTES ? flush(p) : 0;
-oom:
-    errno = ENOMEM;
-    return -1;
 }
 
 /*
@@ -725,6 +957,10 @@ oom:
 int
 pipeline_tick(struct pipeline *p, int64_t wall_ms)
 {
+    /* Live input that stops after a few lines: they vote on the format without waiting. */
+    if (p->fmt_hold.n > 0 && p->last_wall != 0 && wall_ms - p->last_wall >= IDLE_MS &&
+        decide_format(p) == -1)
+        return -1;
     if (!p->live || p->last_wall == 0 || wall_ms - p->last_wall < IDLE_MS)
         return 0;
     if (p->started && advance(p, wall_ms - p->opt.lateness_ms) == -1)
@@ -750,6 +986,8 @@ wait_ms(const struct pipeline *p, int64_t wall_ms)
 {
     int64_t due = INT64_MAX, w;
 
+    if (p->fmt_hold.n > 0 && p->last_wall != 0)
+        return (int)(p->last_wall + IDLE_MS - wall_ms < 10 ? 10 : p->last_wall + IDLE_MS - wall_ms);
     if (!p->live || p->last_wall == 0)
         return -1;
     if (p->started)
@@ -883,6 +1121,18 @@ pipeline_finish(struct pipeline *p)
     int rc = 0;
 
     /*
+     * Lines still held are decided now: the format from the lines there are;
+     * lines held before the clock started start it (nothing contradicts
+     * them), a jump the input never confirmed was a stray.
+     */
+    if (p->fmt_hold.n > 0 && decide_format(p) == -1)
+        rc = -1;
+    if (!p->started && p->jump_hold.n > 0 && release_held(p, &p->jump_hold, 1) == -1)
+        rc = -1;
+    reject_held(p);
+    stretch(p, NULL, 0, 0, NULL, 0, 1);
+
+    /*
      * The state saved is the one before the last steps are forced out: the
      * next run evaluates them again with whatever late lines it brings,
      * writing nothing for the steps this run wrote ("written_to").
@@ -936,11 +1186,24 @@ pipeline_adopt(struct pipeline *p, const struct pipeline *old)
     p->lines = old->lines;
     p->empty = old->empty;
     p->parsed = old->parsed;
-    p->sum_skipped = old->sum_skipped;
+    p->headers = old->headers;
+    p->max_src = old->max_src;
+    p->hint_src = old->hint_src;
+    p->stretch_warned = old->stretch_warned;
+    /* Lines held by the old pipeline are the new one's to decide. */
+    for (i = 0; i < old->fmt_hold.n; i++)
+        hold_add(&p->fmt_hold, old->fmt_hold.v[i].src, old->fmt_hold.v[i].lineno,
+                 hold_text(&old->fmt_hold, i), old->fmt_hold.v[i].len, 0);
+    for (i = 0; i < old->jump_hold.n; i++)
+        hold_add(&p->jump_hold, old->jump_hold.v[i].src, old->jump_hold.v[i].lineno,
+                 hold_text(&old->jump_hold, i), old->jump_hold.v[i].len,
+                 old->jump_hold.v[i].ts_ms);
     for (i = 0; i < p->rs->nmetrics; i++)
         for (j = 0; j < old->rs->nmetrics; j++)
-            if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0)
+            if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0) {
                 p->matches[i] = old->matches[j];
+                p->sum_skipped[i] = old->sum_skipped[j];
+            }
 }
 
 /*
@@ -993,14 +1256,25 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
         if (p->bad.count[r] > 0 && r != DIAG_LATE)
             fprintf(fp, "rarr: stats: bad: %s %llu\n", diag_reason_name((enum diag_reason)r),
                     (unsigned long long)p->bad.count[r]);
-    fprintf(fp, "rarr: stats: late %llu\n", (unsigned long long)p->bad.count[DIAG_LATE]);
+    fprintf(fp, "rarr: stats: late %llu", (unsigned long long)p->bad.count[DIAG_LATE]);
+    if (p->bad.count[DIAG_LATE] > 0) {
+        char most[RARR_DUR_MAX], lateness[RARR_DUR_MAX];
+
+        clock_format_duration(p->bad.late_max_ms, most);
+        clock_format_duration(p->bad.lateness_ms, lateness);
+        fprintf(fp, " (the most %s behind the newest event; --lateness %s)", most, lateness);
+    }
+    fputc('\n', fp);
+    if (p->headers > 0)
+        fprintf(fp, "rarr: stats: tail headers %llu\n", (unsigned long long)p->headers);
     for (i = 0; i < rs->nmetrics; i++)
         if (rs->metrics[i].kind != RULES_RATIO)
             fprintf(fp, "rarr: stats: matches %s %llu\n", rs->metrics[i].name,
                     (unsigned long long)p->matches[i]);
-    if (p->sum_skipped > 0)
-        fprintf(fp, "rarr: stats: sum= values not numeric %llu\n",
-                (unsigned long long)p->sum_skipped);
+    for (i = 0; i < rs->nmetrics; i++)
+        if (p->sum_skipped[i] > 0)
+            fprintf(fp, "rarr: stats: sum= values not numeric %s %llu\n", rs->metrics[i].name,
+                    (unsigned long long)p->sum_skipped[i]);
     fprintf(fp, "rarr: stats: events %llu, metric records %llu\n",
             (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);
     fprintf(fp, "rarr: stats: %.3f s, %.0f lines/s\n", seconds,

@@ -187,6 +187,33 @@ metric_json(const struct pipeline *p, size_t i, struct buf *b)
     return o;
 }
 
+/*
+ * What a resolved record needs of a firing alert, should its rule change or
+ * go before it resolves: its type, metric, category, window, since and (for
+ * an anomaly) direction.
+ */
+static json_t *
+firing_json(const struct pipeline *p, size_t i)
+{
+    const struct rules_alert *a = &p->rs->alerts[i];
+    const struct rules_metric *m = &p->rs->metrics[a->metric];
+    json_t *o = json_pack("{sssssIsI}", "type", a->anomaly ? "anomaly" : "threshold", "metric",
+                          m->name, "window", (json_int_t)a->window_ms, "since",
+                          (json_int_t)(a->anomaly ? p->det[i]->since_ms : p->alerts[i].since_ms));
+
+    if (o != NULL && m->category != RULES_NONE &&
+        put(o, "rarr", json_string(rules_category_name(m->category))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o != NULL && a->anomaly &&
+        put(o, "direction", json_string(p->det[i]->dir < 0 ? "drop" : "spike")) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *
 alert_json(const struct pipeline *p, size_t i, struct buf *b)
 {
@@ -206,6 +233,8 @@ alert_json(const struct pipeline *p, size_t i, struct buf *b)
         rc |= put(o, "state", json_string(state_names[p->alerts[i].state]));
         rc |= put(o, "since", json_integer(p->alerts[i].since_ms));
     }
+    if (a->anomaly ? p->det[i]->phase == DETECT_FIRING : p->alerts[i].state == ALERT_FIRING)
+        rc |= put(o, "firing", firing_json(p, i));
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -592,6 +621,55 @@ restore_clock(struct pipeline *p, const json_t *c)
 }
 
 /*
+ * A saved alert that no rule in force takes over: its state is dropped, and
+ * when it was firing a resolved record says so ("reason": "rule changed" when
+ * a rule of the same name, or of the same kind on the same metric, is still
+ * there, else "rule removed"), at the step
+ * the clock stands at, so a pager keyed on the rule closes. Returns 0 or -1
+ * when output failed.
+ */
+static int
+retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
+{
+    const char *rule = json_string_value(json_object_get(a, "rule")), *reason = "rule removed",
+               *what = "is gone";
+    const json_t *f = json_object_get(a, "firing");
+    int64_t window = 0, since = 0;
+    size_t i;
+
+    if (rule == NULL)
+        return 0;
+    if (f == NULL) {
+        if (json_object_get(a, "detector") != NULL || json_object_get(a, "state") != NULL)
+            fprintf(log, "rarr: %s: rule '%s' changed or is gone; its state is dropped\n", name,
+                    rule);
+        return 0;
+    }
+    /* Changed: a rule of that name, or of that kind on that metric, is still there. */
+    for (i = 0; i < p->rs->nalerts; i++) {
+        const struct rules_alert *r = &p->rs->alerts[i];
+        const char *metric = json_string_value(json_object_get(f, "metric")),
+                   *type = json_string_value(json_object_get(f, "type"));
+
+        if (strcmp(r->rule, rule) == 0 ||
+            (metric != NULL && type != NULL && strcmp(p->rs->metrics[r->metric].name, metric) == 0 &&
+             (strcmp(type, "anomaly") == 0) == r->anomaly)) {
+            reason = "rule changed";
+            what = "changed";
+        }
+    }
+    fprintf(log, "rarr: %s: rule '%s' %s while firing; it is resolved\n", name, rule, what);
+    if (!p->opt.emit_alerts || p->em == NULL)
+        return 0;
+    get_int(f, "window", &window);
+    get_int(f, "since", &since);
+    return emit_retired(p->em, p->next_step, json_string_value(json_object_get(f, "type")), rule,
+                        json_string_value(json_object_get(f, "metric")),
+                        json_string_value(json_object_get(f, "rarr")), window, since,
+                        json_string_value(json_object_get(f, "direction")), reason);
+}
+
+/*
  * Load 'snap' (from state_read, named 'name' in messages) into a fresh
  * pipeline: the event clock, and every window, pending step, alert state and
  * detector whose metric has the same name and definition in the rules in
@@ -690,19 +768,11 @@ state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *lo
             p->alerts[i].since_ms = since;
         }
     }
-    for (k = 0; k < json_array_size(alerts); k++) {
-        const json_t *a = json_array_get(alerts, k);
-        const char *st = json_string_value(json_object_get(a, "state"));
-        const json_t *d = json_object_get(a, "detector");
-
-        if (ataken[k])
-            continue;
-        /* An alert left firing is worth a word: no resolved record will follow. */
-        if ((st != NULL && strcmp(st, "firing") == 0) || d != NULL)
-            fprintf(log, "rarr: %s: rule '%s' changed or is gone; its state is dropped%s\n", name,
-                    json_string_value(json_object_get(a, "rule")),
-                    st != NULL && strcmp(st, "firing") == 0 ? " (it was firing)" : "");
-    }
+    for (k = 0; k < json_array_size(alerts); k++)
+        if (!ataken[k] && retire(p, json_array_get(alerts, k), name, log) == -1) {
+            what = "out of memory";
+            goto bad;
+        }
     o = json_object_get(snap, "lines");
     if (p->lines_det != NULL && o != NULL) {
         b.len = 0;

@@ -109,5 +109,20 @@ size=$(wc -c <"$tmp/recent.json")
 check "recent log: pipe with pauses equals file" cmp -s "$tmp/file.out" "$tmp/pipe.out"
 check "recent log: records were written" [ -s "$tmp/file.out" ]
 
+# 6. The whole input goes silent: threshold alerts hold, so the operator gets
+#    one "input" silent record, not one firing per metric. (b-gone would fire
+#    3 s after b's lines stop; the silence is declared after 1 s.)
+printf "metric b path='/b'\nalert b window=1s below=1 for=3s name=b-gone\n" >"$tmp/r6.rarr"
+{
+    for i in $(seq 1 5); do
+        echo "{\"ts\":$(now),\"path\":\"/b\"}"
+        sleep 0.2
+    done
+    sleep 5
+} | "$rarr" -r "$tmp/r6.rarr" --step 1s --lateness 0s --silence 1s >"$tmp/out6"
+check "silent input: one input record ($(grep -c '"state":"silent"' "$tmp/out6"))" \
+    [ "$(grep -c '"state":"silent"' "$tmp/out6")" = 1 ]
+check "silent input: the threshold alert holds" [ "$(grep -c b-gone "$tmp/out6")" = 0 ]
+
 echo "live: $pass passed, $fails failed"
 [ "$fails" = 0 ]

@@ -140,6 +140,37 @@ check "SIGHUP: the new metric counts from the reload on" \
 check "SIGHUP: the new metric has no records before the reload" \
     [ -z "$(grep '"metric":"checkouts"' "$tmp/h" | grep '"time":"2026-05-04T0')" ]
 
+# 3b. SIGHUP that changes a firing alert: the old rule's alert is resolved on
+#     stdout ("reason":"rule changed"), so a pager keyed on its rule closes;
+#     one that removes it says "rule removed". The new rule starts afresh.
+for change in changed removed; do
+    cp patterns/default.rarr "$tmp/r.rarr"
+    cut=$(grep -n '\[04/May/2026:14:40' fixtures/logs/login-outage.log | head -1 | cut -d: -f1)
+    rm -f "$tmp/fifo"
+    mkfifo "$tmp/fifo"
+    "$rarr" -r "$tmp/r.rarr" <"$tmp/fifo" >"$tmp/f" 2>"$tmp/f.err" &
+    pid=$!
+    exec 3>"$tmp/fifo"
+    head -n "$cut" fixtures/logs/login-outage.log >&3
+    wait_for 10 grep -q '"state":"firing","rule":"login_success below 50' "$tmp/f"
+    if [ $change = changed ]; then
+        sed -i 's/^alert  *login_success .*/alert login_success window=15m below=40 for=5m/' \
+            "$tmp/r.rarr"
+    else
+        sed -i '/^alert  *login_success /d' "$tmp/r.rarr"
+    fi
+    kill -HUP $pid
+    wait_for 5 grep -q 'SIGHUP: rules reloaded' "$tmp/f.err"
+    tail -n +$((cut + 1)) fixtures/logs/login-outage.log >&3
+    exec 3>&-
+    wait $pid
+    check "SIGHUP, firing rule $change: a resolved record with the reason" \
+        grep -q '"type":"threshold","time":"[^"]*","state":"resolved","rule":"login_success below 50 over 15m","metric":"login_success","rarr":"retention","window":"15m","since":"[^"]*","reason":"rule '$change'"}' "$tmp/f"
+    check "SIGHUP, firing rule $change: said on stderr" \
+        grep -q "rule 'login_success below 50 over 15m' .* while firing; it is resolved" "$tmp/f.err"
+done
+rm -f "$tmp/fifo"
+
 # 4. kill -9 at random moments of a run that saves all the time (every 5
 #    minutes of event time): the state file always loads. Each round goes
 #    on from the state the last one left (its lines up to there are late).

@@ -284,14 +284,19 @@ test_pipeline_late_event_counted_not_applied(void **state)
                  MREC("10:02:00", "a", "2"), MREC("10:02:00", "b", "0"), NULL);
     assert_int_equal(fclose(dfp), 0);
     assert_string_equal(
-        diag, "rarr: test:3: late: {\"ts\":\"2026-05-04T10:01:19.999Z\",\"path\":\"/a\"}\n"
-              "rarr: test:5: late: {\"ts\":\"2026-05-04T10:00:50Z\",\"path\":\"/a\"}\n");
+        diag, "rarr: test:3: late: 11s behind the newest event, past --lateness 10s: "
+              "{\"ts\":\"2026-05-04T10:01:19.999Z\",\"path\":\"/a\"}\n"
+              "rarr: test:5: late: 40s behind the newest event, past --lateness 10s: "
+              "{\"ts\":\"2026-05-04T10:00:50Z\",\"path\":\"/a\"}\n"
+              "rarr: input: 2 lines came later than --lateness 10s allows (the most 40s behind "
+              "the newest event); --lateness 2m would keep them\n");
     sfp = open_memstream(&stats, &stats_len);
     assert_non_null(sfp);
     pipeline_stats(r.p, sfp, 0);
     assert_int_equal(fclose(sfp), 0);
     assert_non_null(strstr(stats, "rarr: stats: lines 6, parsed 4, empty 0, bad 2\n"));
-    assert_non_null(strstr(stats, "rarr: stats: late 2\n"));
+    assert_non_null(strstr(
+        stats, "rarr: stats: late 2 (the most 40s behind the newest event; --lateness 10s)\n"));
     assert_non_null(strstr(stats, "rarr: stats: matches a 3\n"));
     assert_non_null(strstr(stats, "rarr: stats: matches b 1\n"));
     assert_non_null(strstr(stats, "rarr: stats: events 0, metric records 4\n"));
@@ -619,9 +624,10 @@ test_pipeline_one_metric_drop_is_that_metric(void **state)
 }
 
 /*
- * Forged timestamps a month apart, with anomaly rules: each gap is crossed
- * step by step for a day at most (the input is gone after a day without a
- * line), so twelve lines cost twelve days of steps, not a year of them.
+ * Traffic that jumps a month at a time, with anomaly rules: each jump is
+ * confirmed by the lines after it, and each gap is crossed step by step for
+ * a day at most (the input is gone after a day without a line), so twelve
+ * months cost twelve days of steps, not a year of them.
  */
 static void
 test_pipeline_month_jumps_cost_a_day_each(void **state)
@@ -632,9 +638,9 @@ test_pipeline_month_jumps_cost_a_day_each(void **state)
 
     (void)state;
     run_start(&r, "metric a path~'^/a'\nanomaly a window=1h\n", 0, 1, 0, NULL);
-    for (i = 0; i < 12; i++) {
-        /* 30 days apart: within the 31-day jump limit each time. */
-        clock_format_time((1767225600LL + i * 30LL * 86400) * 1000, ts);
+    for (i = 0; i < 36; i++) {
+        /* Three lines a second apart, 30 days after the three before. */
+        clock_format_time((1767225600LL + i / 3 * 30LL * 86400 + i % 3) * 1000, ts);
         run_event_at(&r, ts, "/a");
     }
     run_finish(&r);

@@ -43,13 +43,17 @@ struct diag_bad {
     uint64_t reported; /* lines shown or summed up so far */
     int64_t last_summary_ms;
     FILE *fp;
-    int clear_line; /* a progress line may be on the terminal: erase it first */
+    int clear_line;       /* a progress line may be on the terminal: erase it first */
+    int64_t lateness_ms;  /* the lateness in force when the last late line came */
+    int64_t late_last_ms; /* how far the last late line was behind the newest event */
+    int64_t late_max_ms;  /* the most any late line was behind it */
 };
 
 void diag_bad_init(struct diag_bad *b, FILE *fp);
 void diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_reason r,
                    const char *p, size_t len);
 void diag_bad_finish(struct diag_bad *b);
+void diag_bad_late_advice(const struct diag_bad *b, FILE *fp);
 
 #define RARR_BAD_SHOWN 5
 #define RARR_BAD_SUMMARY_MS 10000

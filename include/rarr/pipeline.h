@@ -10,6 +10,7 @@
 #include "rarr/detect.h"
 #include "rarr/diag.h"
 #include "rarr/emit.h"
+#include "rarr/hold.h"
 #include "rarr/input.h"
 #include "rarr/match.h"
 #include "rarr/record.h"
@@ -18,6 +19,14 @@
 #include "rarr/window.h"
 
 enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
+
+/*
+ * The lateness when --lateness is not given: a replay keeps real logs'
+ * disorder (lines minutes out of order); once the input is live it drops to
+ * the live lateness, so alerts stay prompt.
+ */
+#define RARR_REPLAY_LATENESS_MS (15 * 60 * 1000)
+#define RARR_LIVE_LATENESS_MS (10 * 1000)
 
 /* Called every so many lines with the input being read (for a progress line). */
 typedef void (*pipeline_progress_fn)(void *arg, const struct input *in, uint64_t lines);
@@ -28,6 +37,7 @@ struct pipeline_opts {
     int clock_given; /* --clock was given: auto-detected raw keeps it */
     int64_t step_ms;
     int64_t lateness_ms;
+    int lateness_given; /* --lateness: kept as given; else it drops to the live lateness */
     int emit_alerts;
     int emit_metrics;
     int explain;
@@ -105,8 +115,20 @@ struct pipeline {
     int tz_min;           /* UTC offset of the newest event's line */
     int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
 
-    uint64_t lines, empty, parsed, sum_skipped;
-    uint64_t *matches; /* [nmetrics] */
+    struct hold fmt_hold;  /* the first lines, while they vote on the format */
+    struct hold jump_hold; /* lines far from the clock, until later lines confirm them */
+    const char *max_src;   /* the input of the line that set max_ts */
+    const char *hint_src;  /* the input last told it may be out of order */
+    int64_t late_max_ms;   /* the most a late line was behind the newest event */
+    unsigned stretch_lines, stretch_bad; /* the current stretch of lines, and how many failed */
+    int stretch_warned;                  /* the wrong-format warning is out */
+    const char *stretch_src;             /* where the stretch's last line came from */
+    uint64_t stretch_lineno;
+    enum record_format stretch_guess;    /* what the failed lines looked like */
+
+    uint64_t lines, empty, headers, parsed;
+    uint64_t *matches;     /* [nmetrics] */
+    uint64_t *sum_skipped; /* [nmetrics] sum= values that were not numbers */
 };
 
 struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt,
