@@ -9,6 +9,14 @@
  * ratios and alerts) are resolved in rules_finish(), after every file is read,
  * so the order of files in a rules directory does not matter. Regexes are
  * compiled by match_compile() from rules_finish().
+ *
+ * Every error is reported, not only the first: a line with an error is
+ * left as far as it was built and parsing goes on with the next word or the
+ * next line, so one run of --check lists all that is wrong (up to
+ * RARR_DIAG_MAX). Regexes are test-compiled as they are read, so their
+ * errors come in file order with the others. A ruleset that had an error
+ * is only good for rules_free(): rules_finish() then reports what it finds
+ * and returns -1 without compiling.
  */
 #include "rarr/rules.h"
 
@@ -23,6 +31,7 @@
 #include "rarr/match.h"
 
 #define MAX_TOKENS 64
+#define WORD_MAX 64 /* longest word copied for a "did you mean" */
 
 struct token {
     const char *p; /* as written, quotes included */
@@ -37,6 +46,10 @@ struct cursor {
     unsigned line;
     const char *src; /* the line, without its newline */
     size_t srclen;
+    const char *rest, *end; /* the text after this line, for "defined later" */
+    int stop_line;          /* an error left the rest of the line unreadable */
+    int partial;            /* the line ended in '\': do not ask for what is missing */
+    int skip_next;          /* the next line is this one's continuation: skip it */
     struct diag *d;
 };
 
@@ -53,27 +66,47 @@ rules_category_name(enum rules_category c)
     return category_names[c];
 }
 
+/*
+ * Report one error into 'd': the ruleset's first error sets it, later ones
+ * are added. When 'd' is full the ruleset stops reading. Returns -1.
+ */
+static int
+report(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const char *src,
+       size_t srclen, unsigned width, const char *msg)
+{
+    if (rs->nerrors++ == 0)
+        diag_set(d, loc->file, loc->line, loc->col, "%s", msg);
+    else if (diag_add(d, loc->file, loc->line, loc->col, "%s", msg) == -1)
+        rs->stopped = 1;
+    if (src != NULL)
+        diag_source(d, src, srclen, width);
+    return -1;
+}
+
 static int fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Report an error at column 'col' of the line being parsed. Returns -1. */
 static int
 fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
 {
+    struct rules_loc loc = {c->file, c->line, col};
     va_list ap;
     char msg[sizeof(c->d->msg)];
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    diag_set(c->d, c->file, c->line, col, "%s", msg);
-    diag_source(c->d, c->src, c->srclen, width);
-    return -1;
+    return report(c->rs, c->d, &loc, c->src, c->srclen, width, msg);
 }
 
+/* Out of memory: report it and read nothing more. */
 static int
 oom(struct cursor *c)
 {
-    return fail(c, 0, 0, "out of memory");
+    fail(c, 0, 0, "out of memory");
+    c->rs->stopped = 1;
+    return -1;
 }
 
 static char *
@@ -101,6 +134,26 @@ grow(void *arr, size_t *n, size_t size)
     memset((char *)p + *n * size, 0, size);
     (*n)++;
     return p;
+}
+
+/* Whether 'len' bytes at 'p' spell the word 's'. */
+static int
+same(const char *p, size_t len, const char *s)
+{
+    return strlen(s) == len && memcmp(p, s, len) == 0;
+}
+
+/* diag_nearest() for a word that is not NUL-terminated. */
+static const char *
+nearest(const char *p, size_t len, const char *const *cands, size_t n)
+{
+    char word[WORD_MAX + 1];
+
+    if (len == 0 || len > WORD_MAX)
+        return NULL;
+    memcpy(word, p, len);
+    word[len] = '\0';
+    return diag_nearest(word, cands, n);
 }
 
 /* Make an empty ruleset. Returns NULL on out-of-memory. */
@@ -209,7 +262,7 @@ rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out)
     size_t i;
 
     for (i = 0; i < rs->nmetrics; i++) {
-        if (strcmp(rs->metrics[i].name, name) == 0) {
+        if (rs->metrics[i].name != NULL && strcmp(rs->metrics[i].name, name) == 0) {
             *out = i;
             return 0;
         }
@@ -269,6 +322,13 @@ unquote(const char *p, size_t len)
     return s;
 }
 
+/* Whether a token holds a quote after its first 'skip' bytes. */
+static int
+quoted(const struct token *t, size_t skip)
+{
+    return skip < t->len && memchr(t->p + skip, '\'', t->len - skip) != NULL;
+}
+
 static int
 is_name(const char *p, size_t len)
 {
@@ -284,14 +344,172 @@ is_name(const char *p, size_t len)
 }
 
 /*
+ * The column in the source line of the first byte of a token's value (after
+ * 'skip' bytes of key and operator, and after an opening quote).
+ */
+static unsigned
+value_col(const struct token *t, size_t skip)
+{
+    return t->col + (unsigned)skip + (skip < t->len && t->p[skip] == '\'');
+}
+
+/*
+ * A value written in double quotes ("status~\"^5\"", "name=\"a b\"") would
+ * keep its quotes as part of the text and never match: an error that shows
+ * the single-quoted form. 'skip' bytes of key and operator come first. The
+ * rest of the line is not read (a double-quoted space cut it into words).
+ * Returns -1 with the error, or 0.
+ */
+static int
+check_double_quotes(struct cursor *c, const struct token *t, size_t skip)
+{
+    const char *open = t->p + skip, *end = c->src + c->srclen, *close;
+    unsigned width;
+
+    if (skip >= t->len || *open != '"')
+        return 0;
+    if ((close = memchr(open + 1, '"', (size_t)(end - open - 1))) != NULL) {
+        width = (unsigned)(close - open) + 1;
+    } else {
+        close = t->p + t->len;
+        width = (unsigned)(close - open);
+    }
+    c->stop_line = 1;
+    return fail(c, t->col + (unsigned)skip, width,
+                "values are written in single quotes: %.*s'%.*s'", (int)skip, t->p,
+                (int)(close - open - 1), open + 1);
+}
+
+/* The length of an operator ("~", "!~", "=", "!=") at the start of 'p', or 0. */
+static size_t
+op_at(const char *p, size_t len)
+{
+    if (len >= 2 && p[0] == '!' && (p[1] == '~' || p[1] == '='))
+        return 2;
+    return len >= 1 && (p[0] == '~' || p[0] == '=') ? 1 : 0;
+}
+
+/*
+ * "status ~ '^5'", "status~ '^5'", "window = 15m": a condition or option cut
+ * by spaces around its operator reads as several broken words. Token 'i' has
+ * no operator or ends in one ('has_op' says which); if a neighbour completes
+ * it, this is an error that shows the words joined, and the rest of the line
+ * is not read. Returns -1 with the error, or 0.
+ */
+static int
+check_spaced(struct cursor *c, const struct token *tok, int n, int i, int has_op, const char *what)
+{
+    const struct token *t = &tok[i];
+    size_t oplen;
+    int j = i + 1, k;
+    char join[512];
+    size_t w = 0;
+
+    if (j >= n)
+        return 0;
+    if (has_op) {
+        if (t->p[t->len - 1] != '~' && t->p[t->len - 1] != '=')
+            return 0;
+    } else if ((oplen = op_at(tok[j].p, tok[j].len)) == 0) {
+        return 0;
+    } else if (oplen == tok[j].len && j + 1 < n) {
+        j++;
+    }
+    for (k = i; k <= j && w + tok[k].len < sizeof(join); k++) {
+        memcpy(join + w, tok[k].p, tok[k].len);
+        w += tok[k].len;
+    }
+    c->stop_line = 1;
+    return fail(c, t->col, tok[j].col + (unsigned)tok[j].len - t->col,
+                "no spaces around the operator in %s: write %.*s", what, (int)w, join);
+}
+
+/*
+ * The line, after the one being parsed, where the same text writes "define
+ * NAME", or 0: a pattern used before its define is another mistake than a
+ * misspelt one, and says so.
+ */
+static unsigned
+defined_later(const struct cursor *c, const char *name, size_t len)
+{
+    const char *p, *nl, *q;
+    unsigned line = c->line;
+
+    for (p = c->rest; p != NULL && p < c->end; p = nl + 1) {
+        line++;
+        if ((nl = memchr(p, '\n', (size_t)(c->end - p))) == NULL)
+            nl = c->end;
+        for (q = p; q < nl && (*q == ' ' || *q == '\t'); q++)
+            ;
+        if ((size_t)(nl - q) > 7 && memcmp(q, "define", 6) == 0 && (q[6] == ' ' || q[6] == '\t')) {
+            for (q += 6; q < nl && (*q == ' ' || *q == '\t'); q++)
+                ;
+            if ((size_t)(nl - q) >= len && memcmp(q, name, len) == 0 &&
+                (q + len == nl || q[len] == ' ' || q[len] == '\t' || q[len] == '\r'))
+                return line;
+        }
+    }
+    return 0;
+}
+
+/* The define named like 'len' bytes at 'p', or NULL. */
+static const struct rules_define *
+find_define(const struct ruleset *rs, const char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < rs->ndefines; i++)
+        if (same(p, len, rs->defines[i].name))
+            return &rs->defines[i];
+    return NULL;
+}
+
+/* The define name nearest to 'len' bytes at 'p', for "did you mean"; NULL if none is. */
+static const char *
+nearest_define(const struct ruleset *rs, const char *p, size_t len)
+{
+    const char **names = malloc((rs->ndefines + 1) * sizeof(*names)), *near;
+    size_t i;
+
+    if (names == NULL)
+        return NULL;
+    for (i = 0; i < rs->ndefines; i++)
+        names[i] = rs->defines[i].name;
+    near = nearest(p, len, names, rs->ndefines);
+    free(names);
+    return near;
+}
+
+/* Report the reference '%{NAME}' ('len' bytes at 'ref', column 'col') no earlier define names. */
+static int
+undefined_pattern(struct cursor *c, const char *ref, size_t len, unsigned col)
+{
+    unsigned later = defined_later(c, ref + 2, len - 3);
+    const char *near;
+
+    if (later > 0)
+        return fail(c, col, (unsigned)len,
+                    "pattern '%.*s' is defined later, at line %u (a define must come before the "
+                    "rules that use it)",
+                    (int)len, ref, later);
+    if ((near = nearest_define(c->rs, ref + 2, len - 3)) != NULL)
+        return fail(c, col, (unsigned)len, "undefined pattern '%.*s' (did you mean '%%{%s}'?)",
+                    (int)len, ref, near);
+    return fail(c, col, (unsigned)len,
+                "undefined pattern '%.*s' (define it earlier with: define NAME 'REGEX')", (int)len,
+                ref);
+}
+
+/*
  * Expand %{NAME} references to earlier defines in a regex written at column
  * 'col'. Returns a new string (caller frees) or NULL with the error set.
  */
 static char *
 expand(struct cursor *c, const char *p, size_t len, unsigned col, size_t *literal_len)
 {
+    const struct rules_define *def;
     struct buf b;
-    size_t i = 0, j;
+    size_t i = 0;
     int expanded = 0;
 
     buf_init(&b);
@@ -305,21 +523,15 @@ expand(struct cursor *c, const char *p, size_t len, unsigned col, size_t *litera
                 goto oom;
             continue;
         }
-        for (j = 0; j < c->rs->ndefines; j++)
-            if (strlen(c->rs->defines[j].name) == (size_t)(close - p - i - 2) &&
-                memcmp(c->rs->defines[j].name, p + i + 2, (size_t)(close - p - i - 2)) == 0)
-                break;
-        if (j == c->rs->ndefines) {
-            fail(c, col + (unsigned)i, (unsigned)(close - p - i + 1),
-                 "undefined pattern '%.*s' (define it earlier with: define NAME 'REGEX')",
-                 (int)(close - p - i + 1), p + i);
+        if ((def = find_define(c->rs, p + i + 2, (size_t)(close - p - i - 2))) == NULL) {
+            undefined_pattern(c, p + i, (size_t)(close - p - i + 1), col + (unsigned)i);
             buf_fini(&b);
             return NULL;
         }
         if (!expanded)
             *literal_len = b.len;
         expanded = 1;
-        if (buf_adds(&b, c->rs->defines[j].text) == -1)
+        if (buf_adds(&b, def->text) == -1)
             goto oom;
         i = (size_t)(close - p) + 1;
     }
@@ -333,14 +545,12 @@ oom:
     return NULL;
 }
 
-/*
- * The column in the source line of the first byte of a token's value (after
- * 'skip' bytes of key and operator, and after an opening quote).
- */
-static unsigned
-value_col(const struct token *t, size_t skip)
+static int
+bad_name(struct cursor *c, const struct token *t)
 {
-    return t->col + (unsigned)skip + (skip < t->len && t->p[skip] == '\'');
+    return fail(c, t->col, (unsigned)t->len,
+                "bad name '%.*s' (letters, digits and _, not starting with a digit)", (int)t->len,
+                t->p);
 }
 
 static int
@@ -348,29 +558,23 @@ parse_define(struct cursor *c, struct token *tok, int n)
 {
     struct ruleset *rs = c->rs;
     struct rules_define *d;
-    size_t i, lit;
-    char *text;
+    size_t lit;
+    char *text, *raw;
 
+    if (n >= 3 && check_double_quotes(c, &tok[2], 0) == -1)
+        return -1;
     if (n != 3)
         return fail(c, n < 3 ? (unsigned)c->srclen + 1 : tok[3].col, 1,
                     "expected: define NAME 'REGEX'");
     if (!is_name(tok[1].p, tok[1].len))
-        return fail(c, tok[1].col, (unsigned)tok[1].len,
-                    "bad name '%.*s' (letters, digits and _, not starting with a digit)",
+        return bad_name(c, &tok[1]);
+    if (find_define(rs, tok[1].p, tok[1].len) != NULL)
+        return fail(c, tok[1].col, (unsigned)tok[1].len, "pattern '%.*s' is already defined",
                     (int)tok[1].len, tok[1].p);
-    for (i = 0; i < rs->ndefines; i++)
-        if (strlen(rs->defines[i].name) == tok[1].len &&
-            memcmp(rs->defines[i].name, tok[1].p, tok[1].len) == 0)
-            return fail(c, tok[1].col, (unsigned)tok[1].len, "pattern '%.*s' is already defined",
-                        (int)tok[1].len, tok[1].p);
-    {
-        char *raw = unquote(tok[2].p, tok[2].len);
-
-        if (raw == NULL)
-            return oom(c);
-        text = expand(c, raw, strlen(raw), value_col(&tok[2], 0), &lit);
-        free(raw);
-    }
+    if ((raw = unquote(tok[2].p, tok[2].len)) == NULL)
+        return oom(c);
+    text = expand(c, raw, strlen(raw), value_col(&tok[2], 0), &lit);
+    free(raw);
     if (text == NULL)
         return -1;
     if ((d = grow(rs->defines, &rs->ndefines, sizeof(*d))) == NULL) {
@@ -390,12 +594,9 @@ check_new_name(struct cursor *c, const struct token *t)
     size_t i;
 
     if (!is_name(t->p, t->len))
-        return fail(c, t->col, (unsigned)t->len,
-                    "bad name '%.*s' (letters, digits and _, not starting with a digit)",
-                    (int)t->len, t->p);
+        return bad_name(c, t);
     for (i = 0; i < c->rs->nmetrics; i++)
-        if (strlen(c->rs->metrics[i].name) == t->len &&
-            memcmp(c->rs->metrics[i].name, t->p, t->len) == 0)
+        if (same(t->p, t->len, c->rs->metrics[i].name))
             return fail(c, t->col, (unsigned)t->len, "'%.*s' is already defined at %s:%u",
                         (int)t->len, t->p, c->rs->metrics[i].loc.file, c->rs->metrics[i].loc.line);
     return 0;
@@ -422,19 +623,31 @@ new_metric(struct cursor *c, const struct token *name)
     return m;
 }
 
+/* Read the value of 't' after 'skip' bytes as a category. */
 static int
-parse_category(struct cursor *c, const struct token *t, const char *v, enum rules_category *out)
+parse_category(struct cursor *c, const struct token *t, size_t skip, enum rules_category *out)
 {
-    int i;
+    char *v = unquote(t->p + skip, t->len - skip);
+    const char *near;
+    int i, rc;
 
+    if (v == NULL)
+        return oom(c);
     for (i = RULES_RETENTION; i <= RULES_REFERRAL; i++) {
         if (strcmp(v, category_names[i]) == 0) {
             *out = (enum rules_category)i;
+            free(v);
             return 0;
         }
     }
-    return fail(c, value_col(t, 5), (unsigned)strlen(v),
-                "unknown category '%s' (expected retention, activation, revenue or referral)", v);
+    if ((near = diag_nearest(v, category_names + 1, 4)) != NULL)
+        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
+                  "unknown category '%s' (did you mean '%s'?)", v, near);
+    else
+        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
+                  "unknown category '%s' (expected retention, activation, revenue or referral)", v);
+    free(v);
+    return rc;
 }
 
 /* Find the operator of "key~v", "key!~v" or "key=v" outside quotes. */
@@ -463,6 +676,121 @@ find_op(const struct token *t, enum rules_op *op, size_t *oplen)
     return SIZE_MAX;
 }
 
+/*
+ * Operators other languages have: "!=" (the field would be "status!"),
+ * "==" and "=~" (the value would start with '=' or '~'), "~=". Each is an
+ * error that shows the rarr way. The operator found is at 'at'.
+ */
+static int
+check_operator(struct cursor *c, const struct token *t, size_t at, enum rules_op op)
+{
+    const char *v = t->p + at + 2;
+    size_t flen = at, vlen = t->len - at - 2;
+    unsigned col = t->col + (unsigned)at;
+    char *raw;
+    int rc;
+
+    if (op == RULES_EQUAL && at > 0 && t->p[at - 1] == '!') {
+        flen--;
+        col--;
+        v--;
+        vlen++;
+        if ((raw = unquote(v, vlen)) == NULL)
+            return oom(c);
+        rc = fail(c, col, 2, "unknown operator '!=' (for 'not equal' write %.*s!~'^%s$')",
+                  (int)flen, t->p, raw);
+        free(raw);
+        return rc;
+    }
+    if (at + 1 >= t->len || (op == RULES_EQUAL ? t->p[at + 1] != '=' && t->p[at + 1] != '~'
+                                               : op != RULES_MATCH || t->p[at + 1] != '='))
+        return 0;
+    if ((raw = unquote(v, vlen)) == NULL)
+        return oom(c);
+    rc = fail(c, col, 2, "unknown operator '%.2s' (write %.*s%s'%s')", t->p + at, (int)flen, t->p,
+              t->p[at] == '=' && t->p[at + 1] == '=' ? "=" : "~", raw);
+    free(raw);
+    return rc;
+}
+
+/* A field name as written before the operator: no quotes, no empty part between dots. */
+static int
+check_field(struct cursor *c, const struct token *t, size_t at)
+{
+    const char *p = t->p;
+    size_t i;
+
+    if (memchr(p, '"', at) != NULL)
+        return fail(c, t->col, (unsigned)at,
+                    "bad field name '%.*s' (field names are written without quotes)", (int)at, p);
+    for (i = 0; i < at; i++)
+        if (p[i] == '.' && (i == 0 || i + 1 == at || p[i + 1] == '.'))
+            return fail(c, t->col, (unsigned)at,
+                        "bad field name '%.*s' (a dot needs a name on both sides)", (int)at, p);
+    return 0;
+}
+
+/* The options of a metric line; only the first two are supported. */
+static const char *const metric_opts[] = {"rarr", "sum", "distinct", "p50",
+                                          "p95",  "p99", "by",       "max_keys"};
+#define NMETRIC_OPTS (sizeof(metric_opts) / sizeof(metric_opts[0]))
+
+/* Options of alert and anomaly lines that are a mistake on a metric line. */
+static const char *const misplaced_opts[] = {"window", "for",    "below",     "above",
+                                             "clear",  "season", "direction", "sensitivity"};
+#define NMISPLACED (sizeof(misplaced_opts) / sizeof(misplaced_opts[0]))
+
+/*
+ * Test-compile a condition's regex as it is read, so that its error comes
+ * in file order with the others; match_compile() compiles it for good.
+ * The message is the one match_compile() gives.
+ */
+static int
+check_regex(struct cursor *c, const struct rules_cond *cond)
+{
+    PCRE2_UCHAR msg[256];
+    PCRE2_SIZE off;
+    pcre2_code *re;
+    unsigned col = cond->loc.col;
+    int err;
+
+    if ((re = pcre2_compile((PCRE2_SPTR)cond->text, cond->len, 0, &err, &off, NULL)) != NULL) {
+        pcre2_code_free(re);
+        return 0;
+    }
+    pcre2_get_error_message(err, msg, sizeof(msg));
+    /* Point into the regex when the offset is in text the user wrote. */
+    if (off <= cond->literal_len)
+        col += (unsigned)off;
+    return fail(c, col, 1, "bad regex: %s (at offset %zu of '%s')%s", (const char *)msg,
+                (size_t)off, cond->text,
+                err == PCRE2_ERROR_END_BACKSLASH
+                    ? " (a backslash does not escape a quote: a quote is written \\x27)"
+                    : "");
+}
+
+/*
+ * In field='TEXT' nothing is expanded: a '%{NAME}' of a define there would
+ * be compared as written, so it is an error that shows the regex to write.
+ */
+static int
+check_literal(struct cursor *c, const struct token *t, size_t at, const char *raw)
+{
+    const char *p, *close;
+
+    for (p = strstr(raw, "%{"); p != NULL; p = strstr(p + 2, "%{")) {
+        if ((close = strchr(p, '}')) == NULL)
+            return 0;
+        if (find_define(c->rs, p + 2, (size_t)(close - p - 2)) != NULL)
+            return fail(c, value_col(t, at + 1) + (unsigned)(p - raw), (unsigned)(close - p + 1),
+                        "'%.*s' is not expanded in ='TEXT', which is compared as written (write "
+                        "%.*s~'^%s$')",
+                        (int)(close - p + 1), p, (int)at, t->p, raw);
+    }
+    return 0;
+}
+
+/* Add condition 't' (field, operator at 'at' of 'oplen' bytes, value) to metric 'm'. */
 static int
 add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
          enum rules_op op, size_t oplen)
@@ -489,78 +817,158 @@ add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t
     if (op == RULES_EQUAL) {
         cond->text = raw;
         cond->len = cond->literal_len = strlen(raw);
-        return 0;
+        return check_literal(c, t, at, raw);
     }
     cond->text = expand(c, raw, strlen(raw), cond->loc.col, &cond->literal_len);
     free(raw);
     if (cond->text == NULL)
         return -1;
     cond->len = strlen(cond->text);
-    return 0;
+    return check_regex(c, cond);
+}
+
+/*
+ * rarr=CATEGORY or sum=FIELD on a metric line ('at' bytes of key); 'seen'
+ * has a bit for each option already given.
+ */
+static int
+metric_option(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
+              unsigned *seen)
+{
+    size_t i;
+    char *v;
+
+    for (i = 0; i < NMETRIC_OPTS && !same(t->p, at, metric_opts[i]); i++)
+        ;
+    if (i >= 2)
+        return fail(c, t->col, (unsigned)at,
+                    "'%.*s=' is not supported by this version of rarr (count and sum= are)",
+                    (int)at, t->p);
+    if (*seen & (1u << i))
+        return fail(c, t->col, (unsigned)t->len,
+                    i == 0 ? "rarr= is given twice" : "a metric has one kind at most");
+    *seen |= 1u << i;
+    if (i == 0)
+        return parse_category(c, t, at + 1, &m->category);
+    if ((v = unquote(t->p + at + 1, t->len - at - 1)) == NULL)
+        return oom(c);
+    if (v[0] == '\0') {
+        free(v);
+        return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
+    }
+    m->kind = RULES_SUM;
+    m->sum_field = rules_field(c->rs, v);
+    free(v);
+    return m->sum_field == SIZE_MAX ? oom(c) : 0;
+}
+
+/*
+ * "key=value" on a metric line is a condition unless the key is a metric
+ * option. An alert's option (window=15m) or a near miss of a metric option
+ * (rar=retention) with an unquoted value is taken for a mistake, not for a
+ * condition on a field of that name: a quoted value says a field is meant.
+ */
+static int
+check_misplaced(struct cursor *c, const struct token *t, size_t at)
+{
+    const char *near, *v = t->p + at + 1;
+    int vlen = (int)(t->len - at - 1);
+    char key[WORD_MAX + 1];
+    size_t i;
+
+    if (quoted(t, at + 1) || at > WORD_MAX)
+        return 0;
+    memcpy(key, t->p, at);
+    key[at] = '\0';
+    for (i = 0; i < NMISPLACED; i++)
+        if (strcmp(key, misplaced_opts[i]) == 0)
+            return fail(c, t->col, (unsigned)at,
+                        "%s= is an option of alert and anomaly lines (to compare a field named "
+                        "%s, quote the value: %s='%.*s')",
+                        key, key, key, vlen, v);
+    if (record_clf_field(key) >= 0 || (near = diag_nearest(key, metric_opts, NMETRIC_OPTS)) == NULL)
+        return 0;
+    return fail(c, t->col, (unsigned)at,
+                "unknown option '%s' (did you mean '%s'? to compare a field named %s, quote the "
+                "value: %s='%.*s')",
+                key, near, key, key, vlen, v);
+}
+
+/* One word after a metric's name: a condition or an option. */
+static int
+metric_word(struct cursor *c, struct rules_metric *m, const struct token *tok, int n, int i,
+            unsigned *seen)
+{
+    const struct token *t = &tok[i];
+    enum rules_op op = RULES_MATCH;
+    size_t oplen = 0, at = find_op(t, &op, &oplen);
+
+    if (at == SIZE_MAX || at == 0) {
+        if (at == SIZE_MAX && check_spaced(c, tok, n, i, 0, "a condition") == -1)
+            return -1;
+        return fail(c, t->col, (unsigned)t->len,
+                    "expected a condition like field~'regex', field!~'regex' or field='text', or "
+                    "an option, got '%.*s'%s",
+                    (int)t->len, t->p,
+                    memchr(t->p, '<', t->len) || memchr(t->p, '>', t->len)
+                        ? " (conditions compare text: 5xx is status~'^5')"
+                        : "");
+    }
+    if (at + oplen == t->len) {
+        if (check_spaced(c, tok, n, i, 1, "a condition") == -1)
+            return -1;
+        if (same(t->p, at, "sum"))
+            return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
+        return fail(c, t->col + (unsigned)t->len, 1,
+                    "expected a value after '%.*s' (an empty value is written '')", (int)oplen,
+                    t->p + at);
+    }
+    if (check_operator(c, t, at, op) == -1 || check_field(c, t, at) == -1 ||
+        check_double_quotes(c, t, at + oplen) == -1)
+        return -1;
+    if (op == RULES_EQUAL) {
+        size_t k;
+
+        for (k = 0; k < NMETRIC_OPTS && !same(t->p, at, metric_opts[k]); k++)
+            ;
+        if (k < NMETRIC_OPTS)
+            return metric_option(c, m, t, at, seen);
+        if (check_misplaced(c, t, at) == -1)
+            return -1;
+    }
+    return add_cond(c, m, t, at, op, oplen);
 }
 
 static int
 parse_metric(struct cursor *c, struct token *tok, int n)
 {
     struct rules_metric *m;
-    int i, have_kind = 0;
+    unsigned seen = 0;
+    int i, bad = 0;
 
     if (n < 2)
         return fail(c, (unsigned)c->srclen + 1, 1,
                     "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD]");
     if (check_new_name(c, &tok[1]) == -1 || (m = new_metric(c, &tok[1])) == NULL)
         return -1;
-    for (i = 2; i < n; i++) {
-        struct token *t = &tok[i];
-        enum rules_op op;
-        size_t oplen, at = find_op(t, &op, &oplen);
-        char *v;
+    /* Each word is checked on its own: one line may show several errors. */
+    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
+        if (metric_word(c, m, tok, n, i, &seen) == -1)
+            bad = 1;
+    return bad ? -1 : 0;
+}
 
-        if (at == SIZE_MAX || at == 0)
-            return fail(c, t->col, (unsigned)t->len,
-                        "expected a condition like field~'regex', field!~'regex' or "
-                        "field='text', or an option, got '%.*s'",
-                        (int)t->len, t->p);
-        if (op != RULES_EQUAL) {
-            if (add_cond(c, m, t, at, op, oplen) == -1)
-                return -1;
-            continue;
-        }
-#define KEY(s) (at == sizeof(s) - 1 && memcmp(t->p, s, at) == 0)
-        if (!KEY("rarr") && !KEY("sum") && !KEY("distinct") && !KEY("p50") && !KEY("p95") &&
-            !KEY("p99") && !KEY("by") && !KEY("max_keys")) {
-            if (add_cond(c, m, t, at, op, oplen) == -1)
-                return -1;
-            continue;
-        }
-        if ((v = unquote(t->p + at + 1, t->len - at - 1)) == NULL)
-            return oom(c);
-        if (KEY("rarr")) {
-            int rc = parse_category(c, t, v, &m->category);
-
-            free(v);
-            if (rc == -1)
-                return -1;
-        } else if (KEY("sum")) {
-            if (have_kind++ || v[0] == '\0') {
-                free(v);
-                return fail(c, t->col, (unsigned)t->len,
-                            have_kind > 1 ? "a metric has one kind at most" : "sum= needs a field");
-            }
-            m->kind = RULES_SUM;
-            m->sum_field = rules_field(c->rs, v);
-            free(v);
-            if (m->sum_field == SIZE_MAX)
-                return oom(c);
-        } else {
-            free(v);
-            return fail(c, t->col, (unsigned)at,
-                        "'%.*s=' is not supported by this version of rarr (count and sum= are)",
-                        (int)at, t->p);
-        }
-#undef KEY
-    }
-    return 0;
+/* Why 'v' is not a number, when a common slip explains it ("" otherwise). */
+static const char *
+number_hint(const char *v)
+{
+    if (strchr(v, '%') != NULL)
+        return " (write it without the % sign)";
+    if (strchr(v, ',') != NULL)
+        return " (a decimal point is written '.')";
+    if (strpbrk(v, "Oo") != NULL && strspn(v, "0123456789.+-Oo") == strlen(v))
+        return " (a letter O where a 0 was meant?)";
+    return "";
 }
 
 static int
@@ -574,8 +982,8 @@ parse_number(struct cursor *c, const struct token *t, size_t skip, double *out)
     errno = 0;
     *out = strtod(v, &end);
     if (v[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(*out))
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "expected a number, got '%s'",
-                  v);
+        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "expected a number, got '%s'%s",
+                  v, number_hint(v));
     free(v);
     return rc;
 }
@@ -590,14 +998,140 @@ parse_duration(struct cursor *c, const struct token *t, size_t skip, int64_t *ou
     if (v == NULL)
         return oom(c);
     if (clock_parse_duration(v, strlen(v), out, &why) == -1)
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                  "bad duration '%s': %s (expected a duration like 15m or 1h30m; units ms s m h "
-                  "d w)",
-                  v, why);
+        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "bad duration '%s': %s (%s)", v,
+                  why,
+                  strchr(v, '.') != NULL
+                      ? "durations are whole numbers with units: 90m or 1h30m, not 1.5h"
+                      : "expected a duration like 15m or 1h30m; units ms s m h d w");
     else if (positive && *out == 0)
         rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "a window must be positive");
     free(v);
     return rc;
+}
+
+static const char *
+skip_blank(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Expect 'ch' after blanks at '*pp' and step over it; -1 with "expected WHAT". */
+static int
+ratio_char(struct cursor *c, const char **pp, char ch, const char *what)
+{
+    const char *end = c->src + c->srclen, *p = skip_blank(*pp, end);
+
+    if (p >= end || *p != ch)
+        return fail(c, (unsigned)(p - c->src) + 1, 1, "expected %s", what);
+    *pp = p + 1;
+    return 0;
+}
+
+/* Read a metric name after blanks at '*pp' into '*dst' (caller frees), its column into '*col'. */
+static int
+ratio_name(struct cursor *c, const char **pp, char **dst, unsigned *col)
+{
+    const char *end = c->src + c->srclen, *s = skip_blank(*pp, end), *p = s;
+
+    while (p < end && is_name(s, (size_t)(p - s + 1)))
+        p++;
+    if (p == s)
+        return fail(c, (unsigned)(s - c->src) + 1, 1, "expected a metric name");
+    if ((*dst = xstrndup(s, (size_t)(p - s))) == NULL)
+        return oom(c);
+    *col = (unsigned)(s - c->src) + 1;
+    *pp = p;
+    return 0;
+}
+
+/* The "* K" after the operands, if written; '*pp' moves past it (or past blanks). */
+static int
+ratio_factor(struct cursor *c, struct rules_metric *m, const char **pp)
+{
+    const char *end = c->src + c->srclen, *p = skip_blank(*pp, end), *s;
+    char *num, *numend;
+    int bad;
+
+    *pp = p;
+    if (p >= end || *p != '*')
+        return 0;
+    for (s = p = skip_blank(p + 1, end); p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
+        ;
+    *pp = p;
+    if ((num = xstrndup(s, (size_t)(p - s))) == NULL)
+        return oom(c);
+    m->k = strtod(num, &numend);
+    bad = num[0] == '\0' || *numend != '\0' || !isfinite(m->k);
+    free(num);
+    if (bad)
+        return fail(c, (unsigned)(s - c->src) + 1, p > s ? (unsigned)(p - s) : 1,
+                    "expected a number after '*'");
+    return 0;
+}
+
+/*
+ * The expression "= A / B [* K]" from '*pp', read by characters: "a/b*100"
+ * and "a / b * 100" alike. '*pp' ends where the options start.
+ */
+static int
+ratio_expr(struct cursor *c, struct rules_metric *m, const char **pp)
+{
+    const char *end = c->src + c->srclen, *p, *s;
+
+    if (ratio_char(c, pp, '=', "'=' after the ratio's name (ratio NAME = A / B)") == -1 ||
+        ratio_name(c, pp, &m->a_name, &m->a_col) == -1 ||
+        ratio_char(c, pp, '/', "'/' between the two metrics (ratio NAME = A / B)") == -1 ||
+        ratio_name(c, pp, &m->b_name, &m->b_col) == -1 || ratio_factor(c, m, pp) == -1)
+        return -1;
+    p = *pp;
+    /* Text glued to the expression ("a / b-c") is an error, not an ignored tail. */
+    if (p < end && *p != ' ' && *p != '\t' && *p != '#' && p[-1] != ' ' && p[-1] != '\t') {
+        for (s = p; p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
+            ;
+        return fail(c, (unsigned)(s - c->src) + 1, (unsigned)(p - s),
+                    "unexpected '%.*s' after the ratio (expected * K, min=N or rarr=CATEGORY)",
+                    (int)(p - s), s);
+    }
+    return 0;
+}
+
+/* One option after a ratio's expression: min=N or rarr=CATEGORY, each at most once. */
+static int
+ratio_option(struct cursor *c, struct rules_metric *m, const struct token *tok, int n, int i,
+             unsigned *seen)
+{
+    static const char *const opts[] = {"min", "rarr"};
+    const struct token *t = &tok[i];
+    const char *eq = memchr(t->p, '=', t->len), *near;
+    size_t k = eq != NULL ? (size_t)(eq - t->p) : t->len;
+    int o;
+
+    for (o = 0; o < 2 && !same(t->p, k, opts[o]); o++)
+        ;
+    if ((eq == NULL || eq + 1 == t->p + t->len) &&
+        check_spaced(c, tok, n, i, eq != NULL, "an option") == -1)
+        return -1;
+    if (o == 2 && eq != NULL && (near = nearest(t->p, k, opts, 2)) != NULL)
+        return fail(c, t->col, (unsigned)k, "unknown ratio option '%.*s' (did you mean '%s'?)",
+                    (int)k, t->p, near);
+    if (o == 2 || eq == NULL || eq + 1 == t->p + t->len)
+        return fail(c, t->col, (unsigned)t->len,
+                    "unknown ratio option '%.*s' (expected min=N or rarr=CATEGORY)", (int)t->len,
+                    t->p);
+    if (check_double_quotes(c, t, k + 1) == -1)
+        return -1;
+    if (*seen & (1u << o))
+        return fail(c, t->col, (unsigned)t->len, "%s= is given twice", opts[o]);
+    *seen |= 1u << o;
+    if (o == 1)
+        return parse_category(c, t, k + 1, &m->category);
+    if (parse_number(c, t, k + 1, &m->min) == -1)
+        return -1;
+    return m->min < 0
+               ? fail(c, value_col(t, k + 1), (unsigned)(t->len - k - 1), "min= cannot be negative")
+               : 0;
 }
 
 /* ratio NAME = A / B [* K] [min=N] [rarr=CATEGORY] */
@@ -606,8 +1140,9 @@ parse_ratio(struct cursor *c, struct token *tok, int n)
 {
     struct rules_metric *m;
     struct token name;
-    const char *p, *end = c->src + c->srclen, *s;
-    int i;
+    const char *p, *s;
+    unsigned seen = 0;
+    int i, bad = 0;
 
     if (n < 2)
         return fail(c, (unsigned)c->srclen + 1, 1, "expected: ratio NAME = A / B [* K] [min=N]");
@@ -620,89 +1155,14 @@ parse_ratio(struct cursor *c, struct token *tok, int n)
     m->kind = RULES_RATIO;
     m->k = 1;
     m->min = 1;
-    /* The expression is read by characters: "a/b*100" and "a / b * 100" alike. */
     p = name.p + name.len;
-#define SKIP()                                                                                     \
-    while (p < end && (*p == ' ' || *p == '\t'))                                                   \
-    p++
-#define WANT(ch, what)                                                                             \
-    do {                                                                                           \
-        SKIP();                                                                                    \
-        if (p >= end || *p != (ch))                                                                \
-            return fail(c, (unsigned)(p - c->src) + 1, 1, "expected %s", what);                    \
-        p++;                                                                                       \
-    } while (0)
-#define NAME(dst)                                                                                  \
-    do {                                                                                           \
-        SKIP();                                                                                    \
-        for (s = p; p < end && (is_name(s, (size_t)(p - s + 1))); p++)                             \
-            ;                                                                                      \
-        if (p == s)                                                                                \
-            return fail(c, (unsigned)(s - c->src) + 1, 1, "expected a metric name");               \
-        if (((dst) = xstrndup(s, (size_t)(p - s))) == NULL)                                        \
-            return oom(c);                                                                         \
-    } while (0)
-    WANT('=', "'=' after the ratio's name (ratio NAME = A / B)");
-    NAME(m->a_name);
-    m->a_col = (unsigned)(s - c->src) + 1;
-    WANT('/', "'/' between the two metrics (ratio NAME = A / B)");
-    NAME(m->b_name);
-    m->b_col = (unsigned)(s - c->src) + 1;
-    SKIP();
-    if (p < end && *p == '*') {
-        char *num, *numend;
-        int bad;
-
-        p++;
-        SKIP();
-        for (s = p; p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
-            ;
-        if ((num = xstrndup(s, (size_t)(p - s))) == NULL)
-            return oom(c);
-        m->k = strtod(num, &numend);
-        bad = num[0] == '\0' || *numend != '\0' || !isfinite(m->k);
-        free(num);
-        if (bad)
-            return fail(c, (unsigned)(s - c->src) + 1, p > s ? (unsigned)(p - s) : 1,
-                        "expected a number after '*'");
-    }
-    /* Text glued to the expression ("a / b-c") is an error, not an ignored tail. */
-    if (p < end && *p != ' ' && *p != '\t' && *p != '#' && p[-1] != ' ' && p[-1] != '\t') {
-        for (s = p; p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
-            ;
-        return fail(c, (unsigned)(s - c->src) + 1, (unsigned)(p - s),
-                    "unexpected '%.*s' after the ratio (expected * K, min=N or rarr=CATEGORY)",
-                    (int)(p - s), s);
-    }
-#undef SKIP
-#undef WANT
-#undef NAME
+    if (ratio_expr(c, m, &p) == -1)
+        return -1;
     /* The rest are options: the tokens that start at or after p. */
-    for (i = 2; i < n; i++) {
-        struct token *t = &tok[i];
-
-        if (t->p < p)
-            continue;
-        if (t->len > 4 && memcmp(t->p, "min=", 4) == 0) {
-            if (parse_number(c, t, 4, &m->min) == -1)
-                return -1;
-        } else if (t->len > 5 && memcmp(t->p, "rarr=", 5) == 0) {
-            char *v = unquote(t->p + 5, t->len - 5);
-            int rc;
-
-            if (v == NULL)
-                return oom(c);
-            rc = parse_category(c, t, v, &m->category);
-            free(v);
-            if (rc == -1)
-                return -1;
-        } else {
-            return fail(c, t->col, (unsigned)t->len,
-                        "unknown ratio option '%.*s' (expected min=N or rarr=CATEGORY)",
-                        (int)t->len, t->p);
-        }
-    }
-    return 0;
+    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
+        if (tok[i].p >= p && ratio_option(c, m, tok, n, i, &seen) == -1)
+            bad = 1;
+    return bad ? -1 : 0;
 }
 
 /* Read the value of option 't' (after 'skip' bytes) as one of 'words'; -1 with an error. */
@@ -711,13 +1171,231 @@ parse_word(struct cursor *c, const struct token *t, size_t skip, const char *con
            int nwords, const char *expected)
 {
     size_t len = t->len - skip;
+    const char *near;
     int i;
 
     for (i = 0; i < nwords; i++)
-        if (strlen(words[i]) == len && memcmp(t->p + skip, words[i], len) == 0)
+        if (same(t->p + skip, len, words[i]))
             return i;
+    if ((near = nearest(t->p + skip, len, words, (size_t)nwords)) != NULL)
+        return fail(c, value_col(t, skip), (unsigned)len,
+                    "unknown value '%.*s' (did you mean '%s'?)", (int)len, t->p + skip, near);
     return fail(c, value_col(t, skip), (unsigned)len, "unknown value '%.*s' (expected %s)",
                 (int)len, t->p + skip, expected);
+}
+
+/* The options of alert and anomaly lines, and which of them each takes. */
+enum alert_opt {
+    AO_WINDOW,
+    AO_FOR,
+    AO_NAME,
+    AO_BELOW,
+    AO_ABOVE,
+    AO_CLEAR,
+    AO_SEASON,
+    AO_DIRECTION,
+    AO_SENSITIVITY,
+    AO_MIN,
+    AO_N
+};
+static const char *const alert_opts[AO_N] = {"window",      "for",   "name",   "below",
+                                             "above",       "clear", "season", "direction",
+                                             "sensitivity", "min"};
+static const unsigned alert_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
+                                    1u << AO_BELOW | 1u << AO_ABOVE | 1u << AO_CLEAR;
+static const unsigned anomaly_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
+                                      1u << AO_SEASON | 1u << AO_DIRECTION | 1u << AO_SENSITIVITY |
+                                      1u << AO_MIN;
+
+/* An option that line does not take: the other kind's, a near miss, or unknown. */
+static int
+unknown_alert_option(struct cursor *c, const struct token *t, size_t k, int o, int anomaly)
+{
+    const char *cands[AO_N], *near;
+    unsigned takes = anomaly ? anomaly_takes : alert_takes;
+    size_t nc = 0;
+    int i;
+
+    if (o < AO_N)
+        return fail(c, t->col, (unsigned)k, "%s= is an option of %s lines, not of %s lines",
+                    alert_opts[o], anomaly ? "alert" : "anomaly", anomaly ? "anomaly" : "alert");
+    for (i = 0; i < AO_N; i++)
+        if (takes & (1u << i))
+            cands[nc++] = alert_opts[i];
+    if ((near = nearest(t->p, k, cands, nc)) != NULL)
+        return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (did you mean '%s'?)", (int)k,
+                    t->p, near);
+    return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (expected %s)", (int)k, t->p,
+                anomaly ? "window, season, direction, sensitivity, min, for, name"
+                        : "window, below, above, for, clear, name");
+}
+
+/* Read the value (after 'skip' bytes of 't') of alert option 'o' into 'a'. */
+static int
+alert_value(struct cursor *c, struct rules_alert *a, const struct token *t, size_t skip,
+            enum alert_opt o)
+{
+    static const char *const seasons[] = {"none", "daily", "weekly"};
+    static const char *const directions[] = {"both", "drop", "spike"};
+    static const char *const sensitivities[] = {"low", "medium", "high"};
+    static const double fars[] = {0.01, 0.1, 1};
+    int w;
+
+    switch (o) {
+    case AO_WINDOW:
+        a->window_loc = (struct rules_loc){c->file, c->line, t->col};
+        a->window_width = (unsigned)t->len;
+        return parse_duration(c, t, skip, &a->window_ms, 1);
+    case AO_FOR:
+        a->for_loc = (struct rules_loc){c->file, c->line, t->col};
+        a->for_width = (unsigned)t->len;
+        return parse_duration(c, t, skip, &a->for_ms, 0);
+    case AO_NAME:
+        if ((a->rule = unquote(t->p + skip, t->len - skip)) == NULL)
+            return oom(c);
+        return a->rule[0] == '\0' ? fail(c, t->col, (unsigned)t->len, "name= cannot be empty") : 0;
+    case AO_BELOW:
+    case AO_ABOVE:
+        a->above = o == AO_ABOVE;
+        return parse_number(c, t, skip, &a->threshold);
+    case AO_CLEAR:
+        return parse_number(c, t, skip, &a->clear);
+    case AO_SEASON:
+        if ((w = parse_word(c, t, skip, seasons, 3, "none, daily or weekly")) == -1)
+            return -1;
+        a->season = (enum rules_season)w;
+        return 0;
+    case AO_DIRECTION:
+        if ((w = parse_word(c, t, skip, directions, 3, "drop, spike or both")) == -1)
+            return -1;
+        a->direction = (enum rules_direction)w;
+        return 0;
+    case AO_SENSITIVITY:
+        if ((w = parse_word(c, t, skip, sensitivities, 3, "low, medium or high")) == -1)
+            return -1;
+        a->far = fars[w];
+        return 0;
+    case AO_MIN:
+        a->min_given = 1;
+        if (parse_number(c, t, skip, &a->min) == -1)
+            return -1;
+        return a->min < 0 ? fail(c, value_col(t, skip), (unsigned)(t->len - skip),
+                                 "min= cannot be negative")
+                          : 0;
+    case AO_N:
+        break;
+    }
+    return 0;
+}
+
+/* One option of an alert or anomaly line; 'seen' has a bit for each one given. */
+static int
+alert_option(struct cursor *c, struct rules_alert *a, const struct token *tok, int n, int i,
+             unsigned *seen)
+{
+    const struct token *t = &tok[i];
+    const char *eq = memchr(t->p, '=', t->len);
+    size_t k = eq != NULL ? (size_t)(eq - t->p) : t->len;
+    unsigned takes = a->anomaly ? anomaly_takes : alert_takes;
+    int o;
+
+    if (eq == NULL || eq + 1 == t->p + t->len) {
+        if (check_spaced(c, tok, n, i, eq != NULL, "an option") == -1)
+            return -1;
+        return fail(c, t->col, (unsigned)t->len, "expected an option like window=15m, got '%.*s'",
+                    (int)t->len, t->p);
+    }
+    for (o = 0; o < AO_N && !same(t->p, k, alert_opts[o]); o++)
+        ;
+    if (o == AO_N || !(takes & (1u << o)))
+        return unknown_alert_option(c, t, k, o, a->anomaly);
+    if (check_double_quotes(c, t, k + 1) == -1)
+        return -1;
+    if ((o == AO_BELOW || o == AO_ABOVE) && (*seen & (1u << AO_BELOW | 1u << AO_ABOVE)))
+        return fail(c, t->col, (unsigned)t->len, "an alert has one of below= or above=");
+    if (*seen & (1u << o))
+        return fail(c, t->col, (unsigned)t->len, "%s= is given twice", alert_opts[o]);
+    *seen |= 1u << o;
+    return alert_value(c, a, t, k + 1, (enum alert_opt)o);
+}
+
+/* A new alert (or anomaly rule) on the metric named by 't', with the defaults. */
+static struct rules_alert *
+new_alert(struct cursor *c, const struct token *t, int anomaly)
+{
+    struct rules_alert *a;
+
+    if ((a = grow(c->rs->alerts, &c->rs->nalerts, sizeof(*a))) == NULL) {
+        oom(c);
+        return NULL;
+    }
+    c->rs->alerts = a;
+    a = &a[c->rs->nalerts - 1];
+    a->anomaly = anomaly;
+    a->season = RULES_SEASON_WEEKLY;
+    a->far = 0.1;
+    a->min = 10;
+    a->loc = (struct rules_loc){c->file, c->line, t->col};
+    if ((a->metric_name = xstrndup(t->p, t->len)) == NULL ||
+        (a->srcline = xstrndup(c->src, c->srclen)) == NULL) {
+        oom(c);
+        return NULL;
+    }
+    return a;
+}
+
+/* The rule text of an alert without name=: "METRIC below X over W", "METRIC anomaly over W". */
+static int
+alert_rule_text(struct cursor *c, struct rules_alert *a)
+{
+    char dur[RARR_DUR_MAX];
+    struct buf b;
+
+    clock_format_duration(a->window_ms, dur);
+    buf_init(&b);
+    if (a->anomaly
+            ? buf_printf(&b, "%s anomaly over %s", a->metric_name, dur) == -1
+            : (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||
+               buf_add_double(&b, a->threshold) == -1 || buf_printf(&b, " over %s", dur) == -1)) {
+        buf_fini(&b);
+        return oom(c);
+    }
+    a->rule = b.p;
+    return 0;
+}
+
+/*
+ * After the options: what the line must have, clear= on the right side, the
+ * rule text, and a name no earlier alert has (events are told apart by it).
+ */
+static int
+alert_end(struct cursor *c, struct rules_alert *a, const struct token *word, unsigned seen)
+{
+    size_t i;
+
+    if (!c->partial && !(seen & (1u << AO_WINDOW)) && a->anomaly)
+        return fail(c, word->col, (unsigned)word->len, "an anomaly rule needs window=");
+    if (!c->partial && !a->anomaly &&
+        (!(seen & (1u << AO_WINDOW)) || !(seen & (1u << AO_BELOW | 1u << AO_ABOVE))))
+        return fail(c, word->col, (unsigned)word->len,
+                    "an alert needs window= and below= or above=");
+    if (!(seen & (1u << AO_CLEAR)))
+        a->clear = a->threshold;
+    else if (a->above ? a->clear > a->threshold : a->clear < a->threshold)
+        return fail(c, word->col, (unsigned)word->len,
+                    "clear=%g is on the wrong side of the threshold %g (it must be %s it)",
+                    a->clear, a->threshold, a->above ? "at or below" : "at or above");
+    if (a->rule == NULL && alert_rule_text(c, a) == -1)
+        return -1;
+    for (i = 0; i + 1 < c->rs->nalerts; i++) {
+        const struct rules_alert *o = &c->rs->alerts[i];
+
+        if (o->rule != NULL && strcmp(o->rule, a->rule) == 0)
+            return fail(c, a->loc.col, (unsigned)strlen(a->metric_name),
+                        "the rule at %s:%u is already named '%s' (give one of them another name=)",
+                        o->loc.file, o->loc.line, a->rule);
+    }
+    return 0;
 }
 
 /*
@@ -730,14 +1408,9 @@ parse_word(struct cursor *c, const struct token *t, size_t skip, const char *con
 static int
 parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
 {
-    static const char *const seasons[] = {"none", "daily", "weekly"};
-    static const char *const directions[] = {"both", "drop", "spike"};
-    static const char *const sensitivities[] = {"low", "medium", "high"};
-    static const double fars[] = {0.01, 0.1, 1};
     struct rules_alert *a;
-    int i, w, have_op = 0, have_window = 0, have_clear = 0;
-    char dur[RARR_DUR_MAX];
-    struct buf b;
+    unsigned seen = 0;
+    int i, bad = 0;
 
     if (n < 2 || !is_name(tok[1].p, tok[1].len))
         return fail(c, n < 2 ? (unsigned)c->srclen + 1 : tok[1].col,
@@ -746,165 +1419,153 @@ parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
                               "[sensitivity=…] [min=N] [for=DUR] [name=ID]"
                             : "expected: alert METRIC window=DUR (below=X | above=X) [for=DUR] "
                               "[clear=X] [name=ID]");
-    if ((a = grow(c->rs->alerts, &c->rs->nalerts, sizeof(*a))) == NULL)
-        return oom(c);
-    c->rs->alerts = a;
-    a = &a[c->rs->nalerts - 1];
-    a->anomaly = anomaly;
-    a->season = RULES_SEASON_WEEKLY;
-    a->far = 0.1;
-    a->min = 10;
-    a->loc = (struct rules_loc){c->file, c->line, tok[1].col};
-    if ((a->metric_name = xstrndup(tok[1].p, tok[1].len)) == NULL ||
-        (a->srcline = xstrndup(c->src, c->srclen)) == NULL)
-        return oom(c);
-    for (i = 2; i < n; i++) {
-        struct token *t = &tok[i];
-        const char *eq = memchr(t->p, '=', t->len);
-        size_t k = eq ? (size_t)(eq - t->p) : t->len;
+    if ((a = new_alert(c, &tok[1], anomaly)) == NULL)
+        return -1;
+    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
+        if (alert_option(c, a, tok, n, i, &seen) == -1)
+            bad = 1;
+    /* After an error, what seems missing may only be misspelt: say nothing more. */
+    return bad ? -1 : alert_end(c, a, &tok[0], seen);
+}
 
-#define KEY(s) (k == sizeof(s) - 1 && memcmp(t->p, s, k) == 0)
-        if (eq == NULL || eq + 1 == t->p + t->len) {
-            return fail(c, t->col, (unsigned)t->len,
-                        "expected an option like window=15m, got '%.*s'", (int)t->len, t->p);
-        } else if (KEY("window")) {
-            a->window_loc = (struct rules_loc){c->file, c->line, t->col};
-            a->window_width = (unsigned)t->len;
-            have_window = 1;
-            if (parse_duration(c, t, k + 1, &a->window_ms, 1) == -1)
-                return -1;
-        } else if (KEY("for")) {
-            if (parse_duration(c, t, k + 1, &a->for_ms, 0) == -1)
-                return -1;
-        } else if (KEY("name")) {
-            free(a->rule);
-            if ((a->rule = unquote(t->p + k + 1, t->len - k - 1)) == NULL)
-                return oom(c);
-        } else if (!anomaly && (KEY("below") || KEY("above"))) {
-            if (have_op++)
-                return fail(c, t->col, (unsigned)t->len, "an alert has one of below= or above=");
-            a->above = KEY("above");
-            if (parse_number(c, t, k + 1, &a->threshold) == -1)
-                return -1;
-        } else if (!anomaly && KEY("clear")) {
-            have_clear = 1;
-            if (parse_number(c, t, k + 1, &a->clear) == -1)
-                return -1;
-        } else if (anomaly && KEY("season")) {
-            if ((w = parse_word(c, t, k + 1, seasons, 3, "none, daily or weekly")) == -1)
-                return -1;
-            a->season = (enum rules_season)w;
-        } else if (anomaly && KEY("direction")) {
-            if ((w = parse_word(c, t, k + 1, directions, 3, "drop, spike or both")) == -1)
-                return -1;
-            a->direction = (enum rules_direction)w;
-        } else if (anomaly && KEY("sensitivity")) {
-            if ((w = parse_word(c, t, k + 1, sensitivities, 3, "low, medium or high")) == -1)
-                return -1;
-            a->far = fars[w];
-        } else if (anomaly && KEY("min")) {
-            a->min_given = 1;
-            if (parse_number(c, t, k + 1, &a->min) == -1)
-                return -1;
-            if (a->min < 0)
-                return fail(c, value_col(t, k + 1), (unsigned)(t->len - k - 1),
-                            "min= cannot be negative");
-        } else {
-            return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (expected %s)", (int)k, t->p,
-                        anomaly ? "window, season, direction, sensitivity, min, for, name"
-                                : "window, below, above, for, clear, name");
-        }
-#undef KEY
-    }
-    if (anomaly && !have_window)
-        return fail(c, tok[0].col, (unsigned)tok[0].len, "an anomaly rule needs window=");
-    if (!anomaly && (!have_window || !have_op))
-        return fail(c, tok[0].col, (unsigned)tok[0].len,
-                    "an alert needs window= and below= or above=");
-    if (!have_clear) {
-        a->clear = a->threshold;
-    } else if (a->above ? a->clear > a->threshold : a->clear < a->threshold) {
-        return fail(c, tok[0].col, (unsigned)tok[0].len,
-                    "clear=%g is on the wrong side of the threshold %g (it must be %s it)",
-                    a->clear, a->threshold, a->above ? "at or below" : "at or above");
-    }
-    if (a->rule != NULL)
+static const char *const directives[] = {"define", "metric", "ratio", "alert", "anomaly"};
+#define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+
+/*
+ * A line ending in '\' (outside quotes): rules are one line each, so this
+ * is an error. The '\' is dropped and the line read as far as it goes, and
+ * the next line, the intended continuation, is skipped (not reported twice).
+ */
+static int
+check_backslash(struct cursor *c, struct token *tok, int *n)
+{
+    struct token *t = &tok[*n - 1];
+
+    if (t->p[t->len - 1] != '\\')
         return 0;
-    clock_format_duration(a->window_ms, dur);
-    buf_init(&b);
-    if (anomaly
-            ? buf_printf(&b, "%s anomaly over %s", a->metric_name, dur) == -1
-            : (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||
-               buf_add_double(&b, a->threshold) == -1 || buf_printf(&b, " over %s", dur) == -1)) {
-        buf_fini(&b);
-        return oom(c);
-    }
-    a->rule = b.p;
-    return 0;
+    c->partial = 1;
+    c->skip_next = 1;
+    fail(c, t->col + (unsigned)t->len - 1, 1,
+         "a rule is written on one line ('\\' does not continue it on the next)");
+    if (--t->len == 0)
+        (*n)--;
+    return -1;
 }
 
 static int
 parse_line(struct cursor *c)
 {
     struct token tok[MAX_TOKENS] = {{0}};
-    int n = tokenize(c, tok);
+    const char *near;
+    int n = tokenize(c, tok), bad, rc;
 
-#define IS(s) (tok[0].len == sizeof(s) - 1 && memcmp(tok[0].p, s, tok[0].len) == 0)
     if (n <= 0)
         return n;
-    if (IS("define"))
-        return parse_define(c, tok, n);
-    if (IS("metric"))
-        return parse_metric(c, tok, n);
-    if (IS("ratio"))
-        return parse_ratio(c, tok, n);
-    if (IS("alert"))
-        return parse_alert(c, tok, n, 0);
-    if (IS("anomaly"))
-        return parse_alert(c, tok, n, 1);
-    return fail(c, tok[0].col, (unsigned)tok[0].len,
-                "unknown directive '%.*s' (expected define, metric, ratio, alert or anomaly)",
-                (int)tok[0].len, tok[0].p);
-#undef IS
+    bad = check_backslash(c, tok, &n);
+    if (n == 0)
+        return -1;
+    if (same(tok[0].p, tok[0].len, "define"))
+        rc = parse_define(c, tok, n);
+    else if (same(tok[0].p, tok[0].len, "metric"))
+        rc = parse_metric(c, tok, n);
+    else if (same(tok[0].p, tok[0].len, "ratio"))
+        rc = parse_ratio(c, tok, n);
+    else if (same(tok[0].p, tok[0].len, "alert"))
+        rc = parse_alert(c, tok, n, 0);
+    else if (same(tok[0].p, tok[0].len, "anomaly"))
+        rc = parse_alert(c, tok, n, 1);
+    else if ((near = nearest(tok[0].p, tok[0].len, directives, NDIRECTIVES)) != NULL)
+        rc = fail(c, tok[0].col, (unsigned)tok[0].len,
+                  "unknown directive '%.*s' (did you mean '%s'?)", (int)tok[0].len, tok[0].p, near);
+    else
+        rc = fail(c, tok[0].col, (unsigned)tok[0].len,
+                  "unknown directive '%.*s' (expected define, metric, ratio, alert or anomaly)",
+                  (int)tok[0].len, tok[0].p);
+    return bad ? -1 : rc;
+}
+
+/*
+ * The line after one that ended in '\' is skipped, unless it starts with a
+ * directive (then it is a rule of its own). Sets c->skip_next again when it
+ * too ends in '\'. Returns whether to skip it.
+ */
+static int
+skip_continuation(struct cursor *c)
+{
+    const char *p = skip_blank(c->src, c->src + c->srclen), *e = c->src + c->srclen;
+    size_t i, len;
+
+    for (i = 0; i < NDIRECTIVES; i++) {
+        len = strlen(directives[i]);
+        if ((size_t)(e - p) >= len && memcmp(p, directives[i], len) == 0 &&
+            (p + len == e || p[len] == ' ' || p[len] == '\t'))
+            return 0;
+    }
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    c->skip_next = e > p && e[-1] == '\\';
+    return 1;
+}
+
+/* Parse the line from 'p' to 'nl' (its newline or the end of the text). */
+static void
+parse_text_line(struct cursor *c, const char *p, const char *nl)
+{
+    const char *nul;
+    int skip = c->skip_next;
+
+    c->line++;
+    c->src = p;
+    c->srclen = (size_t)(nl - p);
+    c->rest = nl < c->end ? nl + 1 : c->end;
+    c->stop_line = c->partial = c->skip_next = 0;
+    if (c->srclen > 0 && p[c->srclen - 1] == '\r')
+        c->srclen--;
+    if (skip && skip_continuation(c))
+        return;
+    if ((nul = memchr(p, '\0', c->srclen)) != NULL) {
+        fail(c, (unsigned)(nul - p) + 1, 1, "a NUL byte in a rule file");
+        return;
+    }
+    parse_line(c);
 }
 
 /*
  * Parse rule text 'text' read from 'file' (a name for messages) into 'rs'.
- * Returns 0, or -1 with 'd' set to the first error.
+ * Every error is reported into 'd', in file order, after those that earlier
+ * calls on 'rs' reported into the same 'd' (pass the same one to every call
+ * on a ruleset, and to rules_finish). Returns 0, or -1 when this text had an
+ * error or the ruleset had stopped reading (out of memory, too many errors).
  */
 int
 rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, struct diag *d)
 {
-    struct cursor c = {.rs = rs, .d = d};
-    const char *p = text, *end = text + len, *nl, *nul;
+    struct cursor c = {.rs = rs, .d = d, .end = text + len};
+    const char *p = text, *end = text + len, *nl;
+    size_t before = rs->nerrors;
     char **files;
 
-    if ((files = grow(rs->files, &rs->nfiles, sizeof(*files))) == NULL) {
-        diag_set(d, file, 0, 0, "out of memory");
+    if (rs->stopped)
         return -1;
+    if ((files = grow(rs->files, &rs->nfiles, sizeof(*files))) == NULL ||
+        (files[rs->nfiles - 1] = strdup(file)) == NULL) {
+        struct rules_loc loc = {file, 0, 0};
+
+        if (files != NULL)
+            rs->files = files;
+        rs->stopped = 1;
+        return report(rs, d, &loc, NULL, 0, 0, "out of memory");
     }
     rs->files = files;
-    if ((files[rs->nfiles - 1] = strdup(file)) == NULL) {
-        diag_set(d, file, 0, 0, "out of memory");
-        return -1;
-    }
     c.file = files[rs->nfiles - 1];
-    for (; p < end; p = nl + 1) {
+    for (; p < end && !rs->stopped; p = nl + 1) {
         if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
             nl = end;
-        c.line++;
-        c.src = p;
-        c.srclen = (size_t)(nl - p);
-        if (c.srclen > 0 && p[c.srclen - 1] == '\r')
-            c.srclen--;
-        if ((nul = memchr(p, '\0', c.srclen)) != NULL)
-            return fail(&c, (unsigned)(nul - p) + 1, 1, "a NUL byte in a rule file");
-        if (parse_line(&c) == -1)
-            return -1;
+        parse_text_line(&c, p, nl);
         if (nl == end)
             break;
     }
-    return 0;
+    return rs->nerrors > before || rs->stopped ? -1 : 0;
 }
 
 static int
@@ -936,70 +1597,95 @@ cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The paths of the "*.rarr" files of directory 'dir' ('path'), sorted; -1 on out-of-memory. */
+static int
+dir_files(DIR *dir, const char *path, char ***out, size_t *n)
+{
+    struct dirent *e;
+    char **names = NULL, **nn;
+    size_t len;
+
+    *n = 0;
+    while ((e = readdir(dir)) != NULL) {
+        len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".rarr") != 0 || e->d_name[0] == '.')
+            continue;
+        if ((nn = grow(names, n, sizeof(*nn))) == NULL)
+            break;
+        names = nn;
+        if ((names[*n - 1] = malloc(strlen(path) + len + 2)) == NULL)
+            break;
+        sprintf(names[*n - 1], "%s/%s", path, e->d_name);
+    }
+    *out = names;
+    if (e != NULL)
+        return -1;
+    if (names != NULL)
+        qsort(names, *n, sizeof(*names), cmp_names);
+    return 0;
+}
+
+/* Load every "*.rarr" file of a directory in name order, each with all its errors. */
+static int
+load_dir(struct ruleset *rs, const char *path, DIR *dir, struct diag *d)
+{
+    struct rules_loc loc = {path, 0, 0};
+    char **names;
+    size_t n, i;
+    int rc = 0;
+
+    if (dir_files(dir, path, &names, &n) == -1) {
+        rs->stopped = 1;
+        rc = report(rs, d, &loc, NULL, 0, 0, "out of memory");
+    } else if (n == 0) {
+        rc = report(rs, d, &loc, NULL, 0, 0, "no *.rarr files in this directory");
+    }
+    for (i = 0; i < n; i++) {
+        if (names[i] != NULL && rules_load_path(rs, names[i], d) == -1)
+            rc = -1;
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
 /*
  * Load a rule file, or every "*.rarr" file of a directory in name order.
- * Returns 0 or -1 with 'd' set.
+ * Errors go into 'd' as rules_parse() reports them (a file that cannot be
+ * read is one). Returns 0, or -1 when there was an error.
  */
 int
 rules_load_path(struct ruleset *rs, const char *path, struct diag *d)
 {
+    struct rules_loc loc = {path, 0, 0};
     struct buf b;
     DIR *dir;
     int rc = -1;
 
+    if (rs->stopped)
+        return -1;
     if ((dir = opendir(path)) != NULL) {
-        struct dirent *e;
-        char **names = NULL;
-        size_t n = 0, i, len;
-
-        rc = 0;
-        while ((e = readdir(dir)) != NULL) {
-            char **nn;
-
-            len = strlen(e->d_name);
-            if (len < 6 || strcmp(e->d_name + len - 5, ".rarr") != 0 || e->d_name[0] == '.')
-                continue;
-            if ((nn = grow(names, &n, sizeof(*nn))) == NULL ||
-                (nn[n - 1] = malloc(strlen(path) + len + 2)) == NULL) {
-                if (nn != NULL)
-                    names = nn;
-                diag_set(d, path, 0, 0, "out of memory");
-                rc = -1;
-                break;
-            }
-            names = nn;
-            sprintf(names[n - 1], "%s/%s", path, e->d_name);
-        }
+        rc = load_dir(rs, path, dir, d);
         closedir(dir);
-        if (rc == 0 && n == 0) {
-            diag_set(d, path, 0, 0, "no *.rarr files in this directory");
-            rc = -1;
-        }
-        if (names != NULL)
-            qsort(names, n, sizeof(*names), cmp_names);
-        for (i = 0; names != NULL && i < n; i++) {
-            if (rc == 0 && names[i] != NULL)
-                rc = rules_load_path(rs, names[i], d);
-            free(names[i]);
-        }
-        free(names);
         return rc;
     }
     buf_init(&b);
     if (read_file(path, &b) == -1)
-        diag_set(d, path, 0, 0, "%s", strerror(errno));
+        report(rs, d, &loc, NULL, 0, 0, strerror(errno));
     else
         rc = rules_parse(rs, path, buf_cstr(&b), b.len, d);
     buf_fini(&b);
     return rc;
 }
 
-static int fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsigned width,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail_at(struct ruleset *rs, struct diag *d, const struct rules_loc *loc,
+                   const char *srcline, unsigned width, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
+/* Report an error found after parsing, at 'loc' of the saved line 'srcline'. */
 static int
-fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsigned width,
-        const char *fmt, ...)
+fail_at(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const char *srcline,
+        unsigned width, const char *fmt, ...)
 {
     va_list ap;
     char msg[sizeof(d->msg)];
@@ -1007,62 +1693,114 @@ fail_at(struct diag *d, const struct rules_loc *loc, const char *srcline, unsign
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    diag_set(d, loc->file, loc->line, loc->col, "%s", msg);
-    diag_source(d, srcline, strlen(srcline), width);
-    return -1;
+    return report(rs, d, loc, srcline, strlen(srcline), width, msg);
+}
+
+/* The metric name nearest to 'name', for "did you mean"; NULL if none is. */
+static const char *
+nearest_metric(const struct ruleset *rs, const char *name)
+{
+    const char **names = malloc((rs->nmetrics + 1) * sizeof(*names)), *near;
+    size_t i, n = 0;
+
+    if (names == NULL)
+        return NULL;
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rs->metrics[i].name != NULL)
+            names[n++] = rs->metrics[i].name;
+    near = diag_nearest(name, names, n);
+    free(names);
+    return near;
 }
 
 static int
-resolve(const struct ruleset *rs, const char *name, const struct rules_loc *loc,
-        const char *srcline, int want_plain, size_t *out, struct diag *d)
+resolve(struct ruleset *rs, const char *name, const struct rules_loc *loc, const char *srcline,
+        int want_plain, size_t *out, struct diag *d)
 {
-    if (rules_lookup_metric(rs, name, out) == -1)
-        return fail_at(d, loc, srcline, (unsigned)strlen(name),
+    const char *near;
+    unsigned width = (unsigned)strlen(name);
+
+    if (rules_lookup_metric(rs, name, out) == -1) {
+        if ((near = nearest_metric(rs, name)) != NULL)
+            return fail_at(rs, d, loc, srcline, width, "undefined metric '%s' (did you mean '%s'?)",
+                           name, near);
+        return fail_at(rs, d, loc, srcline, width,
                        "undefined metric '%s' (metric and ratio lines define names)", name);
+    }
     if (want_plain && rs->metrics[*out].kind == RULES_RATIO)
-        return fail_at(d, loc, srcline, (unsigned)strlen(name),
-                       "'%s' is a ratio; a ratio divides two metrics", name);
+        return fail_at(rs, d, loc, srcline, width, "'%s' is a ratio; a ratio divides two metrics",
+                       name);
     return 0;
+}
+
+/* Resolve a ratio's operands; it takes their category when it has none. */
+static void
+finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
+{
+    struct rules_loc loc = m->loc;
+    int a, b;
+
+    if (m->a_name == NULL || m->b_name == NULL)
+        return; /* its line had an error */
+    loc.col = m->a_col;
+    a = resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d);
+    loc.col = m->b_col;
+    b = resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d);
+    if (a == 0 && b == 0 && m->category == RULES_NONE)
+        m->category = rs->metrics[m->a].category != RULES_NONE ? rs->metrics[m->a].category
+                                                               : rs->metrics[m->b].category;
+}
+
+/* Resolve an alert's metric; its window and for= are whole numbers of steps. */
+static void
+finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct diag *d)
+{
+    char v[RARR_DUR_MAX], s[RARR_DUR_MAX];
+
+    resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d);
+    if (step_ms <= 0)
+        return;
+    clock_format_duration(step_ms, s);
+    if (a->window_ms % step_ms != 0) {
+        clock_format_duration(a->window_ms, v);
+        fail_at(rs, d, &a->window_loc, a->srcline, a->window_width,
+                "window %s is not a whole number of steps (--step is %s)", v, s);
+    }
+    /*
+     * A wait shorter than one step waits one step: the built-in rules' for=5m
+     * stays good with --step 15m. Longer, it must be whole steps (2m30s with
+     * --step 1m would wait 3m).
+     */
+    if (a->for_ms > step_ms && a->for_ms % step_ms != 0) {
+        clock_format_duration(a->for_ms, v);
+        fail_at(rs, d, &a->for_loc, a->srcline, a->for_width,
+                "for %s is not a whole number of steps (--step is %s)", v, s);
+    }
 }
 
 /*
  * Finish a ruleset once every file is parsed: resolve the names ratios and
- * alerts use, compile the regexes, and check every alert window against the
- * evaluation step (a window is a whole number of steps). Returns 0 or -1.
+ * alerts use, check every alert's window and for= against the evaluation
+ * step (each a whole number of steps) and compile the regexes. Its errors
+ * are added to those parsing reported into 'd' (also after a parse error,
+ * so that one run shows them all), and 'd' is sorted into file order.
+ * Returns 0, or -1 when the ruleset had any error.
  */
 int
 rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d)
 {
     size_t i;
-    char w[RARR_DUR_MAX], s[RARR_DUR_MAX];
 
-    for (i = 0; i < rs->nmetrics; i++) {
-        struct rules_metric *m = &rs->metrics[i];
-        struct rules_loc loc = m->loc;
-
-        if (m->kind != RULES_RATIO)
-            continue;
-        loc.col = m->a_col;
-        if (resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d) == -1)
-            return -1;
-        loc.col = m->b_col;
-        if (resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d) == -1)
-            return -1;
-        if (m->category == RULES_NONE)
-            m->category = rs->metrics[m->a].category != RULES_NONE ? rs->metrics[m->a].category
-                                                                   : rs->metrics[m->b].category;
-    }
-    for (i = 0; i < rs->nalerts; i++) {
-        struct rules_alert *a = &rs->alerts[i];
-
-        if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == -1)
-            return -1;
-        if (a->window_ms % step_ms != 0) {
-            clock_format_duration(a->window_ms, w);
-            clock_format_duration(step_ms, s);
-            return fail_at(d, &a->window_loc, a->srcline, a->window_width,
-                           "window %s is not a whole number of steps (--step is %s)", w, s);
-        }
+    if (rs->stopped)
+        return -1;
+    for (i = 0; i < rs->nmetrics && !rs->stopped; i++)
+        if (rs->metrics[i].kind == RULES_RATIO)
+            finish_ratio(rs, &rs->metrics[i], d);
+    for (i = 0; i < rs->nalerts && !rs->stopped; i++)
+        finish_alert(rs, &rs->alerts[i], step_ms, d);
+    if (rs->nerrors > 0) {
+        diag_sort(d, (const char *const *)rs->files, rs->nfiles);
+        return -1;
     }
     return match_compile(rs, d);
 }
@@ -1087,86 +1825,176 @@ put_duration(FILE *fp, const char *key, int64_t ms)
     fprintf(fp, " %s=%s", key, dur);
 }
 
-/* Print what the rules define, one line each, for --check. */
-void
-rules_describe(const struct ruleset *rs, FILE *fp)
+/*
+ * A condition's value in single quotes. In a regex, the expansion of a
+ * define may hold "%{", which read back would be taken for a reference:
+ * it is written "%\{" (the same regex).
+ */
+static void
+put_value(FILE *fp, const struct rules_cond *c)
+{
+    size_t i;
+
+    fputc('\'', fp);
+    for (i = 0; i < c->len; i++) {
+        fputc(c->text[i], fp);
+        if (c->op != RULES_EQUAL && c->text[i] == '%' && i + 1 < c->len && c->text[i + 1] == '{')
+            fputc('\\', fp);
+    }
+    fputc('\'', fp);
+}
+
+static void
+describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp)
 {
     static const char *const ops[] = {"~", "!~", "="};
-    size_t i, j;
+    size_t j;
 
-    for (i = 0; i < rs->nmetrics; i++) {
-        const struct rules_metric *m = &rs->metrics[i];
-
-        fprintf(fp, "%s %s", m->kind == RULES_RATIO ? "ratio " : "metric", m->name);
-        if (m->category != RULES_NONE)
-            fprintf(fp, " rarr=%s", category_names[m->category]);
-        if (m->kind == RULES_RATIO) {
-            fprintf(fp, " = %s / %s", m->a_name, m->b_name);
-            put_number(fp, " * ", m->k);
-            put_number(fp, " min=", m->min);
-        }
-        for (j = 0; j < m->nconds; j++)
-            fprintf(fp, " %s%s'%s'", rs->fields[m->conds[j].field].name, ops[m->conds[j].op],
-                    m->conds[j].text);
-        if (m->kind == RULES_SUM)
-            fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
-        fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
+    if (m->kind == RULES_RATIO) {
+        fprintf(fp, "ratio  %s = %s / %s", m->name, m->a_name, m->b_name);
+        put_number(fp, " * ", m->k);
+        put_number(fp, " min=", m->min);
+    } else {
+        fprintf(fp, "metric %s", m->name);
     }
-    for (i = 0; i < rs->nalerts; i++) {
-        const struct rules_alert *a = &rs->alerts[i];
+    if (m->category != RULES_NONE)
+        fprintf(fp, " rarr=%s", category_names[m->category]);
+    for (j = 0; j < m->nconds; j++) {
+        fprintf(fp, " %s%s", rs->fields[m->conds[j].field].name, ops[m->conds[j].op]);
+        put_value(fp, &m->conds[j]);
+    }
+    if (m->kind == RULES_SUM)
+        fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
+    fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
+}
 
-        if (a->anomaly) {
-            static const char *const seasons[] = {"none", "daily", "weekly"};
-            static const char *const directions[] = {"both", "drop", "spike"};
+static void
+describe_alert(const struct rules_alert *a, FILE *fp)
+{
+    static const char *const seasons[] = {"none", "daily", "weekly"};
+    static const char *const directions[] = {"both", "drop", "spike"};
 
-            fprintf(fp, "anomaly %s", a->metric_name);
-            put_duration(fp, "window", a->window_ms);
-            fprintf(fp, " season=%s direction=%s", seasons[a->season], directions[a->direction]);
-            fprintf(fp, " sensitivity=%s",
-                    a->far < 0.05  ? "low"
-                    : a->far < 0.5 ? "medium"
-                                   : "high");
+    if (a->anomaly) {
+        fprintf(fp, "anomaly %s", a->metric_name);
+        put_duration(fp, "window", a->window_ms);
+        fprintf(fp, " season=%s direction=%s sensitivity=%s", seasons[a->season],
+                directions[a->direction],
+                a->far < 0.05  ? "low"
+                : a->far < 0.5 ? "medium"
+                               : "high");
+        if (a->min_given)
             put_number(fp, " min=", a->min);
-            if (!a->min_given)
-                fputs("(spikes)", fp);
-            put_duration(fp, "for", a->for_ms);
-        } else {
-            fprintf(fp, "alert  %s", a->metric_name);
-            put_duration(fp, "window", a->window_ms);
-            put_number(fp, a->above ? " above=" : " below=", a->threshold);
-            put_duration(fp, "for", a->for_ms);
-            put_number(fp, " clear=", a->clear);
-        }
-        fprintf(fp, " name='%s'  # %s:%u\n", a->rule, a->loc.file, a->loc.line);
+        put_duration(fp, "for", a->for_ms);
+    } else {
+        fprintf(fp, "alert  %s", a->metric_name);
+        put_duration(fp, "window", a->window_ms);
+        put_number(fp, a->above ? " above=" : " below=", a->threshold);
+        put_duration(fp, "for", a->for_ms);
+        put_number(fp, " clear=", a->clear);
     }
+    fprintf(fp, " name='%s'  # %s:%u", a->rule, a->loc.file, a->loc.line);
+    if (a->anomaly && !a->min_given) {
+        put_number(fp, "; by default spikes need ", a->min);
+        fputs(" events, drops none", fp);
+    }
+    fputc('\n', fp);
 }
 
 /*
- * For --check with a known format: warn about conditions on fields that
- * format cannot have (not an error, SPEC section 3: they read as empty).
+ * Print what the rules define, for --check, as a rule file: one line per
+ * metric, ratio, alert and anomaly rule, defines expanded and defaults
+ * written out, each with a comment saying where it was defined. Loaded
+ * again, the output defines the same rules (and prints the same but for
+ * those comments).
+ */
+void
+rules_describe(const struct ruleset *rs, FILE *fp)
+{
+    size_t i;
+
+    for (i = 0; i < rs->nmetrics; i++)
+        describe_metric(rs, &rs->metrics[i], fp);
+    for (i = 0; i < rs->nalerts; i++)
+        describe_alert(&rs->alerts[i], fp);
+}
+
+/* Whether a regex of metric 'm' has a named group for field 'f' (it sets the field for 'm'). */
+static int
+captures(const struct rules_metric *m, size_t f)
+{
+    size_t j;
+    uint32_t g;
+
+    for (j = 0; j < m->nconds; j++)
+        for (g = 1; m->conds[j].groups != NULL && g < m->conds[j].ngroups; g++)
+            if (m->conds[j].groups[g] == f)
+                return 1;
+    return 0;
+}
+
+/* The field of web logs of 'fmt' nearest to 'name', for "did you mean"; NULL if none is. */
+static const char *
+nearest_field(enum record_format fmt, const char *name)
+{
+    static const char *const names[] = {
+        "line",  "remote_addr", "ident",  "user",  "time",    "request",    "method", "path",
+        "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",  "vhost"};
+    const char *have[sizeof(names) / sizeof(names[0])];
+    size_t i, n = 0;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (record_format_has_field(fmt, record_clf_field(names[i])))
+            have[n++] = names[i];
+    return diag_nearest(name, have, n);
+}
+
+/* Warn once about field 'f' that metric 'm' reads at 'loc', if lines of 'fmt' lack it. */
+static int
+warn_field(const struct ruleset *rs, const struct rules_metric *m, size_t f,
+           const struct rules_loc *loc, enum record_format fmt, FILE *fp, unsigned char *warned)
+{
+    const struct record_fieldref *ref = &rs->fields[f];
+    const char *near;
+
+    if (warned[f] || record_format_has_field(fmt, ref->clf) || captures(m, f))
+        return 0;
+    warned[f] = 1;
+    near = nearest_field(fmt, ref->name);
+    fprintf(fp, "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty%s%s%s\n",
+            loc->file, loc->line, record_format_name(fmt), ref->name,
+            near != NULL ? " (did you mean '" : "", near != NULL ? near : "",
+            near != NULL ? "'?)" : "");
+    return 1;
+}
+
+/*
+ * Warn about every field the rules read (in conditions and sum=) that lines
+ * of format 'fmt' cannot have: not an error, they read as empty (SPEC
+ * section 3). One warning per field, at its first use, with "did you mean"
+ * when a field of that format is close; a named group of the same metric
+ * is a field. Nothing is known of JSON (or of a format not yet detected).
+ * Call after rules_finish(), with -f or once the format is detected.
  * Returns the number of warnings.
  */
 int
 rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
 {
+    unsigned char *warned;
     size_t i, j;
     int n = 0;
 
-    if (fmt == RECORD_AUTO || fmt == RECORD_JSON)
+    if (fmt == RECORD_AUTO || fmt == RECORD_JSON || rs->nfields == 0)
+        return 0;
+    if ((warned = calloc(rs->nfields, 1)) == NULL)
         return 0;
     for (i = 0; i < rs->nmetrics; i++) {
-        for (j = 0; j < rs->metrics[i].nconds; j++) {
-            const struct rules_cond *c = &rs->metrics[i].conds[j];
-            const struct record_fieldref *f = &rs->fields[c->field];
-            int ok = f->captured || record_format_has_field(fmt, f->clf);
+        const struct rules_metric *m = &rs->metrics[i];
 
-            if (!ok) {
-                fprintf(fp,
-                        "rarr: %s:%u: warning: %s lines have no field '%s'; it reads as empty\n",
-                        c->loc.file, c->loc.line, record_format_name(fmt), f->name);
-                n++;
-            }
-        }
+        for (j = 0; j < m->nconds; j++)
+            n += warn_field(rs, m, m->conds[j].field, &m->conds[j].loc, fmt, fp, warned);
+        if (m->kind == RULES_SUM)
+            n += warn_field(rs, m, m->sum_field, &m->loc, fmt, fp, warned);
     }
+    free(warned);
     return n;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "rarr/buf.h"
 #include "rarr/rules.h"
@@ -370,9 +371,12 @@ test_rules_error_unknown_directive(void **state)
 {
     (void)state;
     parse_error("# rules\n\nmetrc a request~'^GET /'\n", 3, 1,
-                "unknown directive 'metrc' (expected define, metric, ratio, alert or anomaly)");
-    parse_error("  Metric a\n", 1, 3,
-                "unknown directive 'Metric' (expected define, metric, ratio, alert or anomaly)");
+                "unknown directive 'metrc' (did you mean 'metric'?)");
+    parse_error("  Metric a\n", 1, 3, "unknown directive 'Metric' (did you mean 'metric'?)");
+    parse_error("alrt a window=1m below=1\n", 1, 1,
+                "unknown directive 'alrt' (did you mean 'alert'?)");
+    parse_error("gauge a\n", 1, 1,
+                "unknown directive 'gauge' (expected define, metric, ratio, alert or anomaly)");
 }
 
 static void
@@ -426,9 +430,15 @@ test_rules_error_undefined_pattern(void **state)
                 "undefined pattern '%{Y}' (define it earlier with: define NAME 'REGEX')");
     parse_error("define A '(%{B})'\n", 1, 12,
                 "undefined pattern '%{B}' (define it earlier with: define NAME 'REGEX')");
-    /* A define must come before its use. */
-    parse_error("metric a request~'%{X}'\ndefine X 'x'\n", 1, 19,
+    /* A define must come before its use, and the error says where it is. */
+    parse_error("metric a request~'%{X}'\n\n  define  X 'x'\n", 1, 19,
+                "pattern '%{X}' is defined later, at line 3 (a define must come before the rules "
+                "that use it)");
+    /* A define of a longer name is not that one. */
+    parse_error("metric a request~'%{X}'\ndefine XY 'x'\n", 1, 19,
                 "undefined pattern '%{X}' (define it earlier with: define NAME 'REGEX')");
+    parse_error("define LOGIN 'x'\nmetric a request~'%{LOGN}'\n", 2, 19,
+                "undefined pattern '%{LOGN}' (did you mean '%{LOGIN}'?)");
 }
 
 static void
@@ -518,8 +528,16 @@ test_rules_error_anomaly(void **state)
     parse_error("metric s\nanomaly s window=1h sensitivity=max\n", 2, 33,
                 "unknown value 'max' (expected low, medium or high)");
     parse_error("metric s\nanomaly s window=1h below=3\n", 2, 21,
-                "unknown option 'below' (expected window, season, direction, sensitivity, min, "
+                "below= is an option of alert lines, not of anomaly lines");
+    parse_error("metric s\nanomaly s window=1h sesaon=daily\n", 2, 21,
+                "unknown option 'sesaon' (did you mean 'season'?)");
+    parse_error("metric s\nanomaly s window=1h when=now\n", 2, 21,
+                "unknown option 'when' (expected window, season, direction, sensitivity, min, "
                 "for, name)");
+    parse_error("metric s\nanomaly s window=1h season=dialy\n", 2, 28,
+                "unknown value 'dialy' (did you mean 'daily'?)");
+    parse_error("metric s\nanomaly s window=1h direction=drops\n", 2, 31,
+                "unknown value 'drops' (did you mean 'drop'?)");
     parse_error("metric s\nanomaly s window=1h min=-1\n", 2, 25, "min= cannot be negative");
 }
 
@@ -575,8 +593,7 @@ test_rules_error_unknown_alert_option(void **state)
     (void)state;
     memset(&d, 0, sizeof(d));
     assert_int_equal(rules_parse(rs, FILE_NAME, text, strlen(text), &d), -1);
-    check_diag(&d, FILE_NAME, 2, 32,
-               "unknown option 'windw' (expected window, below, above, for, clear, name)");
+    check_diag(&d, FILE_NAME, 2, 32, "unknown option 'windw' (did you mean 'window'?)");
     /* The caret underlines the option's name. */
     assert_string_equal(d.src, "alert   a  window=15m below=70 windw=5m");
     assert_int_equal(d.width, 5);
@@ -766,17 +783,22 @@ test_rules_finish_window_not_a_multiple_of_step(void **state)
     rules_free(rs);
 }
 
+/* A bad regex is reported as it is read, so that it comes in file order with the rest. */
 static void
-test_rules_finish_bad_regex(void **state)
+test_rules_error_bad_regex(void **state)
 {
     (void)state;
-    finish_error("metric a request~'^GET /(login'\n", STEP_MS, 1, 31,
-                 "bad regex: missing closing parenthesis (at offset 12 of '^GET /(login')");
-    finish_error("metric a status~'^2' request~'a)b'\n", STEP_MS, 1, 32,
-                 "bad regex: unmatched closing parenthesis (at offset 1 of 'a)b')");
+    parse_error("metric a request~'^GET /(login'\n", 1, 31,
+                "bad regex: missing closing parenthesis (at offset 12 of '^GET /(login')");
+    parse_error("metric a status~'^2' request~'a)b'\n", 1, 32,
+                "bad regex: unmatched closing parenthesis (at offset 1 of 'a)b')");
     /* Past the text the user wrote on this line the column stays at the value. */
-    finish_error("define B '(x'\nmetric a request~'^%{B}'\n", STEP_MS, 2, 19,
-                 "bad regex: missing closing parenthesis (at offset 3 of '^(x')");
+    parse_error("define B '(x'\nmetric a request~'^%{B}'\n", 2, 19,
+                "bad regex: missing closing parenthesis (at offset 3 of '^(x')");
+    /* A backslash before the closing quote: it escapes nothing in rarr. */
+    parse_error("metric a request~'^/a\\'\n", 1, 23,
+                "bad regex: \\ at end of pattern (at offset 4 of '^/a\\') (a backslash does not "
+                "escape a quote: a quote is written \\x27)");
 }
 
 /* ---- rules_load_path ---- */
@@ -844,8 +866,7 @@ test_rules_load_directory_in_name_order(void **state)
     rs = rules_new();
     assert_int_equal(rules_load_path(rs, dir, &d), -1);
     snprintf(path, sizeof(path), "%s/b.rarr", dir);
-    check_diag(&d, path, 1, 1,
-               "unknown directive 'metrc' (expected define, metric, ratio, alert or anomaly)");
+    check_diag(&d, path, 1, 1, "unknown directive 'metrc' (did you mean 'metric'?)");
     rules_free(rs);
 
     remove_file(dir, "a.rarr");
@@ -899,6 +920,713 @@ test_rules_load_single_file(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- every error, in file order ---- */
+
+/* What diag_print writes for 'd'; the caller frees it. */
+static char *
+printed(const struct diag *d)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&s, &len);
+
+    assert_non_null(fp);
+    diag_print(d, fp);
+    assert_int_equal(fclose(fp), 0);
+    return s;
+}
+
+/* 'text' fails to parse (and, with 'finish', to finish); diag_print writes exactly 'want'. */
+static void
+errors_are(const char *text, int finish, const char *want)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    char *got;
+    int rc;
+
+    assert_non_null(rs);
+    memset(&d, 0, sizeof(d));
+    rc = rules_parse(rs, FILE_NAME, text, strlen(text), &d);
+    if (finish)
+        rc |= rules_finish(rs, STEP_MS, &d);
+    assert_int_equal(rc, -1);
+    got = printed(&d);
+    assert_string_equal(got, want);
+    free(got);
+    rules_free(rs);
+}
+
+static void
+test_rules_reports_every_error_in_file_order(void **state)
+{
+    (void)state;
+    /* The regex of line 1 is not left for rules_finish: it comes first. */
+    errors_are("metric a request~'^GET /(login'\n"
+               "metric b status~'^2'\n"
+               "alert b windw=1m below=1\n"
+               "metric c rarr=sales\n",
+               0,
+               "rarr: t.rarr:1:31: error: bad regex: missing closing parenthesis (at offset 12 of "
+               "'^GET /(login')\n"
+               "    metric a request~'^GET /(login'\n"
+               "                                  ^\n"
+               "rarr: t.rarr:3:9: error: unknown option 'windw' (did you mean 'window'?)\n"
+               "    alert b windw=1m below=1\n"
+               "            ^^^^^\n"
+               "rarr: t.rarr:4:15: error: unknown category 'sales' (expected retention, "
+               "activation, revenue or referral)\n"
+               "    metric c rarr=sales\n"
+               "                  ^^^^^\n");
+}
+
+/* Several errors on one line, each word on its own; nothing about what only seems missing. */
+static void
+test_rules_reports_every_error_of_a_line(void **state)
+{
+    (void)state;
+    errors_are("alert a windw=15m below=5O for=1x\n", 0,
+               "rarr: t.rarr:1:9: error: unknown option 'windw' (did you mean 'window'?)\n"
+               "    alert a windw=15m below=5O for=1x\n"
+               "            ^^^^^\n"
+               "rarr: t.rarr:1:25: error: expected a number, got '5O' (a letter O where a 0 was "
+               "meant?)\n"
+               "    alert a windw=15m below=5O for=1x\n"
+               "                            ^^\n"
+               "rarr: t.rarr:1:32: error: bad duration '1x': unknown unit (expected a duration "
+               "like 15m or 1h30m; units ms s m h d w)\n"
+               "    alert a windw=15m below=5O for=1x\n"
+               "                                   ^^\n");
+}
+
+/*
+ * rules_finish after a parse error adds its own errors (names, windows and
+ * for= against the step) and sorts them all into file order.
+ */
+static void
+test_rules_finish_after_parse_errors_sorts_all(void **state)
+{
+    (void)state;
+    errors_are("metric a\n"
+               "alert x window=1m below=1\n"
+               "metric b sum=\n"
+               "ratio r = a / y\n"
+               "alert a window=90s below=1 for=2m30s\n",
+               1,
+               "rarr: t.rarr:2:7: error: undefined metric 'x' (metric and ratio lines define "
+               "names)\n"
+               "    alert x window=1m below=1\n"
+               "          ^\n"
+               "rarr: t.rarr:3:10: error: sum= needs a field\n"
+               "    metric b sum=\n"
+               "             ^^^^\n"
+               "rarr: t.rarr:4:15: error: undefined metric 'y' (metric and ratio lines define "
+               "names)\n"
+               "    ratio r = a / y\n"
+               "                  ^\n"
+               "rarr: t.rarr:5:9: error: window 1m30s is not a whole number of steps (--step is "
+               "1m)\n"
+               "    alert a window=90s below=1 for=2m30s\n"
+               "            ^^^^^^^^^^\n"
+               "rarr: t.rarr:5:28: error: for 2m30s is not a whole number of steps (--step is 1m)\n"
+               "    alert a window=90s below=1 for=2m30s\n"
+               "                               ^^^^^^^^^\n");
+}
+
+static void
+test_rules_too_many_errors_stop(void **state)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    struct buf b;
+    char *got, *p;
+    int i, n = 0;
+
+    (void)state;
+    buf_init(&b);
+    for (i = 0; i < 25; i++)
+        assert_int_equal(buf_adds(&b, "metrc a\n"), 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(rules_parse(rs, FILE_NAME, b.p, b.len, &d), -1);
+    assert_int_equal(d.n, RARR_DIAG_MAX);
+    assert_int_equal(d.dropped, 1); /* the 21st stopped the reading */
+    assert_int_equal(d.more[RARR_DIAG_MAX - 2].line, 20);
+    /* Nothing more is read or added, by a later file or by rules_finish. */
+    assert_int_equal(rules_parse(rs, "u.rarr", "metrc b\n", 8, &d), -1);
+    assert_int_equal(rules_finish(rs, STEP_MS, &d), -1);
+    assert_int_equal(d.n, RARR_DIAG_MAX);
+    got = printed(&d);
+    for (p = got; (p = strstr(p, ": error: ")) != NULL; p++)
+        n++;
+    assert_int_equal(n, RARR_DIAG_MAX);
+    p = strstr(got, "rarr: t.rarr:20:1: error:");
+    assert_non_null(p);
+    assert_string_equal(got + strlen(got) - strlen("rarr: t.rarr: too many errors; stopping\n"),
+                        "rarr: t.rarr: too many errors; stopping\n");
+    free(got);
+    buf_fini(&b);
+    rules_free(rs);
+}
+
+/* Values in double quotes would keep the quotes: the error shows the single-quoted form. */
+static void
+test_rules_error_double_quotes(void **state)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    const char *text = "metric a status~\"^5 x\" request~'(('\n";
+
+    (void)state;
+    parse_error("metric a status~\"^5\"\n", 1, 17,
+                "values are written in single quotes: status~'^5'");
+    parse_error("metric a user_agent=\"curl 7\"\n", 1, 21,
+                "values are written in single quotes: user_agent='curl 7'");
+    parse_error("metric a status~\"^5\n", 1, 17,
+                "values are written in single quotes: status~'^5'");
+    parse_error("metric a rarr=\"retention\"\n", 1, 15,
+                "values are written in single quotes: rarr='retention'");
+    parse_error("alert a window=1m below=1 name=\"login down\"\n", 1, 32,
+                "values are written in single quotes: name='login down'");
+    parse_error("define X \"a\"\n", 1, 10, "values are written in single quotes: 'a'");
+    /* The caret covers the quoted text; the rest of the line is not read (no second error). */
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(rules_parse(rs, FILE_NAME, text, strlen(text), &d), -1);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.width, 6);
+    rules_free(rs);
+    /* A double quote inside single quotes is text. */
+    rs = finish_ok("metric a user_agent~'\"quoted\"'\n");
+    assert_string_equal(rs->metrics[0].conds[0].text, "\"quoted\"");
+    rules_free(rs);
+}
+
+static void
+test_rules_error_spaces_around_operator(void **state)
+{
+    (void)state;
+    parse_error("metric a status ~ '^5'\n", 1, 10,
+                "no spaces around the operator in a condition: write status~'^5'");
+    parse_error("metric a status~ '^5'\n", 1, 10,
+                "no spaces around the operator in a condition: write status~'^5'");
+    parse_error("metric a status ~'^5'\n", 1, 10,
+                "no spaces around the operator in a condition: write status~'^5'");
+    parse_error("metric a path !~ '^/health'\n", 1, 10,
+                "no spaces around the operator in a condition: write path!~'^/health'");
+    parse_error("alert a window = 15m below=1\n", 1, 9,
+                "no spaces around the operator in an option: write window=15m");
+    parse_error("alert a window=15m below= 1\n", 1, 20,
+                "no spaces around the operator in an option: write below=1");
+    parse_error("metric a\nmetric b\nratio r = a / b min = 20\n", 3, 17,
+                "no spaces around the operator in an option: write min=20");
+    parse_error("metric a status~\n", 1, 17,
+                "expected a value after '~' (an empty value is written '')");
+    /* Empty values written as such are fine. */
+    rules_free(finish_ok("metric a status='' referer~''\n"));
+}
+
+static void
+test_rules_error_operators_of_other_languages(void **state)
+{
+    (void)state;
+    parse_error("metric a status!='200'\n", 1, 16,
+                "unknown operator '!=' (for 'not equal' write status!~'^200$')");
+    parse_error("metric a method=='GET'\n", 1, 16, "unknown operator '==' (write method='GET')");
+    parse_error("metric a path=~'^/x'\n", 1, 14, "unknown operator '=~' (write path~'^/x')");
+    parse_error("metric a path~='^/x'\n", 1, 14, "unknown operator '~=' (write path~'^/x')");
+    parse_error("metric a status>499\n", 1, 10,
+                "expected a condition like field~'regex', field!~'regex' or field='text', or an "
+                "option, got 'status>499' (conditions compare text: 5xx is status~'^5')");
+    /* Quoted, an '=' or '~' at the start of the value is text. */
+    rules_free(finish_ok("metric a path='=x' q='~y'\n"));
+}
+
+static void
+test_rules_error_bad_field_name(void **state)
+{
+    (void)state;
+    parse_error("metric a \"status\"~'5'\n", 1, 10,
+                "bad field name '\"status\"' (field names are written without quotes)");
+    parse_error("metric a http..status~'5'\n", 1, 10,
+                "bad field name 'http..status' (a dot needs a name on both sides)");
+    parse_error("metric a .status~'5'\n", 1, 10,
+                "bad field name '.status' (a dot needs a name on both sides)");
+    rules_free(finish_ok("metric a http.response.status_code='200'\n"));
+}
+
+/* An alert's option or a near miss of a metric option on a metric line is no condition. */
+static void
+test_rules_error_option_on_metric_line(void **state)
+{
+    struct ruleset *rs;
+
+    (void)state;
+    parse_error("metric a window=15m\n", 1, 10,
+                "window= is an option of alert and anomaly lines (to compare a field named "
+                "window, quote the value: window='15m')");
+    parse_error("metric a request~'^GET' for=5m\n", 1, 25,
+                "for= is an option of alert and anomaly lines (to compare a field named for, "
+                "quote the value: for='5m')");
+    parse_error("metric a rar=retention\n", 1, 10,
+                "unknown option 'rar' (did you mean 'rarr'? to compare a field named rar, quote "
+                "the value: rar='retention')");
+    parse_error("metric a sun=bytes\n", 1, 10,
+                "unknown option 'sun' (did you mean 'sum'? to compare a field named sun, quote "
+                "the value: sun='bytes')");
+    /* Quoted values, and fields web logs have, are conditions. */
+    rs = finish_ok("metric a window='15m' rar='retention' status=200\n");
+    assert_int_equal(rs->metrics[0].nconds, 3);
+    assert_int_equal(rs->metrics[0].kind, RULES_COUNT);
+    rules_free(rs);
+}
+
+static void
+test_rules_error_define_in_literal(void **state)
+{
+    (void)state;
+    parse_error("define LOGIN '/login'\nmetric a path='%{LOGIN}'\n", 2, 16,
+                "'%{LOGIN}' is not expanded in ='TEXT', which is compared as written (write "
+                "path~'^%{LOGIN}$')");
+    /* Without such a define it is text. */
+    rules_free(finish_ok("metric a path='%{LOGIN}'\n"));
+}
+
+static void
+test_rules_error_number_and_duration_hints(void **state)
+{
+    (void)state;
+    parse_error("alert a window=15m below=5O\n", 1, 26,
+                "expected a number, got '5O' (a letter O where a 0 was meant?)");
+    parse_error("alert a window=15m below=70%\n", 1, 26,
+                "expected a number, got '70%' (write it without the % sign)");
+    parse_error("alert a window=15m below=1,5\n", 1, 26,
+                "expected a number, got '1,5' (a decimal point is written '.')");
+    parse_error("alert a window=1.5h below=1\n", 1, 16,
+                "bad duration '1.5h': unknown unit (durations are whole numbers with units: 90m "
+                "or 1h30m, not 1.5h)");
+    parse_error("metric a\nmetric b\nratio r = a / b min=-1\n", 3, 21, "min= cannot be negative");
+}
+
+static void
+test_rules_error_option_given_twice(void **state)
+{
+    (void)state;
+    parse_error("alert a window=1m window=2m below=1\n", 1, 19, "window= is given twice");
+    parse_error("alert a window=1m below=1 for=1m for=2m\n", 1, 34, "for= is given twice");
+    parse_error("alert a window=1m below=1 name=x name=y\n", 1, 34, "name= is given twice");
+    parse_error("alert a window=1m below=1 below=2\n", 1, 27,
+                "an alert has one of below= or above=");
+    parse_error("anomaly a window=1h season=daily season=weekly\n", 1, 34,
+                "season= is given twice");
+    parse_error("metric a rarr=revenue rarr=referral\n", 1, 23, "rarr= is given twice");
+    parse_error("metric a\nmetric b\nratio r = a / b min=1 min=2\n", 3, 23, "min= is given twice");
+    parse_error("metric a\nmetric b\nratio r = a / b mn=2\n", 3, 17,
+                "unknown ratio option 'mn' (did you mean 'min'?)");
+    parse_error("alert a window=1m below=1 season=daily\n", 1, 27,
+                "season= is an option of anomaly lines, not of alert lines");
+    parse_error("alert a window=1m below=1 min=3\n", 1, 27,
+                "min= is an option of anomaly lines, not of alert lines");
+}
+
+static void
+test_rules_error_alert_names(void **state)
+{
+    (void)state;
+    parse_error("alert a window=1m below=1 name=''\n", 1, 27, "name= cannot be empty");
+    parse_error("alert a window=1m below=1 name=x\nalert b window=1m below=2 name=x\n", 2, 7,
+                "the rule at t.rarr:1 is already named 'x' (give one of them another name=)");
+    /* Two alerts that differ only in for= would have the same generated name. */
+    parse_error("alert a window=1m below=1\nalert a window=1m below=1 for=2m\n", 2, 7,
+                "the rule at t.rarr:1 is already named 'a below 1 over 1m' (give one of them "
+                "another name=)");
+}
+
+/* A '\' at the end of a line: one error; the continuation line is not reported again. */
+static void
+test_rules_error_trailing_backslash(void **state)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    const char *text = "metric a request~'^GET' \\\n"
+                       "    status~'^2' \\\n"
+                       "    method='GET'\n"
+                       "alert a window=1m below=1 \\\n"
+                       "metric b x~'y'\\\n";
+
+    (void)state;
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(rules_parse(rs, FILE_NAME, text, strlen(text), &d), -1);
+    assert_int_equal(d.n, 3);
+    check_diag(&d, FILE_NAME, 1, 25,
+               "a rule is written on one line ('\\' does not continue it on the next)");
+    /* Lines 2 and 3 were skipped; line 4's alert has what it needs and is read. */
+    assert_int_equal(d.more[0].line, 4);
+    assert_int_equal(d.more[0].col, 27);
+    /* A line that starts with a directive is a rule of its own, not a continuation. */
+    assert_int_equal(d.more[1].line, 5);
+    assert_int_equal(d.more[1].col, 15);
+    /* What the lines held is kept, so later names resolve. */
+    assert_int_equal(rs->nmetrics, 2);
+    assert_int_equal(rs->metrics[0].nconds, 1);
+    assert_int_equal(rs->metrics[1].nconds, 1);
+    assert_int_equal(rs->nalerts, 1);
+    rules_free(rs);
+}
+
+static void
+test_rules_finish_did_you_mean_metric(void **state)
+{
+    (void)state;
+    finish_error("metric signups\nalert signup window=1h below=1\n", STEP_MS, 2, 7,
+                 "undefined metric 'signup' (did you mean 'signups'?)");
+    finish_error("metric logins\nmetric views\nratio r = logins / veiws\n", STEP_MS, 3, 20,
+                 "undefined metric 'veiws' (did you mean 'views'?)");
+}
+
+static void
+test_rules_finish_for_not_a_multiple_of_step(void **state)
+{
+    struct ruleset *rs;
+    struct diag d;
+
+    (void)state;
+    finish_error("metric a\nalert a window=5m below=1 for=2m30s\n", STEP_MS, 2, 27,
+                 "for 2m30s is not a whole number of steps (--step is 1m)");
+    finish_error("metric a\nanomaly a window=1h for=90s\n", STEP_MS, 2, 21,
+                 "for 1m30s is not a whole number of steps (--step is 1m)");
+    /* A wait shorter than one step waits one step. */
+    rs = parse_ok("metric a\nalert a window=15m below=1 for=5m\n");
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(rules_finish(rs, 15 * 60000, &d), 0);
+    rules_free(rs);
+    rs = parse_ok("metric a\nalert a window=15m below=1 for=20m\n");
+    assert_int_equal(rules_finish(rs, 15 * 60000, &d), -1);
+    check_diag(&d, FILE_NAME, 2, 28, "for 20m is not a whole number of steps (--step is 15m)");
+    assert_int_equal(d.width, 7);
+    rules_free(rs);
+}
+
+static void
+test_rules_load_directory_reports_every_file(void **state)
+{
+    char dir[] = "/tmp/rarr-test-rules-XXXXXX";
+    char pa[512], pb[512];
+    struct ruleset *rs = rules_new();
+    struct diag d;
+
+    (void)state;
+    memset(&d, 0, sizeof(d));
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "a.rarr", "metrc a\nmetric b\nalert b windw=1m\n");
+    write_file(dir, "b.rarr", "metric c\nalert c window=1m below=x\n");
+    assert_int_equal(rules_load_path(rs, dir, &d), -1);
+    assert_int_equal(rules_finish(rs, STEP_MS, &d), -1);
+    snprintf(pa, sizeof(pa), "%s/a.rarr", dir);
+    snprintf(pb, sizeof(pb), "%s/b.rarr", dir);
+    assert_int_equal(d.n, 3);
+    check_diag(&d, pa, 1, 1, "unknown directive 'metrc' (did you mean 'metric'?)");
+    assert_string_equal(d.more[0].file, pa);
+    assert_int_equal(d.more[0].line, 3);
+    assert_string_equal(d.more[1].file, pb);
+    assert_string_equal(d.more[1].msg, "expected a number, got 'x'");
+    rules_free(rs);
+    remove_file(dir, "a.rarr");
+    remove_file(dir, "b.rarr");
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- diag: several errors, "did you mean" ---- */
+
+static void
+test_diag_add_print_and_sort(void **state)
+{
+    static const char *const files[] = {"b.rarr", "a.rarr"};
+    struct diag d;
+    char *got;
+
+    (void)state;
+    diag_set(&d, "a.rarr", 2, 3, "second %d", 2);
+    diag_source(&d, "ab cd", 5, 2);
+    assert_int_equal(diag_add(&d, "b.rarr", 7, 0, "first"), 0);
+    assert_int_equal(diag_add(&d, "a.rarr", 1, 1, "third"), 0);
+    diag_source(&d, "x", 1, 1);
+    assert_int_equal(d.n, 3);
+    diag_sort(&d, files, 2);
+    got = printed(&d);
+    assert_string_equal(got, "rarr: b.rarr:7: error: first\n"
+                             "rarr: a.rarr:1:1: error: third\n"
+                             "    x\n"
+                             "    ^\n"
+                             "rarr: a.rarr:2:3: error: second 2\n"
+                             "    ab cd\n"
+                             "      ^^\n");
+    free(got);
+    /* The first error is the struct's own fields, as every module reads them. */
+    assert_string_equal(d.msg, "first");
+    /* diag_set starts afresh. */
+    diag_set(&d, NULL, 0, 0, "out of memory");
+    got = printed(&d);
+    assert_string_equal(got, "rarr: out of memory\n");
+    free(got);
+}
+
+static void
+test_diag_add_to_zeroed_and_full(void **state)
+{
+    struct diag d;
+    unsigned i;
+    char *got;
+
+    (void)state;
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(diag_add(&d, "t.rarr", 1, 1, "one"), 0);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.msg, "one");
+    for (i = 2; i <= RARR_DIAG_MAX; i++)
+        assert_int_equal(diag_add(&d, "t.rarr", i, 1, "more"), 0);
+    assert_int_equal(diag_add(&d, "u.rarr", 99, 1, "dropped"), -1);
+    /* The source line of a dropped error goes nowhere. */
+    diag_source(&d, "zz", 2, 1);
+    assert_string_equal(d.more[RARR_DIAG_MAX - 2].src, "");
+    got = printed(&d);
+    assert_non_null(strstr(got, "rarr: t.rarr:20:1: error: more\nrarr: u.rarr: too many errors; "
+                                "stopping\n"));
+    free(got);
+}
+
+static void
+test_diag_nearest(void **state)
+{
+    static const char *const opts[] = {"window", "below", "above", "for", "clear", "name"};
+    static const char *const fields[] = {"status", "path", "user_agent", "bytes"};
+    static const char *const quantiles[] = {"p95", "p99"};
+    static const char *const dup[] = {"window", "window"};
+
+    (void)state;
+    assert_string_equal(diag_nearest("windw", opts, 6), "window");
+    assert_string_equal(diag_nearest("fro", opts, 6), "for");     /* a swap is one edit */
+    assert_string_equal(diag_nearest("Clear", opts, 6), "clear"); /* case is ignored */
+    assert_string_equal(diag_nearest("stauts", fields, 4), "status");
+    assert_string_equal(diag_nearest("useragent", fields, 4), "user_agent");
+    assert_string_equal(diag_nearest("windw", dup, 2), "window");
+    assert_null(diag_nearest("when", opts, 6));
+    assert_null(diag_nearest("p9", quantiles, 2)); /* two are as close: no guess */
+    assert_null(diag_nearest("ab", fields, 4));
+    assert_null(diag_nearest("x", opts, 6));
+    assert_null(diag_nearest("", opts, 6));
+    assert_null(diag_nearest("windw", opts, 0));
+}
+
+/* ---- rules_warn_fields ---- */
+
+/* What rules_warn_fields writes for format 'fmt'; '*n' gets its count. The caller frees it. */
+static char *
+warnings(const struct ruleset *rs, enum record_format fmt, int *n)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&s, &len);
+
+    assert_non_null(fp);
+    *n = rules_warn_fields(rs, fmt, fp);
+    assert_int_equal(fclose(fp), 0);
+    return s;
+}
+
+static void
+test_rules_warn_fields_once_each_with_did_you_mean(void **state)
+{
+    struct ruleset *rs;
+    char *got;
+    int n;
+
+    (void)state;
+    rs = finish_ok("metric a stauts~'^5' request~'^GET'\n"
+                   "metric b stauts~'^2'\n"
+                   "metric c sum=byte\n"
+                   "metric d request~' (?<code>\\d+)$' code~'^5' sum=code\n"
+                   "metric e code~'x'\n"
+                   "metric f referer~'x' line~'y'\n");
+    got = warnings(rs, RECORD_COMBINED, &n);
+    assert_string_equal(got, "rarr: t.rarr:1: warning: combined lines have no field 'stauts'; it "
+                             "reads as empty (did you mean 'status'?)\n"
+                             "rarr: t.rarr:3: warning: combined lines have no field 'byte'; it "
+                             "reads as empty (did you mean 'bytes'?)\n"
+                             "rarr: t.rarr:5: warning: combined lines have no field 'code'; it "
+                             "reads as empty\n");
+    assert_int_equal(n, 3);
+    free(got);
+    /* Callable again, with another format: each call on its own. */
+    got = warnings(rs, RECORD_COMMON, &n);
+    assert_int_equal(n, 4);
+    assert_non_null(strstr(got, "rarr: t.rarr:6: warning: common lines have no field 'referer'; "
+                                "it reads as empty\n"));
+    free(got);
+    got = warnings(rs, RECORD_JSON, &n);
+    assert_int_equal(n, 0);
+    assert_null(got != NULL && got[0] != '\0' ? got : NULL);
+    free(got);
+    got = warnings(rs, RECORD_AUTO, &n);
+    assert_int_equal(n, 0);
+    free(got);
+    rules_free(rs);
+}
+
+/* ---- --check prints a rule file ---- */
+
+/* rules_describe() into a string; the caller frees it. */
+static char *
+described(const struct ruleset *rs)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&s, &len);
+
+    assert_non_null(fp);
+    rules_describe(rs, fp);
+    assert_int_equal(fclose(fp), 0);
+    return s;
+}
+
+/* 'text' with each line's "  # FILE:LINE" (up to a ';' or the end) cut to "  # @". */
+static char *
+without_locations(const char *text)
+{
+    struct buf b;
+    const char *p = text, *nl, *c;
+
+    buf_init(&b);
+    for (; *p != '\0'; p = nl + 1) {
+        nl = strchr(p, '\n');
+        assert_non_null(nl);
+        c = p;
+        while (strstr(c, "  # ") != NULL && strstr(c, "  # ") < nl)
+            c = strstr(c, "  # ") + 4;
+        assert_true(c > p); /* every line says where it was defined */
+        assert_int_equal(buf_add(&b, p, (size_t)(c - p)), 0);
+        assert_int_equal(buf_adds(&b, "@"), 0);
+        while (c < nl && *c != ';')
+            c++;
+        assert_int_equal(buf_add(&b, c, (size_t)(nl - c + 1)), 0);
+    }
+    assert_int_equal(buf_addc(&b, '\0'), 0);
+    return b.p;
+}
+
+/* Load what --check printed for 'first' and print it again: the same but for the locations. */
+static void
+check_loads_back(const char *what, const char *first)
+{
+    struct ruleset *rs = rules_new();
+    struct diag d;
+    char *second, *a, *b;
+
+    memset(&d, 0, sizeof(d));
+    if (rules_parse(rs, "check.rarr", first, strlen(first), &d) != 0 ||
+        rules_finish(rs, STEP_MS, &d) != 0)
+        fail_msg("%s: the --check output does not load: %s:%u:%u: %s", what, d.file, d.line, d.col,
+                 d.msg);
+    second = described(rs);
+    a = without_locations(first);
+    b = without_locations(second);
+    if (strcmp(a, b) != 0)
+        fail_msg("%s: --check of the --check output differs:\n%s---\n%s", what, a, b);
+    free(a);
+    free(b);
+    free(second);
+    rules_free(rs);
+}
+
+static void
+test_rules_check_output_is_a_rule_file(void **state)
+{
+    struct ruleset *rs;
+    char *got;
+
+    (void)state;
+    rs = finish_ok("define PCT '%'\n"
+                   "metric views rarr=referral request~'^GET %{PCT}{x} ' status!~'^5' "
+                   "user_agent='Mozilla 5'\n"
+                   "metric bytes_out sum=bytes\n"
+                   "metric signups rarr=activation\n"
+                   "ratio per_view = signups / views * 2.5 min=0.5\n"
+                   "alert per_view window=1h30m above=0.123456789 for=30m clear=0.1 name='per "
+                   "view'\n"
+                   "anomaly views window=1h\n"
+                   "anomaly signups window=2h season=daily direction=drop sensitivity=low min=3 "
+                   "for=10m\n");
+    got = described(rs);
+    assert_string_equal(
+        got, "metric views rarr=referral request~'^GET %\\{x} ' status!~'^5' user_agent='Mozilla "
+             "5'  # t.rarr:2\n"
+             "metric bytes_out sum=bytes  # t.rarr:3\n"
+             "metric signups rarr=activation  # t.rarr:4\n"
+             "ratio  per_view = signups / views * 2.5 min=0.5 rarr=activation  # t.rarr:5\n"
+             "alert  per_view window=1h30m above=0.123456789 for=30m clear=0.1 name='per view'  "
+             "# t.rarr:6\n"
+             "anomaly views window=1h season=weekly direction=both sensitivity=medium for=0s "
+             "name='views anomaly over 1h'  # t.rarr:7; by default spikes need 10 events, drops "
+             "none\n"
+             "anomaly signups window=2h season=daily direction=drop sensitivity=low min=3 "
+             "for=10m name='signups anomaly over 2h'  # t.rarr:8\n");
+    check_loads_back("inline rules", got);
+    free(got);
+    rules_free(rs);
+}
+
+/* The repository's top directory, from this file's path (tests/test_rules.c). */
+static void
+top_dir(char *out, size_t size)
+{
+    const char *slash = strrchr(__FILE__, '/');
+    size_t len = slash != NULL ? (size_t)(slash - __FILE__) : 0;
+
+    if (len == 0) {
+        snprintf(out, size, "..");
+        return;
+    }
+    snprintf(out, size, "%.*s/..", (int)len, __FILE__);
+}
+
+/* For every rule file of patterns/ and fixtures/rules/: check, load, check prints the same. */
+static void
+test_rules_check_output_of_every_rule_file_loads_back(void **state)
+{
+    static const char *const dirs[] = {"patterns", "fixtures/rules"};
+    char top[512], dir[600], path[900];
+    size_t i, len, files = 0;
+    struct dirent *e;
+    DIR *dp;
+
+    (void)state;
+    top_dir(top, sizeof(top));
+    for (i = 0; i < 2; i++) {
+        snprintf(dir, sizeof(dir), "%s/%s", top, dirs[i]);
+        assert_non_null(dp = opendir(dir));
+        while ((e = readdir(dp)) != NULL) {
+            struct ruleset *rs = rules_new();
+            struct diag d;
+            char *first;
+
+            len = strlen(e->d_name);
+            if (len < 6 || strcmp(e->d_name + len - 5, ".rarr") != 0) {
+                rules_free(rs);
+                continue;
+            }
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            memset(&d, 0, sizeof(d));
+            if (rules_load_path(rs, path, &d) != 0 || rules_finish(rs, STEP_MS, &d) != 0)
+                fail_msg("%s: %s:%u:%u: %s", path, d.file, d.line, d.col, d.msg);
+            first = described(rs);
+            check_loads_back(path, first);
+            free(first);
+            rules_free(rs);
+            files++;
+        }
+        closedir(dp);
+    }
+    assert_true(files >= 9);
+}
+
 int
 main(void)
 {
@@ -940,10 +1668,33 @@ main(void)
         cmocka_unit_test(test_rules_finish_ratio_operand_column_is_the_operand),
         cmocka_unit_test(test_rules_finish_ratio_of_a_ratio),
         cmocka_unit_test(test_rules_finish_window_not_a_multiple_of_step),
-        cmocka_unit_test(test_rules_finish_bad_regex),
+        cmocka_unit_test(test_rules_error_bad_regex),
         cmocka_unit_test(test_rules_load_directory_in_name_order),
         cmocka_unit_test(test_rules_load_missing_file),
         cmocka_unit_test(test_rules_load_single_file),
+        cmocka_unit_test(test_rules_reports_every_error_in_file_order),
+        cmocka_unit_test(test_rules_reports_every_error_of_a_line),
+        cmocka_unit_test(test_rules_finish_after_parse_errors_sorts_all),
+        cmocka_unit_test(test_rules_too_many_errors_stop),
+        cmocka_unit_test(test_rules_error_double_quotes),
+        cmocka_unit_test(test_rules_error_spaces_around_operator),
+        cmocka_unit_test(test_rules_error_operators_of_other_languages),
+        cmocka_unit_test(test_rules_error_bad_field_name),
+        cmocka_unit_test(test_rules_error_option_on_metric_line),
+        cmocka_unit_test(test_rules_error_define_in_literal),
+        cmocka_unit_test(test_rules_error_number_and_duration_hints),
+        cmocka_unit_test(test_rules_error_option_given_twice),
+        cmocka_unit_test(test_rules_error_alert_names),
+        cmocka_unit_test(test_rules_error_trailing_backslash),
+        cmocka_unit_test(test_rules_finish_did_you_mean_metric),
+        cmocka_unit_test(test_rules_finish_for_not_a_multiple_of_step),
+        cmocka_unit_test(test_rules_load_directory_reports_every_file),
+        cmocka_unit_test(test_diag_add_print_and_sort),
+        cmocka_unit_test(test_diag_add_to_zeroed_and_full),
+        cmocka_unit_test(test_diag_nearest),
+        cmocka_unit_test(test_rules_warn_fields_once_each_with_did_you_mean),
+        cmocka_unit_test(test_rules_check_output_is_a_rule_file),
+        cmocka_unit_test(test_rules_check_output_of_every_rule_file_loads_back),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,23 +2,50 @@
 #ifndef RARR_DIAG_H
 #define RARR_DIAG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* A located error filled by library code and printed by main. */
+/* How many located errors one struct diag holds; more are counted, not kept. */
+#define RARR_DIAG_MAX 20
+
+/* One located error: file, line and column (1-based, 0 when unknown), message, source line. */
+struct diag_entry {
+    char file[256];
+    unsigned line;
+    unsigned col;
+    unsigned width; /* how many columns the caret underlines */
+    char msg[1024];
+    char src[512]; /* the offending source line, for the caret */
+};
+
+/*
+ * Located errors filled by library code and printed by main. The first error
+ * is the struct's own fields (diag_set fills them); a loader that reports
+ * every error adds the others with diag_add.
+ */
 struct diag {
     char file[256];
     unsigned line;  /* 1-based; 0 when the error has no line */
     unsigned col;   /* 1-based; 0 when the error has no column */
     unsigned width; /* how many columns the caret underlines */
     char msg[1024];
-    char src[512]; /* the offending source line, for the caret */
+    char src[512];          /* the offending source line, for the caret */
+    unsigned n;             /* errors held: 1 after diag_set, at most RARR_DIAG_MAX */
+    unsigned dropped;       /* errors added when it was full */
+    int last_dropped;       /* the last diag_add was dropped: diag_source ignores it */
+    char dropped_file[256]; /* the file of the first error dropped */
+    struct diag_entry more[RARR_DIAG_MAX - 1]; /* errors 2..n */
 };
 
 void diag_set(struct diag *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+int diag_add(struct diag *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void diag_source(struct diag *d, const char *line, size_t len, unsigned width);
+void diag_sort(struct diag *d, const char *const *files, size_t nfiles);
 void diag_print(const struct diag *d, FILE *fp);
+const char *diag_nearest(const char *word, const char *const *cands, size_t n);
 
 /* Why a line was skipped (SPEC section 2). */
 enum diag_reason {

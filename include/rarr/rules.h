@@ -76,8 +76,8 @@ struct rules_alert {
     int min_given;
     int64_t window_ms, for_ms;
     char *rule; /* "name=", "METRIC below X over W" or "METRIC anomaly over W" */
-    struct rules_loc loc, window_loc;
-    unsigned window_width;
+    struct rules_loc loc, window_loc, for_loc;
+    unsigned window_width, for_width;
     char *srcline;
 };
 
@@ -94,6 +94,8 @@ struct ruleset {
     size_t nalerts;
     struct record_fieldref *fields;
     size_t nfields;
+    size_t nerrors; /* errors reported so far into the caller's struct diag */
+    int stopped;    /* out of memory or too many errors: nothing more is read */
 };
 
 struct ruleset *rules_new(void);
