@@ -7,6 +7,8 @@
  * success (bad input lines do not change it), 1 runtime failure (a file that
  * cannot be read), 2 usage or rule error (SPEC section 1).
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -161,6 +163,110 @@ limit_arg(const char *name, const char *arg)
     return (uint32_t)v;
 }
 
+/*
+ * The zone of region 'region' (its first 'rlen' bytes) nearest to 'city',
+ * from the zoneinfo directory 'dir'; NULL when none is close. The name is
+ * kept in a static buffer.
+ */
+static const char *
+nearest_zone(const char *dir, const char *region, size_t rlen, const char *city)
+{
+    static char found[256];
+    const char *names[1024], *near;
+    char path[4096];
+    struct dirent *e;
+    size_t n = 0, i;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/%.*s", dir, (int)rlen, region);
+    if ((d = opendir(path)) == NULL)
+        return NULL;
+    while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
+        if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name)) != NULL)
+            n++;
+    closedir(d);
+    near = diag_nearest(city, names, n);
+    found[0] = '\0';
+    if (near != NULL)
+        snprintf(found, sizeof(found), "%s", near);
+    for (i = 0; i < n; i++)
+        free((char *)names[i]);
+    return found[0] != '\0' ? found : NULL;
+}
+
+/*
+ * An option getopt_long did not take: unknown ("did you mean" the nearest
+ * long option), or missing its value. Exits 2.
+ */
+static void
+bad_option(int ch, const char *word)
+{
+    const char *names[sizeof(longopts) / sizeof(longopts[0])], *near;
+    char dashed[64];
+    size_t i, n = 0;
+
+    if (ch == ':') {
+        fprintf(stderr, "rarr: option '%s' needs a value\n", word);
+    } else if (strncmp(word, "--", 2) != 0) {
+        fprintf(stderr, "rarr: unknown option '%s'\n", word);
+    } else {
+        for (i = 0; longopts[i].name != NULL; i++)
+            names[n++] = longopts[i].name;
+        snprintf(dashed, sizeof(dashed), "%.*s", (int)strcspn(word + 2, "="), word + 2);
+        near = diag_nearest(dashed, names, n);
+        if (near != NULL && strcmp(near, dashed) == 0) {
+            fprintf(stderr, "rarr: option '--%s' takes no value\n", near);
+            usage(stderr);
+            exit(2);
+        }
+        fprintf(stderr, "rarr: unknown option '%s'", word);
+        if (near != NULL)
+            fprintf(stderr, " (did you mean '--%s'?)", near);
+        fputc('\n', stderr);
+    }
+    usage(stderr);
+    exit(2);
+}
+
+/*
+ * --tz: a zone the system knows (a file under /usr/share/zoneinfo, or $TZDIR)
+ * or a POSIX TZ string ("EST5EDT", "<+0530>-5:30"); anything else would run
+ * silently as UTC, so it is an error (exit 2), with the nearest name of the
+ * same region when one is close.
+ */
+static void
+check_tz(const char *zone)
+{
+    const char *dir = getenv("TZDIR") != NULL ? getenv("TZDIR") : "/usr/share/zoneinfo";
+    const char *name = zone[0] == ':' ? zone + 1 : zone, *slash = strrchr(name, '/'), *near = NULL;
+    char path[4096];
+    struct stat st;
+    size_t i = 0;
+
+    snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir, name[0] == '/' ? "" : "/",
+             name);
+    if (name[0] != '\0' && strstr(name, "..") == NULL && stat(path, &st) == 0 &&
+        S_ISREG(st.st_mode))
+        return;
+    /* POSIX: a name of three or more letters (or <...>) and an offset. */
+    if (name[0] == '<' && strchr(name, '>') != NULL)
+        i = (size_t)(strchr(name, '>') - name) + 1;
+    else
+        while (isalpha((unsigned char)name[i]))
+            i++;
+    if (i >= 3 && (isdigit((unsigned char)name[i]) || name[i] == '+' || name[i] == '-'))
+        return;
+    if (slash != NULL && name[0] != '/')
+        near = nearest_zone(dir, name, (size_t)(slash - name), slash + 1);
+    fprintf(stderr, "rarr: --tz: unknown time zone '%s'", zone);
+    if (near != NULL)
+        fprintf(stderr, " (did you mean '%.*s/%s'?)", (int)(slash - name), name, near);
+    else
+        fputs(" (expected a name like Europe/Berlin or UTC)", stderr);
+    fputc('\n', stderr);
+    exit(2);
+}
+
 /* Signals only set flags (the reader's poll or read returns, the loop acts). */
 static volatile int stop_flag, dump_flag, hup_flag;
 
@@ -288,6 +394,9 @@ load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
         rules_free(rs);
         return NULL;
     }
+    if (rs->nmetrics == 0)
+        fprintf(stderr, "rarr: %s: warning: no metric is defined; nothing will be counted\n",
+                n == 1 ? paths[0] : "the rule files");
     return rs;
 }
 
@@ -393,7 +502,8 @@ main(int argc, char **argv)
         fputs("rarr: out of memory\n", stderr);
         return 1;
     }
-    while ((ch = getopt_long(argc, argv, "f:hqr:Vv", longopts, NULL)) != -1) {
+    opterr = 0; /* unknown options are told here, with "did you mean" */
+    while ((ch = getopt_long(argc, argv, ":f:hqr:Vv", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f':
             if (record_format_parse(optarg, &opt.format) == -1)
@@ -453,6 +563,7 @@ main(int argc, char **argv)
             break;
         case OPT_TZ:
             /* Anomaly season slots follow this zone (DST included), not the lines' offsets. */
+            check_tz(optarg);
             if (setenv("TZ", optarg, 1) == -1) {
                 fprintf(stderr, "rarr: --tz: %s\n", strerror(errno));
                 free(rule_paths);
@@ -476,10 +587,13 @@ main(int argc, char **argv)
         case OPT_STATS:
             stats = 1;
             break;
-        default:
-            usage(stderr);
+        default: {
+            /* A short option is in optopt; a long one is the word getopt stopped at. */
+            char shortopt[3] = {'-', (char)optopt, '\0'};
+
             free(rule_paths);
-            return 2;
+            bad_option(ch, optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
+        }
         }
     }
     argc -= optind;
@@ -496,9 +610,10 @@ main(int argc, char **argv)
         free(rule_paths);
         return 2;
     }
+    /* Fields the given format cannot have; auto-detection warns once it has decided. */
+    rules_warn_fields(rs, opt.format, stderr);
     if (check) {
         rules_describe(rs, stdout);
-        rules_warn_fields(rs, opt.format, stderr);
         rules_free(rs);
         free(rule_paths);
         return fflush(stdout) == 0 ? 0 : 1;

@@ -239,9 +239,8 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     if (p->pending == NULL || p->pending_n == NULL || p->step_n == NULL || p->step_value == NULL ||
         p->line_value == NULL || p->hits == NULL || p->step_defined == NULL ||
         p->alert_value == NULL || p->alert_defined == NULL || p->matches == NULL ||
-        p->sum_skipped == NULL ||
-        p->win == NULL || p->alerts == NULL || p->det == NULL || p->pending_lines == NULL ||
-        p->view_a == NULL || p->view_b == NULL)
+        p->sum_skipped == NULL || p->win == NULL || p->alerts == NULL || p->det == NULL ||
+        p->pending_lines == NULL || p->view_a == NULL || p->view_b == NULL)
         goto oom;
     if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
         record_init(&p->rec, rs->fields, rs->nfields) == -1 || setup_windows(p) == -1)
@@ -612,7 +611,8 @@ stretch(struct pipeline *p, const char *src, uint64_t lineno, int failed, const 
             return;
     }
     if (p->stretch_lines >= STRETCH_MIN && p->stretch_bad * 2 > p->stretch_lines) {
-        const char *as = record_format_name(p->format), *guess = record_format_name(p->stretch_guess);
+        const char *as = record_format_name(p->format),
+                   *guess = record_format_name(p->stretch_guess);
 
         p->stretch_warned = 1;
         fprintf(stderr, "rarr: %s:%llu: warning: %u of the last %u lines are not %s lines",
@@ -708,8 +708,8 @@ hold_jump(struct pipeline *p, const char *src, uint64_t lineno, const char *line
     struct hold *h = &p->jump_hold;
     int vouched = p->last_wall != 0 && llabs(ts - p->last_wall) <= LIVE_MS;
 
-    if (h->n > 0 && (p->started ? ts < h->v[0].ts_ms - JUMP_MS
-                                : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
+    if (h->n > 0 &&
+        (p->started ? ts < h->v[0].ts_ms - JUMP_MS : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
         reject_held(p);
     if (hold_add(h, src, lineno, line, len, ts) == -1) {
         errno = ENOMEM;
@@ -760,8 +760,8 @@ take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, siz
         record_end(r);
         if (!confirmed)
             stretch(p, src, lineno,
-                    rc == -1 && (why == DIAG_NOT_CLF || why == DIAG_BAD_JSON ||
-                                 why == DIAG_NOT_OBJECT),
+                    rc == -1 &&
+                        (why == DIAG_NOT_CLF || why == DIAG_BAD_JSON || why == DIAG_NOT_OBJECT),
                     line, len, 0);
         return pipeline_bad(p, src, lineno, why, line, len);
     }
@@ -817,8 +817,7 @@ decide_format(struct pipeline *p)
         p->opt.clock = PIPELINE_ARRIVAL;
         p->opt.lateness_ms = 0;
     }
-    if (p->opt.diag != NULL)
-        rules_warn_fields(p->rs, p->format, p->opt.diag);
+    rules_warn_fields(p->rs, p->format, stderr);
     return release_held(p, h, 0);
 }
 
@@ -1196,8 +1195,7 @@ pipeline_adopt(struct pipeline *p, const struct pipeline *old)
                  hold_text(&old->fmt_hold, i), old->fmt_hold.v[i].len, 0);
     for (i = 0; i < old->jump_hold.n; i++)
         hold_add(&p->jump_hold, old->jump_hold.v[i].src, old->jump_hold.v[i].lineno,
-                 hold_text(&old->jump_hold, i), old->jump_hold.v[i].len,
-                 old->jump_hold.v[i].ts_ms);
+                 hold_text(&old->jump_hold, i), old->jump_hold.v[i].len, old->jump_hold.v[i].ts_ms);
     for (i = 0; i < p->rs->nmetrics; i++)
         for (j = 0; j < old->rs->nmetrics; j++)
             if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0) {
