@@ -651,9 +651,9 @@ retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
         const char *metric = json_string_value(json_object_get(f, "metric")),
                    *type = json_string_value(json_object_get(f, "type"));
 
-        if (strcmp(r->rule, rule) == 0 ||
-            (metric != NULL && type != NULL && strcmp(p->rs->metrics[r->metric].name, metric) == 0 &&
-             (strcmp(type, "anomaly") == 0) == r->anomaly)) {
+        if (strcmp(r->rule, rule) == 0 || (metric != NULL && type != NULL &&
+                                           strcmp(p->rs->metrics[r->metric].name, metric) == 0 &&
+                                           (strcmp(type, "anomaly") == 0) == r->anomaly)) {
             reason = "rule changed";
             what = "changed";
         }
