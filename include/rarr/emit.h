@@ -31,9 +31,9 @@ int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int6
 int emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
                  const struct rules_metric *m, const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
-int emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, const char *metric,
-                 const char *rarr, int64_t window_ms, int64_t since_ms, const char *direction,
-                 const char *reason);
+int emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule,
+                 const char *metric, const char *rarr, int64_t window_ms, int64_t since_ms,
+                 const char *direction, const char *reason);
 int emit_json_string(struct buf *b, const char *p, size_t len);
 int emit_flush(struct emit *e);
 

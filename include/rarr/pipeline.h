@@ -124,7 +124,7 @@ struct pipeline {
     int stretch_warned;                  /* the wrong-format warning is out */
     const char *stretch_src;             /* where the stretch's last line came from */
     uint64_t stretch_lineno;
-    enum record_format stretch_guess;    /* what the failed lines looked like */
+    enum record_format stretch_guess; /* what the failed lines looked like */
 
     uint64_t lines, empty, headers, parsed;
     uint64_t *matches;     /* [nmetrics] */
