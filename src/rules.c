@@ -713,20 +713,26 @@ check_operator(struct cursor *c, const struct token *t, size_t at, enum rules_op
     return rc;
 }
 
-/* A field name as written before the operator: no quotes, no empty part between dots. */
+/*
+ * A field name ('len' bytes at 'p', written at column 'col'): no quotes,
+ * blanks or operators in it (it is printed back unquoted by --check), no
+ * empty part between dots.
+ */
 static int
-check_field(struct cursor *c, const struct token *t, size_t at)
+check_field(struct cursor *c, const char *p, size_t len, unsigned col)
 {
-    const char *p = t->p;
     size_t i;
 
-    if (memchr(p, '"', at) != NULL)
-        return fail(c, t->col, (unsigned)at,
-                    "bad field name '%.*s' (field names are written without quotes)", (int)at, p);
-    for (i = 0; i < at; i++)
-        if (p[i] == '.' && (i == 0 || i + 1 == at || p[i + 1] == '.'))
-            return fail(c, t->col, (unsigned)at,
-                        "bad field name '%.*s' (a dot needs a name on both sides)", (int)at, p);
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\0' || strchr("\"' \t~=", p[i]) != NULL)
+            return fail(c, col, (unsigned)len,
+                        "bad field name '%.*s' (field names are written without quotes, blanks, "
+                        "'~' or '=')",
+                        (int)len, p);
+        if (p[i] == '.' && (i == 0 || i + 1 == len || p[i + 1] == '.'))
+            return fail(c, col, (unsigned)len,
+                        "bad field name '%.*s' (a dot needs a name on both sides)", (int)len, p);
+    }
     return 0;
 }
 
@@ -856,6 +862,10 @@ metric_option(struct cursor *c, struct rules_metric *m, const struct token *t, s
         free(v);
         return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
     }
+    if (check_field(c, v, strlen(v), value_col(t, at + 1)) == -1) {
+        free(v);
+        return -1;
+    }
     m->kind = RULES_SUM;
     m->sum_field = rules_field(c->rs, v);
     free(v);
@@ -923,7 +933,7 @@ metric_word(struct cursor *c, struct rules_metric *m, const struct token *tok, i
                     "expected a value after '%.*s' (an empty value is written '')", (int)oplen,
                     t->p + at);
     }
-    if (check_operator(c, t, at, op) == -1 || check_field(c, t, at) == -1 ||
+    if (check_operator(c, t, at, op) == -1 || check_field(c, t->p, at, t->col) == -1 ||
         check_double_quotes(c, t, at + oplen) == -1)
         return -1;
     if (op == RULES_EQUAL) {

@@ -1145,7 +1145,15 @@ test_rules_error_bad_field_name(void **state)
 {
     (void)state;
     parse_error("metric a \"status\"~'5'\n", 1, 10,
-                "bad field name '\"status\"' (field names are written without quotes)");
+                "bad field name '\"status\"' (field names are written without quotes, blanks, "
+                "'~' or '=')");
+    /* sum= names a field too; --check prints it without quotes. */
+    parse_error("metric a sum='a b'\n", 1, 15,
+                "bad field name 'a b' (field names are written without quotes, blanks, '~' or "
+                "'=')");
+    parse_error("metric a sum=a~'b'\n", 1, 14,
+                "bad field name 'a~b' (field names are written without quotes, blanks, '~' or "
+                "'=')");
     parse_error("metric a http..status~'5'\n", 1, 10,
                 "bad field name 'http..status' (a dot needs a name on both sides)");
     parse_error("metric a .status~'5'\n", 1, 10,
