@@ -284,12 +284,14 @@ fill(struct input *in)
     return in->sniffed ? 0 : sniff(in);
 }
 
-/* The end of the input: INPUT_EOF, or INPUT_ERROR (errno set) when its gzip data was bad. */
-static enum input_status
-at_end(struct input *in)
+/*
+ * The end of an input whose gzip data was bad: INPUT_ERROR, errno set. Out
+ * of line and cold: inlined, it made the per-line loop it sits in spill
+ * registers (callgrind, 100k lines: +1.7 M instructions).
+ */
+__attribute__((cold, noinline)) static enum input_status
+failed(struct input *in)
 {
-    if (!in->failed)
-        return INPUT_EOF;
     errno = in->err;
     return INPUT_ERROR;
 }
@@ -323,7 +325,7 @@ input_next(struct input *in, struct slice *line)
             }
             in->start = in->end = 0;
             if (in->eof)
-                return at_end(in);
+                return in->failed ? failed(in) : INPUT_EOF;
             if ((rc = fill(in)) != 0)
                 return rc == 1 ? INPUT_AGAIN : INPUT_ERROR;
             continue;
@@ -354,7 +356,7 @@ input_next(struct input *in, struct slice *line)
         }
         if (in->eof) {
             if (len == 0)
-                return at_end(in);
+                return in->failed ? failed(in) : INPUT_EOF;
             line->p = in->buf + in->start;
             in->start = in->end;
             in->lineno++;
