@@ -198,7 +198,7 @@ nearest_zone(const char *dir, const char *region, size_t rlen, const char *city)
  * An option getopt_long did not take: unknown ("did you mean" the nearest
  * long option), or missing its value. Exits 2.
  */
-static void
+static void __attribute__((noreturn))
 bad_option(int ch, const char *word)
 {
     const char *names[sizeof(longopts) / sizeof(longopts[0])], *near;
@@ -373,6 +373,7 @@ load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
     struct diag d;
     int rc = 0, i;
 
+    memset(&d, 0, sizeof(d)); /* errors are added to it */
     if (rs == NULL) {
         fputs("rarr: out of memory\n", stderr);
         return NULL;
@@ -380,15 +381,17 @@ load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
     if (n == 0)
         rc = rules_parse(rs, "default.rarr (built-in)", rarr_default_rules, rarr_default_rules_len,
                          &d);
-    for (i = 0; i < n && rc == 0; i++)
-        rc = rules_load_path(rs, paths[i], &d);
+    /* Every file is read, and finished, even after errors: all of them are told at once. */
+    for (i = 0; i < n; i++)
+        if (rules_load_path(rs, paths[i], &d) == -1)
+            rc = -1;
     if (rc == 0 && time_field != NULL &&
         (*time_field_out = rules_field(rs, time_field)) == SIZE_MAX) {
         diag_set(&d, NULL, 0, 0, "out of memory");
         rc = -1;
     }
-    if (rc == 0)
-        rc = rules_finish(rs, step_ms, &d);
+    if (rules_finish(rs, step_ms, &d) == -1)
+        rc = -1;
     if (rc == -1) {
         diag_print(&d, stderr);
         rules_free(rs);
