@@ -457,9 +457,15 @@ diag_bad_late_advice(const struct diag_bad *b, FILE *fp)
     clock_format_duration((b->late_max_ms + 59999) / 60000 * 60000 + 60000, enough);
     fprintf(fp,
             "rarr: input: %llu line%s came later than --lateness %s allows (the most %s behind "
-            "the newest event); --lateness %s would keep them\n",
+            "the newest event)",
             (unsigned long long)b->count[DIAG_LATE], b->count[DIAG_LATE] == 1 ? "" : "s", lateness,
-            most, enough);
+            most);
+    /* Past a day it is input out of order (files, a stray line), not slow requests. */
+    if (b->late_max_ms <= 24LL * 3600 * 1000)
+        fprintf(fp, "; --lateness %s would keep %s\n", enough,
+                b->count[DIAG_LATE] == 1 ? "it" : "them");
+    else
+        fputs("; that is input out of time order, not slow requests\n", fp);
 }
 
 /* At the end of input: sum up the bad lines not yet reported, and advise on late ones. */

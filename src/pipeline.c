@@ -42,11 +42,15 @@
 #define IDLE_MS 1000
 #define DAY_MS (24LL * 3600 * 1000)
 /*
- * A line more than JUMP_MS ahead of the newest event moves the clock only
- * once JUMP_CONFIRM lines in a row (it included) agree with it; before the
- * clock has started, lines agree when within START_AGREE_MS of each other.
+ * A line further ahead of the newest event than the lateness (at least
+ * JUMP_MIN_MS) moves the clock only once JUMP_CONFIRM lines in a row (it
+ * included) agree with it: a line that moved it less leaves every later line
+ * within the lateness. Before the clock has started, lines agree when within
+ * START_AGREE_MS of each other.
  */
-#define JUMP_MS (60 * 60 * 1000)
+#define JUMP_MIN_MS (5 * 60 * 1000)
+/* At the end of input one held line is taken if it is no further ahead than this. */
+#define LONE_JUMP_MS (60 * 60 * 1000)
 #define START_AGREE_MS DAY_MS
 #define JUMP_CONFIRM 3
 /* A late line this far behind the newest event (past the lateness) gets a hint. */
@@ -640,18 +644,19 @@ late(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts, const cha
     p->bad.late_last_ms = behind;
     if (behind > p->bad.late_max_ms)
         p->bad.late_max_ms = behind;
-    if (behind > p->opt.lateness_ms + FAR_BEHIND_MS && src != p->hint_src && p->opt.diag != NULL) {
+    /* Said even with -q: whole inputs may be going to waste. */
+    if (behind > p->opt.lateness_ms + FAR_BEHIND_MS && src != p->hint_src) {
         char dur[RARR_DUR_MAX];
 
         p->hint_src = src;
         clock_format_duration(clock_floor(behind, 60000), dur);
         if (p->max_src != NULL && p->max_src != src)
-            fprintf(p->opt.diag,
+            fprintf(stderr,
                     "rarr: %s:%llu: %s behind the newest event (from %s): are the inputs out of "
                     "time order? give the oldest first\n",
                     src, (unsigned long long)lineno, dur, p->max_src);
         else
-            fprintf(p->opt.diag,
+            fprintf(stderr,
                     "rarr: %s:%llu: %s behind the newest event: this input is far out of time "
                     "order\n",
                     src, (unsigned long long)lineno, dur);
@@ -691,12 +696,20 @@ release_held(struct pipeline *p, struct hold *h, int confirmed)
     return rc;
 }
 
+/* How far ahead of the newest event a line may be and still be taken at once. */
+static int64_t
+jump_ms(const struct pipeline *p)
+{
+    return p->opt.lateness_ms > JUMP_MIN_MS ? p->opt.lateness_ms : JUMP_MIN_MS;
+}
+
 /*
- * A line whose time breaks from the clock (more than JUMP_MS ahead of the
+ * A line whose time breaks from the clock (more than jump_ms() ahead of the
  * newest event, or any line before the clock has started) is held until
  * later lines confirm it: JUMP_CONFIRM lines in a row that agree with the
  * first held one (before the start: within START_AGREE_MS of it; after: not
- * falling back to the old clock), or the wall clock (a live line). A line
+ * falling back to the old clock), or the wall clock (a live line not ahead
+ * of it by more than jump_ms()). A line
  * that agrees with neither the clock nor the held ones starts a new hold;
  * the lines it replaces are skipped as time jumps. So one stray timestamp,
  * early or far ahead, costs that line, not the lines after it.
@@ -706,10 +719,11 @@ hold_jump(struct pipeline *p, const char *src, uint64_t lineno, const char *line
           int64_t ts)
 {
     struct hold *h = &p->jump_hold;
-    int vouched = p->last_wall != 0 && llabs(ts - p->last_wall) <= LIVE_MS;
+    int vouched =
+        p->last_wall != 0 && ts <= p->last_wall + jump_ms(p) && ts >= p->last_wall - LIVE_MS;
 
     if (h->n > 0 &&
-        (p->started ? ts < h->v[0].ts_ms - JUMP_MS : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
+        (p->started ? ts < h->v[0].ts_ms - jump_ms(p) : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
         reject_held(p);
     if (hold_add(h, src, lineno, line, len, ts) == -1) {
         errno = ENOMEM;
@@ -783,7 +797,7 @@ take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, siz
             pipeline_reset(p);
         }
     }
-    if (p->started && ts <= p->max_ts + JUMP_MS) {
+    if (p->started && ts <= p->max_ts + jump_ms(p)) {
         /* In step with the clock: lines held as a jump ahead of it were strays. */
         if (p->jump_hold.n > 0)
             reject_held(p);
@@ -1122,11 +1136,15 @@ pipeline_finish(struct pipeline *p)
     /*
      * Lines still held are decided now: the format from the lines there are;
      * lines held before the clock started start it (nothing contradicts
-     * them), a jump the input never confirmed was a stray.
+     * them), and so do two or more held after a jump (they agree with each
+     * other: a sparse log's last lines); one line alone ahead was a stray.
      */
     if (p->fmt_hold.n > 0 && decide_format(p) == -1)
         rc = -1;
-    if (!p->started && p->jump_hold.n > 0 && release_held(p, &p->jump_hold, 1) == -1)
+    if (p->jump_hold.n > 0 &&
+        (!p->started || p->jump_hold.n >= 2 ||
+         p->jump_hold.v[0].ts_ms - p->max_ts <= LONE_JUMP_MS) &&
+        release_held(p, &p->jump_hold, 1) == -1)
         rc = -1;
     reject_held(p);
     stretch(p, NULL, 0, 0, NULL, 0, 1);
@@ -1143,6 +1161,8 @@ pipeline_finish(struct pipeline *p)
     if (p->started && advance(p, p->max_ts) == -1)
         rc = -1;
     diag_bad_finish(&p->bad);
+    if (p->opt.diag == NULL)
+        diag_bad_late_advice(&p->bad, stderr); /* lines lost: said even with -q */
     if (flush(p) == -1)
         rc = -1;
     if (snap != NULL) {
