@@ -50,6 +50,7 @@ struct input_gz {
     int raw_eof;    /* the file or pipe has no more bytes */
     int member_end; /* a member ended: the input ends here, or another member follows */
     int more_out;   /* inflate filled all the room given: it may have more to give */
+    int padded;     /* zero bytes followed the last member (padding to a block) */
     char msg[128];  /* what went wrong, for input_error() */
 };
 
@@ -189,8 +190,16 @@ gz_fill(struct input *in)
             continue;
         }
         if (g->member_end) {
+            /* Zero bytes after a member pad it to a block (tape, dd): gzip itself skips them. */
+            while (z->avail_in > 0 && z->next_in[0] == 0) {
+                z->next_in++;
+                z->avail_in--;
+                g->padded = 1;
+            }
+            if (z->avail_in == 0)
+                continue;
             /* Bytes after a member: the next member (cat a.gz b.gz), or not gzip at all. */
-            if (z->next_in[0] != 0x1f)
+            if (g->padded || z->next_in[0] != 0x1f)
                 return gz_fail(in, EBADMSG, "trailing garbage after gzip data", NULL);
             if (inflateReset(z) != Z_OK)
                 return gz_fail(in, EBADMSG, "corrupt gzip data", z->msg);

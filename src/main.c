@@ -198,8 +198,7 @@ nearest_zone(const char *dir, const char *region, size_t rlen, const char *city)
  * An option getopt_long did not take: unknown ("did you mean" the nearest
  * long option), or missing its value. Exits 2.
  */
-static void __attribute__((noreturn))
-bad_option(int ch, const char *word)
+static void __attribute__((noreturn)) bad_option(int ch, const char *word)
 {
     const char *names[sizeof(longopts) / sizeof(longopts[0])], *near;
     char dashed[64];
@@ -527,7 +526,7 @@ main(int argc, char **argv)
             free(rule_paths);
             return 0;
         case 'v':
-            verbose = 1;
+            verbose = opt.verbose = 1;
             break;
         case OPT_EMIT:
             if (strcmp(optarg, "alerts") == 0)
@@ -671,9 +670,9 @@ main(int argc, char **argv)
             fprintf(stderr, "rarr: %s: %s\n", in.name, input_error(&in));
             status = 1;
         }
-        if (verbose && i == 0)
-            fprintf(stderr, "rarr: %s: format %s\n", in.name,
-                    record_format_name(pipeline_format(p)));
+        /* A detected format is told when the first lines have voted (pipeline.c). */
+        if (verbose && i == 0 && opt.format != RECORD_AUTO)
+            fprintf(stderr, "rarr: %s: format %s\n", in.name, record_format_name(opt.format));
         pr.done += in.bytes;
         input_close(&in);
     }

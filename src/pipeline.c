@@ -827,6 +827,8 @@ decide_format(struct pipeline *p)
     for (i = 0; i < h->n; i++)
         input_vote_add(&v, &p->rec, hold_text(h, i), h->v[i].len);
     p->format = input_vote_decide(&v);
+    if (p->opt.verbose)
+        fprintf(stderr, "rarr: %s: format %s\n", h->v[0].src, record_format_name(p->format));
     if (p->format == RECORD_RAW && !p->opt.clock_given) {
         p->opt.clock = PIPELINE_ARRIVAL;
         p->opt.lateness_ms = 0;

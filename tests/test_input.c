@@ -1055,6 +1055,31 @@ test_input_gzip_corrupt_is_an_error(void **state)
     text_free(&z);
 }
 
+/* Zero bytes after the last member are padding, as gzip itself reads them; bytes after them are
+ * not. */
+static void
+test_input_gzip_zero_padding_is_skipped(void **state)
+{
+    static const char zeros[512] = {0};
+    struct text z = {0};
+    struct lines l = {0};
+
+    (void)state;
+    gzip_add(&z, "one\ntwo\n", 8, 6);
+    text_add(&z, zeros, sizeof(zeros));
+    read_via_file(z.p, z.len, &l);
+    assert_int_equal(l.n, 3);
+    assert_got(&l, 1, INPUT_LINE, 2, "two", 3);
+    assert_int_equal(l.v[2].st, INPUT_EOF);
+    lines_free(&l);
+    text_add(&z, "x", 1);
+    read_via_file(z.p, z.len, &l);
+    assert_int_equal(l.v[2].st, INPUT_ERROR);
+    assert_string_equal(l.err, "trailing garbage after gzip data");
+    lines_free(&l);
+    text_free(&z);
+}
+
 /* Bytes after the last member that are no gzip member: its lines, then an error. */
 static void
 test_input_gzip_trailing_garbage_is_an_error(void **state)
@@ -1534,6 +1559,7 @@ main(void)
         cmocka_unit_test(test_input_gzip_truncated_is_an_error_after_the_lines),
         cmocka_unit_test(test_input_gzip_error_is_sticky),
         cmocka_unit_test(test_input_gzip_corrupt_is_an_error),
+        cmocka_unit_test(test_input_gzip_zero_padding_is_skipped),
         cmocka_unit_test(test_input_gzip_trailing_garbage_is_an_error),
         cmocka_unit_test(test_input_gzip_only_by_magic_at_start),
         cmocka_unit_test(test_input_gzip_pipe_waits_live),

@@ -41,6 +41,7 @@ struct pipeline_opts {
     int emit_alerts;
     int emit_metrics;
     int explain;
+    int verbose;                   /* -v: tell the format detected */
     int tz_given;                  /* --tz: season slots follow the process's zone, not the lines */
     size_t time_field;             /* a field number of the ruleset; SIZE_MAX: the standard keys */
     FILE *diag;                    /* bad-line reports; NULL: count only */
