@@ -451,7 +451,7 @@ parses_as(struct record *r, enum record_format fmt, const char *p, size_t len)
 }
 
 /*
- * The format one line looks like (SPEC section 2, --format=auto): '{' is
+ * The format one line looks like (--format=auto): '{' is
  * JSON; a line that parses as combined is combined, else as vcombined (a
  * virtual host before the combined or common fields), else as common; a
  * line of one of their shapes that does not parse (see clf_shape) is that

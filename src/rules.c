@@ -1979,12 +1979,10 @@ warn_field(const struct ruleset *rs, const struct rules_metric *m, size_t f,
 
 /*
  * Warn about every field the rules read (in conditions and sum=) that lines
- * of format 'fmt' cannot have: not an error, they read as empty (SPEC
- * section 3). One warning per field, at its first use, with "did you mean"
- * when a field of that format is close; a named group of the same metric
- * is a field. Nothing is known of JSON (or of a format not yet detected).
- * Call after rules_finish(), with -f or once the format is detected.
- * Returns the number of warnings.
+ * of format 'fmt' cannot have: not an error, they read as empty. One warning per field, at its
+ * first use, with "did you mean" when a field of that format is close; a named group of the same
+ * metric is a field. Nothing is known of JSON (or of a format not yet detected). Call after
+ * rules_finish(), with -f or once the format is detected. Returns the number of warnings.
  */
 int
 rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
