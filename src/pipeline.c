@@ -25,9 +25,10 @@
 #include "rarr/state.h"
 
 /*
- * An event this far ahead of the newest one is skipped as a "time jump": one
- * corrupt or forged timestamp would otherwise make every later line late and,
- * with metric records, write a record per step for the whole distance.
+ * A gap longer than this (a confirmed jump of months, or a state file that
+ * old) is crossed in one jump even with metric records, once the windows
+ * have drained: a record per step for the whole distance would cost without
+ * bound (1970 to now is 29 million steps of a minute).
  */
 #define MAX_JUMP_MS (31LL * 24 * 3600 * 1000)
 /* Queued output is written once it reaches this size, even inside one line. */
@@ -476,7 +477,8 @@ save_due(const struct pipeline *p)
  * Evaluate every step that ends at or before 'now'. After a long run of
  * all-zero steps nothing can change any more (every window is zero, every
  * alert has settled), so without metric records a gap of days is crossed in
- * one jump instead of step by step, once no pending step holds a value.
+ * one jump instead of step by step, once no pending step holds a value;
+ * with metric records only a gap longer than MAX_JUMP_MS is.
  * Returns 0, or -1 with errno set (output failed, or out of memory).
  */
 static int
@@ -487,7 +489,8 @@ advance(struct pipeline *p, int64_t now)
     if (now > p->horizon)
         p->horizon = now;
     while (p->next_step + step <= now) {
-        if (!p->opt.emit_metrics && p->zero_run >= p->quiet_steps && p->idle_run >= p->quiet_idle &&
+        if ((!p->opt.emit_metrics || now - p->next_step > MAX_JUMP_MS) &&
+            p->zero_run >= p->quiet_steps && p->idle_run >= p->quiet_idle &&
             p->next_step > p->pending_max) {
             int64_t last = clock_floor(now, step) - step;
 

@@ -651,6 +651,32 @@ test_pipeline_month_jumps_cost_a_day_each(void **state)
     run_end(&r);
 }
 
+/*
+ * A confirmed jump of a year with metric records: the gap is crossed in one
+ * jump once the windows have drained, not with a record per step (half a
+ * million of them here; 1970 to now would be 29 million).
+ */
+static void
+test_pipeline_year_jump_with_metrics_is_bounded(void **state)
+{
+    struct run r;
+    char ts[RARR_TIME_MAX];
+    int i;
+
+    (void)state;
+    run_start(&r, "metric a path~'^/a'\nalert a window=1h below=1\n", 1, 1, 10000, NULL);
+    for (i = 0; i < 6; i++) {
+        /* Three lines in January 1970, then three a year later. */
+        clock_format_time((i < 3 ? 36000LL : 36000LL + 365 * 86400LL) * 1000 + i * 1000, ts);
+        run_event_at(&r, ts, "/a");
+    }
+    run_finish(&r);
+    if (r.em.metrics > 10000)
+        fail_msg("%llu metric records for a jump of a year", (unsigned long long)r.em.metrics);
+    assert_true(r.em.metrics >= 60); /* the hour the window drains, step by step */
+    run_end(&r);
+}
+
 int
 main(void)
 {
@@ -671,6 +697,7 @@ main(void)
         cmocka_unit_test(test_pipeline_replay_is_deterministic),
         cmocka_unit_test(test_pipeline_long_gap_alerts_only),
         cmocka_unit_test(test_pipeline_month_jumps_cost_a_day_each),
+        cmocka_unit_test(test_pipeline_year_jump_with_metrics_is_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
