@@ -598,38 +598,43 @@ explain(struct pipeline *p, const char *src, uint64_t lineno)
 /*
  * Watch for a wrong format: when most lines of a stretch do not parse as the
  * format in use, say so once (even with -q: nothing is counted right) and
- * name the format they look like. 'failed' says whether this line failed.
+ * name the format they look like. Called for each line that did not parse
+ * ('end' 0), so lines that parse cost nothing, and at the end of input. A
+ * stretch is STRETCH_LINES lines from its first failure; it is called out
+ * once more than half of them have failed (at the end: of the lines it had,
+ * if at least STRETCH_MIN).
  */
 static void
-stretch(struct pipeline *p, const char *src, uint64_t lineno, int failed, const char *line,
-        size_t len, int end)
+stretch(struct pipeline *p, const char *src, uint64_t lineno, const char *line, size_t len, int end)
 {
-    if (p->stretch_warned)
+    uint64_t n;
+
+    if (p->stretch_warned || (end && p->stretch_bad == 0))
         return;
+    n = p->lines - p->stretch_start;
     if (!end) {
+        if (p->stretch_bad == 0 || n >= STRETCH_LINES) {
+            p->stretch_start = p->lines - 1; /* a new stretch starts with this line */
+            p->stretch_bad = 0;
+            n = 1;
+        }
+        p->stretch_bad++;
         p->stretch_src = src;
         p->stretch_lineno = lineno;
-        p->stretch_lines++;
-        if (failed) {
-            p->stretch_bad++;
-            p->stretch_guess = input_detect(&p->rec, line, len);
-        }
-        if (p->stretch_lines < STRETCH_LINES)
-            return;
+        p->stretch_guess = input_detect(&p->rec, line, len);
     }
-    if (p->stretch_lines >= STRETCH_MIN && p->stretch_bad * 2 > p->stretch_lines) {
+    if (p->stretch_bad * 2 > STRETCH_LINES || (end && n >= STRETCH_MIN && p->stretch_bad * 2 > n)) {
         const char *as = record_format_name(p->format),
                    *guess = record_format_name(p->stretch_guess);
 
         p->stretch_warned = 1;
-        fprintf(stderr, "rarr: %s:%llu: warning: %u of the last %u lines are not %s lines",
+        fprintf(stderr, "rarr: %s:%llu: warning: %u of the last %llu lines are not %s lines",
                 p->stretch_src, (unsigned long long)p->stretch_lineno, p->stretch_bad,
-                p->stretch_lines, as);
+                (unsigned long long)n, as);
         if (p->stretch_guess != p->format)
             fprintf(stderr, "; they look like %s (try -f %s)", guess, guess);
         fputs("; rarr --help lists the formats\n", stderr);
     }
-    p->stretch_lines = p->stretch_bad = 0;
 }
 
 /*
@@ -775,15 +780,11 @@ take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, siz
     }
     if (rc == -1 || !r->has_ts) {
         record_end(r);
-        if (!confirmed)
-            stretch(p, src, lineno,
-                    rc == -1 &&
-                        (why == DIAG_NOT_CLF || why == DIAG_BAD_JSON || why == DIAG_NOT_OBJECT),
-                    line, len, 0);
+        if (!confirmed && rc == -1 &&
+            (why == DIAG_NOT_CLF || why == DIAG_BAD_JSON || why == DIAG_NOT_OBJECT))
+            stretch(p, src, lineno, line, len, 0);
         return pipeline_bad(p, src, lineno, why, line, len);
     }
-    if (!confirmed)
-        stretch(p, src, lineno, 0, line, len, 0);
     ts = r->ts_ms;
     if (p->last_wall != 0) {
         p->live = p->opt.clock == PIPELINE_ARRIVAL || llabs(ts - p->last_wall) <= LIVE_MS;
@@ -1152,7 +1153,7 @@ pipeline_finish(struct pipeline *p)
         release_held(p, &p->jump_hold, 1) == -1)
         rc = -1;
     reject_held(p);
-    stretch(p, NULL, 0, 0, NULL, 0, 1);
+    stretch(p, NULL, 0, NULL, 0, 1);
 
     /*
      * The state saved is the one before the last steps are forced out: the

@@ -153,7 +153,7 @@ check "vhost rule, nginx: none on www" has "$tmp/vrule2.err" '^rarr: stats: matc
 check "vhost read as combined: no alerts" [ ! -s "$tmp/vhc.alerts" ]
 check "vhost read as combined: -q still says it" lines "$tmp/vhc.err" 1
 check "vhost read as combined: names vcombined" has "$tmp/vhc.err" \
-    "^rarr: $tmp/vh.log:64: warning: 64 of the last 64 lines are not combined lines; they look like vcombined \(try -f vcombined\)"
+    "^rarr: $tmp/vh.log:33: warning: 33 of the last 33 lines are not combined lines; they look like vcombined \(try -f vcombined\)"
 
 # 4. gzip, told by its magic bytes whatever the name, from a file or a pipe.
 gzip -n -c "$log" >"$tmp/log.gz"

@@ -116,14 +116,15 @@ struct pipeline {
     int tz_min;           /* UTC offset of the newest event's line */
     int *view_a, *view_b; /* [nalerts] window views of the metric / ratio operands */
 
-    struct hold fmt_hold;  /* the first lines, while they vote on the format */
-    struct hold jump_hold; /* lines far from the clock, until later lines confirm them */
-    const char *max_src;   /* the input of the line that set max_ts */
-    const char *hint_src;  /* the input last told it may be out of order */
-    int64_t late_max_ms;   /* the most a late line was behind the newest event */
-    unsigned stretch_lines, stretch_bad; /* the current stretch of lines, and how many failed */
-    int stretch_warned;                  /* the wrong-format warning is out */
-    const char *stretch_src;             /* where the stretch's last line came from */
+    struct hold fmt_hold;    /* the first lines, while they vote on the format */
+    struct hold jump_hold;   /* lines far from the clock, until later lines confirm them */
+    const char *max_src;     /* the input of the line that set max_ts */
+    const char *hint_src;    /* the input last told it may be out of order */
+    int64_t late_max_ms;     /* the most a late line was behind the newest event */
+    uint64_t stretch_start;  /* p->lines before the current stretch's first line */
+    unsigned stretch_bad;    /* lines of the stretch that did not parse */
+    int stretch_warned;      /* the wrong-format warning is out */
+    const char *stretch_src; /* where the stretch's last line came from */
     uint64_t stretch_lineno;
     enum record_format stretch_guess; /* what the failed lines looked like */
 
