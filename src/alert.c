@@ -17,6 +17,7 @@ alert_init(struct alert *a)
 {
     a->state = ALERT_OK;
     a->since_ms = 0;
+    a->restored = 0;
 }
 
 /*

@@ -328,8 +328,12 @@ evaluate(struct pipeline *p, int64_t start)
     int64_t local = start + (p->opt.tz_given ? clock_zone_offset(start) : p->tz_min) * 60000LL;
     size_t i;
     int rc = 0, all_zero = 1, defined, inhibited = 0;
-    /* Steps the run that saved the state already wrote are evaluated again, silently. */
-    int alerts = p->opt.emit_alerts && start >= p->written_to;
+    /*
+     * Steps the run that saved the state already wrote are evaluated again,
+     * silently for the alerts that run had (a new or changed rule's events
+     * there were never written).
+     */
+    int alerts = p->opt.emit_alerts && start >= p->written_to, quiet = start < p->written_to;
     int metrics = p->opt.emit_metrics && start >= p->written_to;
     struct report *rep = start >= p->written_to ? p->opt.report : NULL;
 
@@ -392,7 +396,7 @@ evaluate(struct pipeline *p, int64_t start)
             }
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;
-            if (dev.fired != 0 && alerts)
+            if (dev.fired != 0 && p->opt.emit_alerts && !(quiet && p->alerts[i].restored))
                 rc |= emit_anomaly(p->em, t, a, m, &dev);
             if (dev.fired != 0 && rep != NULL)
                 rc |= report_event(rep, i, t, dev.fired > 0);
@@ -408,7 +412,7 @@ evaluate(struct pipeline *p, int64_t start)
         ev = alert_step(&p->alerts[i], a, t, v, defined && !p->silent);
         p->alert_value[i] = v;
         p->alert_defined[i] = (unsigned char)defined;
-        if (ev != ALERT_NONE && alerts)
+        if (ev != ALERT_NONE && p->opt.emit_alerts && !(quiet && p->alerts[i].restored))
             rc |= emit_threshold(p->em, t, ev == ALERT_FIRED, a, m, v, p->alerts[i].since_ms);
         if (ev != ALERT_NONE && rep != NULL)
             rc |= report_event(rep, i, t, ev == ALERT_FIRED);
@@ -1174,7 +1178,7 @@ pipeline_finish(struct pipeline *p)
     if (snap != NULL) {
         if ((clk = json_object_get(snap, "clock")) != NULL)
             json_object_set_new(clk, "written_to", json_integer(p->next_step));
-        if (state_write(snap, p->opt.state_path) == -1) {
+        if (state_mark_firing(snap, p) == -1 || state_write(snap, p->opt.state_path) == -1) {
             fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
                     strerror(errno));
             p->save_errors++;

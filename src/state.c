@@ -214,6 +214,33 @@ firing_json(const struct pipeline *p, size_t i)
     return o;
 }
 
+/*
+ * After the end of input has forced out the last steps: mark in 'snap' (a
+ * snapshot of 'p' from before them) the alerts that went firing in those
+ * steps, so that a later run whose rules no longer have them still writes
+ * their resolved record. The alert states themselves stay as saved: the
+ * next run evaluates those steps again. Returns 0, or -1 with errno ENOMEM.
+ */
+int
+state_mark_firing(json_t *snap, const struct pipeline *p)
+{
+    json_t *alerts = json_object_get(snap, "alerts");
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < p->rs->nalerts && i < json_array_size(alerts); i++) {
+        const struct rules_alert *a = &p->rs->alerts[i];
+        json_t *o = json_array_get(alerts, i);
+
+        if (json_object_get(o, "firing") == NULL &&
+            (a->anomaly ? p->det[i]->phase == DETECT_FIRING : p->alerts[i].state == ALERT_FIRING))
+            rc |= put(o, "firing", firing_json(p, i));
+    }
+    if (rc != 0)
+        errno = ENOMEM;
+    return rc ? -1 : 0;
+}
+
 static json_t *
 alert_json(const struct pipeline *p, size_t i, struct buf *b)
 {
@@ -663,7 +690,9 @@ retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
         return 0;
     get_int(f, "window", &window);
     get_int(f, "since", &since);
-    return emit_retired(p->em, p->next_step, json_string_value(json_object_get(f, "type")), rule,
+    /* At the step the clock stands at, or after the steps the saving run wrote. */
+    return emit_retired(p->em, p->written_to > p->next_step ? p->written_to : p->next_step,
+                        json_string_value(json_object_get(f, "type")), rule,
                         json_string_value(json_object_get(f, "metric")),
                         json_string_value(json_object_get(f, "rarr")), window, since,
                         json_string_value(json_object_get(f, "direction")), reason);
@@ -750,12 +779,15 @@ state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *lo
             goto bad;
         if ((o = find_saved(alerts, "definition", b.p, ataken)) == NULL)
             continue;
+        p->alerts[i].restored = 1;
         if (rs->alerts[i].anomaly) {
-            if (detector_load(p->det[i], json_object_get(o, "detector")) == -1)
+            if (detector_load(p->det[i], json_object_get(o, "detector")) == -1) {
                 fprintf(log,
                         "rarr: %s: %s: the saved detector is damaged or from another build of "
                         "rarr; it learns afresh\n",
                         name, rs->alerts[i].rule);
+                p->alerts[i].restored = 0;
+            }
         } else {
             const char *st = json_string_value(json_object_get(o, "state"));
             int64_t since;

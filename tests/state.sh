@@ -171,6 +171,23 @@ for change in changed removed; do
 done
 rm -f "$tmp/fifo"
 
+# 3c. A replay cut in two whose first part fired only in its last steps (the
+#     ones the end of input forces out), then the rule changed: the second run
+#     resolves the old rule's alert and shows the new rule's firing too.
+cp patterns/default.rarr "$tmp/r.rarr"
+cut=$(grep -n '\[04/May/2026:14:30' fixtures/logs/login-outage.log | head -1 | cut -d: -f1)
+head -n "$cut" fixtures/logs/login-outage.log >"$tmp/c1"
+tail -n +$((cut + 1)) fixtures/logs/login-outage.log >"$tmp/c2"
+rm -f "$tmp/cs"
+"$rarr" -r "$tmp/r.rarr" --state "$tmp/cs" "$tmp/c1" >"$tmp/c1.out"
+check "cut replay: part 1 fires" grep -q '"state":"firing","rule":"login_success below 50' "$tmp/c1.out"
+sed -i 's/^alert  *login_success .*/alert login_success window=15m below=40 for=5m/' "$tmp/r.rarr"
+"$rarr" -r "$tmp/r.rarr" --state "$tmp/cs" "$tmp/c2" >"$tmp/c2.out" 2>/dev/null
+check "cut replay, rule changed: the old alert is resolved" \
+    grep -q '"state":"resolved","rule":"login_success below 50 over 15m",.*"reason":"rule changed"' "$tmp/c2.out"
+check "cut replay, rule changed: the new rule fires, then resolves" \
+    [ "$(grep -o '"state":"[a-z]*","rule":"login_success below 40' "$tmp/c2.out" | cut -d'"' -f4 | tr '\n' ' ')" = "firing resolved " ]
+
 # 4. kill -9 at random moments of a run that saves all the time (every 5
 #    minutes of event time): the state file always loads. Each round goes
 #    on from the state the last one left (its lines up to there are late).

@@ -12,6 +12,7 @@ enum alert_event { ALERT_NONE, ALERT_FIRED, ALERT_RESOLVED };
 struct alert {
     enum alert_state state;
     int64_t since_ms; /* T0: the first step at which the condition held */
+    int restored;     /* taken over from a state (SIGHUP, --state), anomaly rules too */
 };
 
 void alert_init(struct alert *a);
