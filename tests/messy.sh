@@ -11,20 +11,8 @@ rarr=$1
 case $rarr in /*) ;; */*) rarr=$PWD/$rarr ;; esac
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # NAME, then a command that must succeed
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fails=$((fails + 1))
-    fi
-}
+# shellcheck source=tests/check.sh
+. "$top/tests/check.sh"
 # has FILE REGEX: a line of FILE matches the extended REGEX.
 has() { grep -Eq -- "$2" "$1"; }
 # lines FILE N: FILE has exactly N lines.
@@ -236,5 +224,4 @@ cat "$tmp/live.log" | "$rarr" >/dev/null 2>"$tmp/livepipe.err"
 check "40 s late on a live pipe: past --lateness 10s" has "$tmp/livepipe.err" \
     '^rarr: input:5: late: 40s behind the newest event, past --lateness 10s: '
 
-echo "messy: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+done_checks messy

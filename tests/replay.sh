@@ -8,20 +8,8 @@
 set -u
 rarr=$1
 loggen=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # NAME, then a command that must succeed
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fails=$((fails + 1))
-    fi
-}
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
 
 cat >"$tmp/replay.rarr" <<'EOF'
 define LOGIN '/login\b'
@@ -199,5 +187,4 @@ check "30 minutes: --stats counts late lines, and the most they were behind" \
     grep -q '^rarr: stats: late [1-9][0-9]* (the most [0-9hms]* behind the newest event; --lateness 15m)$' "$tmp/late.err"
 check "30 minutes: stderr names --lateness" grep -q -e '--lateness' "$tmp/late.err"
 
-echo "replay: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+done_checks replay

@@ -4,20 +4,8 @@
 set -u
 rarr=$1
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # NAME, then a command that must succeed
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fails=$((fails + 1))
-    fi
-}
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
 
 log=fixtures/logs/login-outage.log
 rules="-r fixtures/rules/tiny.rarr"
@@ -107,5 +95,4 @@ awk '{ split($4, t, ":"); key = t[2] ":" t[3]; last = key }
 check "counts equal an independent count" cmp -s "$tmp/awk.counts" "$tmp/rarr.counts"
 check "independent count is not empty" [ "$(wc -l <"$tmp/awk.counts")" -gt 100 ]
 
-echo "stream: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+done_checks stream
