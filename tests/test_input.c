@@ -226,6 +226,8 @@ read_via_pipe_paused(const void *data, size_t len, size_t chunk, const size_t *p
             n = write(fds[1], (const char *)data + off, k);
             if (n == -1 && errno == EINTR)
                 continue;
+            if (n == -1 && errno == EPIPE)
+                _exit(0); /* the reader stopped early (an error in the data): not the writer's */
             if (n <= 0)
                 _exit(1);
             off += (size_t)n;
