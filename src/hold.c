@@ -60,6 +60,19 @@ hold_text(const struct hold *h, size_t i)
     return h->bytes.p != NULL ? h->bytes.p + h->v[i].off : "";
 }
 
+/* Add copies of every line 'from' holds to 'h'. Returns 0, or -1 as hold_add(). */
+int
+hold_copy(struct hold *h, const struct hold *from)
+{
+    size_t i;
+
+    for (i = 0; i < from->n; i++)
+        if (hold_add(h, from->v[i].src, from->v[i].lineno, hold_text(from, i), from->v[i].len,
+                     from->v[i].ts_ms) == -1)
+            return -1;
+    return 0;
+}
+
 /* Forget every held line (the copies' memory is kept for the next ones). */
 void
 hold_clear(struct hold *h)

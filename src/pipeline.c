@@ -374,6 +374,7 @@ evaluate(struct pipeline *p, int64_t start)
     for (i = 0; i < rs->nalerts; i++) {
         const struct rules_alert *a = &rs->alerts[i];
         const struct rules_metric *m = &rs->metrics[a->metric];
+        int out = p->opt.emit_alerts && !(quiet && p->alerts[i].restored);
         enum alert_event ev;
         double v;
 
@@ -396,7 +397,7 @@ evaluate(struct pipeline *p, int64_t start)
             }
             p->alert_value[i] = x;
             p->alert_defined[i] = 1;
-            if (dev.fired != 0 && p->opt.emit_alerts && !(quiet && p->alerts[i].restored))
+            if (dev.fired != 0 && out)
                 rc |= emit_anomaly(p->em, t, a, m, &dev);
             if (dev.fired != 0 && rep != NULL)
                 rc |= report_event(rep, i, t, dev.fired > 0);
@@ -412,7 +413,7 @@ evaluate(struct pipeline *p, int64_t start)
         ev = alert_step(&p->alerts[i], a, t, v, defined && !p->silent);
         p->alert_value[i] = v;
         p->alert_defined[i] = (unsigned char)defined;
-        if (ev != ALERT_NONE && p->opt.emit_alerts && !(quiet && p->alerts[i].restored))
+        if (ev != ALERT_NONE && out)
             rc |= emit_threshold(p->em, t, ev == ALERT_FIRED, a, m, v, p->alerts[i].since_ms);
         if (ev != ALERT_NONE && rep != NULL)
             rc |= report_event(rep, i, t, ev == ALERT_FIRED);
@@ -1220,12 +1221,9 @@ pipeline_adopt(struct pipeline *p, const struct pipeline *old)
     p->hint_src = old->hint_src;
     p->stretch_warned = old->stretch_warned;
     /* Lines held by the old pipeline are the new one's to decide. */
-    for (i = 0; i < old->fmt_hold.n; i++)
-        hold_add(&p->fmt_hold, old->fmt_hold.v[i].src, old->fmt_hold.v[i].lineno,
-                 hold_text(&old->fmt_hold, i), old->fmt_hold.v[i].len, 0);
-    for (i = 0; i < old->jump_hold.n; i++)
-        hold_add(&p->jump_hold, old->jump_hold.v[i].src, old->jump_hold.v[i].lineno,
-                 hold_text(&old->jump_hold, i), old->jump_hold.v[i].len, old->jump_hold.v[i].ts_ms);
+    if (hold_copy(&p->fmt_hold, &old->fmt_hold) == -1 ||
+        hold_copy(&p->jump_hold, &old->jump_hold) == -1)
+        fputs("rarr: SIGHUP: out of memory: lines held back are lost\n", stderr);
     for (i = 0; i < p->rs->nmetrics; i++)
         for (j = 0; j < old->rs->nmetrics; j++)
             if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0) {

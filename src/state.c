@@ -214,6 +214,14 @@ firing_json(const struct pipeline *p, size_t i)
     return o;
 }
 
+/* Whether alert 'i' (threshold or anomaly) is firing. */
+static int
+firing(const struct pipeline *p, size_t i)
+{
+    return p->rs->alerts[i].anomaly ? p->det[i]->phase == DETECT_FIRING
+                                    : p->alerts[i].state == ALERT_FIRING;
+}
+
 /*
  * After the end of input has forced out the last steps: mark in 'snap' (a
  * snapshot of 'p' from before them) the alerts that went firing in those
@@ -229,11 +237,9 @@ state_mark_firing(json_t *snap, const struct pipeline *p)
     int rc = 0;
 
     for (i = 0; i < p->rs->nalerts && i < json_array_size(alerts); i++) {
-        const struct rules_alert *a = &p->rs->alerts[i];
         json_t *o = json_array_get(alerts, i);
 
-        if (json_object_get(o, "firing") == NULL &&
-            (a->anomaly ? p->det[i]->phase == DETECT_FIRING : p->alerts[i].state == ALERT_FIRING))
+        if (json_object_get(o, "firing") == NULL && firing(p, i))
             rc |= put(o, "firing", firing_json(p, i));
     }
     if (rc != 0)
@@ -260,7 +266,7 @@ alert_json(const struct pipeline *p, size_t i, struct buf *b)
         rc |= put(o, "state", json_string(state_names[p->alerts[i].state]));
         rc |= put(o, "since", json_integer(p->alerts[i].since_ms));
     }
-    if (a->anomaly ? p->det[i]->phase == DETECT_FIRING : p->alerts[i].state == ALERT_FIRING)
+    if (firing(p, i))
         rc |= put(o, "firing", firing_json(p, i));
     if (rc != 0) {
         json_decref(o);
@@ -661,6 +667,8 @@ retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
     const char *rule = json_string_value(json_object_get(a, "rule")), *reason = "rule removed",
                *what = "is gone";
     const json_t *f = json_object_get(a, "firing");
+    const char *metric = json_string_value(json_object_get(f, "metric")),
+               *type = json_string_value(json_object_get(f, "type"));
     int64_t window = 0, since = 0;
     size_t i;
 
@@ -675,8 +683,6 @@ retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
     /* Changed: a rule of that name, or of that kind on that metric, is still there. */
     for (i = 0; i < p->rs->nalerts; i++) {
         const struct rules_alert *r = &p->rs->alerts[i];
-        const char *metric = json_string_value(json_object_get(f, "metric")),
-                   *type = json_string_value(json_object_get(f, "type"));
 
         if (strcmp(r->rule, rule) == 0 || (metric != NULL && type != NULL &&
                                            strcmp(p->rs->metrics[r->metric].name, metric) == 0 &&
@@ -691,10 +697,8 @@ retire(struct pipeline *p, const json_t *a, const char *name, FILE *log)
     get_int(f, "window", &window);
     get_int(f, "since", &since);
     /* At the step the clock stands at, or after the steps the saving run wrote. */
-    return emit_retired(p->em, p->written_to > p->next_step ? p->written_to : p->next_step,
-                        json_string_value(json_object_get(f, "type")), rule,
-                        json_string_value(json_object_get(f, "metric")),
-                        json_string_value(json_object_get(f, "rarr")), window, since,
+    return emit_retired(p->em, p->written_to > p->next_step ? p->written_to : p->next_step, type,
+                        rule, metric, json_string_value(json_object_get(f, "rarr")), window, since,
                         json_string_value(json_object_get(f, "direction")), reason);
 }
 

@@ -28,6 +28,7 @@ void hold_fini(struct hold *h);
 int hold_add(struct hold *h, const char *src, uint64_t lineno, const char *p, size_t len,
              int64_t ts_ms);
 const char *hold_text(const struct hold *h, size_t i);
+int hold_copy(struct hold *h, const struct hold *from);
 void hold_clear(struct hold *h);
 
 #endif
