@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -445,35 +444,26 @@ reload(struct pipeline **pp, struct ruleset **rsp, const char **paths, int n,
 
 /*
  * --state: load what the file holds into the new pipeline (a missing file is
- * a first start; an unusable one is reported and ignored), and make sure it
- * can be written, so a wrong path fails now rather than at the first save.
- * Returns 0, or -1 after a message when the state cannot be written.
+ * a first start; a corrupt state file is reported and ignored), and make
+ * sure it can be written, so a wrong path fails now rather than at the
+ * first save. Returns 0, or -1 after a message when the path holds what is
+ * not a rarr state file or the state cannot be written there.
  */
 static int
 load_state(struct pipeline *p, const char *path)
 {
-    json_t *snap = state_read(path, stderr);
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 5);
-    int fd;
+    json_t *snap;
 
+    if (state_read(path, stderr, &snap) == -1)
+        return -1;
     if (snap != NULL) {
         state_restore(p, snap, path, stderr);
         json_decref(snap);
     }
-    if (tmp == NULL) {
-        fputs("rarr: out of memory\n", stderr);
+    if (state_probe(path) == -1) {
+        fprintf(stderr, "rarr: %s: cannot save state: %s\n", path, strerror(errno));
         return -1;
     }
-    snprintf(tmp, len + 5, "%s.tmp", path);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
-        fprintf(stderr, "rarr: %s: cannot save state: %s\n", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    close(fd);
-    unlink(tmp);
-    free(tmp);
     return 0;
 }
 

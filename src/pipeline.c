@@ -424,10 +424,31 @@ evaluate(struct pipeline *p, int64_t start)
 }
 
 /*
+ * Count and report how a save went ('rc' 0 or -1 with errno set): a failure
+ * is reported once until a save succeeds again; it makes the exit status
+ * 1, never stops the stream. Returns 'rc'.
+ */
+static int
+saved(struct pipeline *p, int rc)
+{
+    if (rc == -1) {
+        if (!p->save_failed)
+            fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
+                    strerror(errno));
+        p->save_failed = 1;
+        p->save_errors++;
+        return -1;
+    }
+    if (p->save_failed)
+        fprintf(stderr, "rarr: %s: state saved again\n", p->opt.state_path);
+    p->save_failed = 0;
+    return 0;
+}
+
+/*
  * Save the state (--state) now. 'written_to', unless INT64_MIN, is where the
  * steps written so far end, when that is past the state's next step (the end
- * of input). A failure is reported once until a save succeeds again; it
- * makes the exit status 1, never stops the stream. Returns 0 or -1.
+ * of input). Returns 0 or -1 (see saved()).
  */
 int
 pipeline_save(struct pipeline *p, int64_t written_to)
@@ -444,18 +465,7 @@ pipeline_save(struct pipeline *p, int64_t written_to)
     json_decref(snap);
     p->saved_wall = clock_wall_ms();
     p->saved_event = p->next_step;
-    if (rc == -1) {
-        if (!p->save_failed)
-            fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
-                    strerror(errno));
-        p->save_failed = 1;
-        p->save_errors++;
-        return -1;
-    }
-    if (p->save_failed)
-        fprintf(stderr, "rarr: %s: state saved again\n", p->opt.state_path);
-    p->save_failed = 0;
-    return 0;
+    return saved(p, rc);
 }
 
 /*
@@ -1166,8 +1176,8 @@ pipeline_finish(struct pipeline *p)
      * writing nothing for the steps this run wrote ("written_to").
      */
     if (p->opt.state_path != NULL && p->started && (snap = state_snapshot(p)) == NULL) {
-        fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path, strerror(ENOMEM));
-        p->save_errors++;
+        errno = ENOMEM;
+        saved(p, -1);
     }
     if (p->started && advance(p, p->max_ts) == -1)
         rc = -1;
@@ -1179,11 +1189,7 @@ pipeline_finish(struct pipeline *p)
     if (snap != NULL) {
         if ((clk = json_object_get(snap, "clock")) != NULL)
             json_object_set_new(clk, "written_to", json_integer(p->next_step));
-        if (state_mark_firing(snap, p) == -1 || state_write(snap, p->opt.state_path) == -1) {
-            fprintf(stderr, "rarr: %s: cannot save state: %s\n", p->opt.state_path,
-                    strerror(errno));
-            p->save_errors++;
-        }
+        saved(p, state_mark_firing(snap, p) == -1 ? -1 : state_write(snap, p->opt.state_path));
         json_decref(snap);
     }
     return rc;

@@ -8,9 +8,12 @@
  * as a checksummed hex image of its plain struct. Everything is keyed by the
  * metric's name and definition (the conditions after %{NAME} expansion), so
  * loading keeps what still matches the rules in force and reports what it
- * drops. A corrupt or foreign file is reported and ignored: rarr starts
- * fresh. Writing goes to FILE.tmp, which is fsync'd and renamed over FILE,
- * so a crash at any moment leaves the old file or the new one.
+ * drops. A file of ours that is corrupt is reported and ignored: rarr
+ * starts fresh. Anything else at the path (another file, a link, a device,
+ * a FIFO) is refused, never replaced. Writing goes to a new temporary file
+ * of mode 0600 beside FILE, which is fsync'd and renamed over FILE, so a
+ * crash at any moment leaves the old file or the new one, and nothing an
+ * attacker plants in the directory is followed.
  */
 #include "rarr/state.h"
 
@@ -361,94 +364,192 @@ write_all(int fd, const char *p, size_t len)
 }
 
 /*
- * Write 'snap' to 'path' atomically: into PATH.tmp, fsync, rename over
- * PATH, fsync the directory. Returns 0, or -1 with errno set (PATH is then
- * untouched).
+ * A new temporary file beside 'path' for a save: "PATH.tmp.XXXXXX", made by
+ * mkstemp, so it is a fresh regular file of mode 0600 whatever an attacker
+ * planted in the directory (O_EXCL: a link or FIFO there is never followed
+ * or opened). Returns the descriptor and the name in '*tmp' (the caller
+ * frees it), or -1 with errno set.
+ */
+static int
+tmp_create(const char *path, char **tmp)
+{
+    size_t len = strlen(path);
+    int fd;
+
+    if ((*tmp = malloc(len + sizeof(".tmp.XXXXXX"))) == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(*tmp, path, len);
+    memcpy(*tmp + len, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+    if ((fd = mkstemp(*tmp)) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+        fchmod(fd, 0600) == -1) {
+        int saved = errno;
+
+        if (fd != -1) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* fsync the directory holding 'path', so a rename there survives a power cut. */
+static void
+sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int fd;
+
+    if (dir != NULL && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/*
+ * Whether a save to 'path' can be made: a temporary file beside it is
+ * created and removed. Returns 0, or -1 with errno set.
+ */
+int
+state_probe(const char *path)
+{
+    char *tmp;
+    int fd = tmp_create(path, &tmp);
+
+    if (fd == -1)
+        return -1;
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+/*
+ * Write 'snap' to 'path' atomically: into a new temporary file beside it
+ * (tmp_create), fsync, rename over PATH, fsync the directory. The rename
+ * replaces whatever name PATH is without following it. Returns 0, or -1
+ * with errno set (PATH is then untouched).
  */
 int
 state_write(const json_t *snap, const char *path)
 {
-    char *text = json_dumps(snap, JSON_COMPACT), *tmp = NULL, *dir = NULL, *slash;
-    size_t plen = strlen(path);
+    char *text = json_dumps(snap, JSON_COMPACT), *tmp = NULL;
     int fd = -1, saved;
 
-    if (text == NULL || (tmp = malloc(plen + 5)) == NULL || (dir = strdup(path)) == NULL) {
+    if (text == NULL) {
         errno = ENOMEM;
-        goto fail;
+        return -1;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+    if ((fd = tmp_create(path, &tmp)) == -1)
         goto fail;
     if (write_all(fd, text, strlen(text)) == -1 || write_all(fd, "\n", 1) == -1 || fsync(fd) == -1)
-        goto fail_unlink;
-    if (close(fd) == -1) {
-        fd = -1;
-        goto fail_unlink;
-    }
+        goto fail;
+    saved = close(fd);
     fd = -1;
-    if (rename(tmp, path) == -1)
-        goto fail_unlink;
-    /* The rename itself survives a power cut once the directory is synced. */
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    if ((fd = open(dir, O_RDONLY | O_CLOEXEC)) != -1) {
-        fsync(fd);
-        close(fd);
-    }
+    if (saved == -1 || rename(tmp, path) == -1)
+        goto fail;
+    sync_dir(path);
     free(text);
     free(tmp);
-    free(dir);
     return 0;
-fail_unlink:
-    saved = errno;
-    if (fd != -1)
-        close(fd);
-    unlink(tmp);
-    fd = -1;
-    errno = saved;
 fail:
     saved = errno;
     if (fd != -1)
         close(fd);
+    if (tmp != NULL)
+        unlink(tmp);
     free(text);
     free(tmp);
-    free(dir);
     errno = saved;
     return -1;
 }
 
+/* What every state file begins with: how a file of ours is told from one that is not. */
+static const char state_magic[] = "{\"rarr_state\":";
+
 /*
- * Read the state file at 'path'. Returns the parsed object (the caller owns
- * it), or NULL: silently when the file does not exist (a first start),
- * after a message on 'log' when it cannot be read or is not a state file.
+ * Refuse the file at 'path': it is not one rarr may replace. Always -1.
  */
-json_t *
-state_read(const char *path, FILE *log)
+static int
+refuse(FILE *log, const char *path, const char *why)
+{
+    fprintf(log,
+            "rarr: %s: %s; refusing to use it as --state, which would replace it (give a new "
+            "path or a rarr state file)\n",
+            path, why);
+    return -1;
+}
+
+/*
+ * Open the file at 'path' for reading, never following a symbolic link nor
+ * waiting on a FIFO, and check that it is a regular file of ours to read.
+ * Returns the descriptor; -2 when there is no file (a first start); -1 after
+ * a message when it must not be used.
+ */
+static int
+open_state(const char *path, FILE *log, off_t *size)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+    if (fd == -1 && errno == ENOENT)
+        return -2;
+    if (fd == -1 && errno == ELOOP)
+        return refuse(log, path, "is a symbolic link (name the file itself)");
+    if (fd == -1) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "cannot be read: %s", strerror(errno));
+        return refuse(log, path, why);
+    }
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return refuse(log, path, "is not a regular file");
+    }
+    *size = st.st_size;
+    return fd;
+}
+
+/* Read the 'size' bytes of 'fd' into a new string (NUL-terminated); NULL on error. */
+static char *
+slurp(int fd, off_t size)
+{
+    char *text = malloc((size_t)size + 1);
+    size_t got = 0;
+    ssize_t n;
+
+    while (text != NULL && got < (size_t)size) {
+        n = read(fd, text + got, (size_t)size - got);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(text);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    if (text != NULL)
+        text[got] = '\0';
+    return text;
+}
+
+/*
+ * Parse the state file text 'text' of 'path'. Returns the object, or NULL
+ * after a message: rarr then starts without state and replaces the file.
+ */
+static json_t *
+parse_state(const char *path, const char *text, size_t len, FILE *log)
 {
     json_error_t err;
-    json_t *root, *v;
-    struct stat st;
-    FILE *fp = fopen(path, "r");
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err), *v;
 
-    if (fp == NULL) {
-        if (errno != ENOENT)
-            fprintf(log, "rarr: %s: %s; starting without state\n", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &st) == 0 && st.st_size > STATE_MAX_BYTES) {
-        fprintf(log, "rarr: %s: not a rarr state file (%lld bytes); starting without state\n", path,
-                (long long)st.st_size);
-        fclose(fp);
-        return NULL;
-    }
-    root = json_loadf(fp, JSON_REJECT_DUPLICATES, &err);
-    fclose(fp);
     if (root == NULL) {
         fprintf(log, "rarr: %s:%d:%d: corrupt state file: %s; starting without state\n", path,
                 err.line, err.column, err.text);
@@ -456,7 +557,8 @@ state_read(const char *path, FILE *log)
     }
     v = json_object_get(root, "rarr_state");
     if (!json_is_object(root) || !json_is_integer(v)) {
-        fprintf(log, "rarr: %s: not a rarr state file; starting without state\n", path);
+        fprintf(log, "rarr: %s: corrupt state file: no format version; starting without state\n",
+                path);
         json_decref(root);
         return NULL;
     }
@@ -469,6 +571,44 @@ state_read(const char *path, FILE *log)
         return NULL;
     }
     return root;
+}
+
+/*
+ * Read the state file at 'path' into '*snap' (the caller owns it). A file
+ * that is absent or empty is a first start; one of ours that cannot be used
+ * (corrupt, another format version) is reported, '*snap' is NULL and rarr
+ * starts fresh. Returns 0, or -1 after a message when what is at 'path' is
+ * not a rarr state file, or not a regular file: rarr must not replace it.
+ */
+int
+state_read(const char *path, FILE *log, json_t **snap)
+{
+    off_t size = 0;
+    int fd = open_state(path, log, &size);
+    size_t magic = sizeof(state_magic) - 1;
+    char *text;
+
+    *snap = NULL;
+    if (fd < 0)
+        return fd == -2 ? 0 : -1;
+    if (size > STATE_MAX_BYTES) {
+        close(fd);
+        return refuse(log, path, "is not a rarr state file (too big)");
+    }
+    text = slurp(fd, size);
+    close(fd);
+    if (text == NULL) {
+        fprintf(log, "rarr: %s: %s\n", path, errno != 0 ? strerror(errno) : "cannot be read");
+        return -1;
+    }
+    if (size > 0 && ((size_t)size < magic || memcmp(text, state_magic, magic) != 0)) {
+        free(text);
+        return refuse(log, path, "is not a rarr state file");
+    }
+    if (size > 0)
+        *snap = parse_state(path, text, (size_t)size, log);
+    free(text);
+    return 0;
 }
 
 static int

@@ -130,6 +130,16 @@ state_path(char *path, size_t size)
     unlink(path);
 }
 
+/* The state at 'path' (NULL for none), which state_read must not refuse. */
+static json_t *
+read_snap(const char *path, FILE *log)
+{
+    json_t *snap = NULL;
+
+    assert_int_equal(state_read(path, log, &snap), 0);
+    return snap;
+}
+
 /* Run 'rules' over input lines [from, to) with --state 'state' (may be NULL). */
 static void
 replay(const char *rules, const char *state, size_t from, size_t to, struct buf *out)
@@ -139,7 +149,7 @@ replay(const char *rules, const char *state, size_t from, size_t to, struct buf 
 
     run_start(&r, rules, state);
     if (state != NULL) {
-        json_t *snap = state_read(state, stderr);
+        json_t *snap = read_snap(state, stderr);
 
         if (snap != NULL) {
             assert_int_equal(state_restore(r.p, snap, state, stderr), 0);
@@ -215,7 +225,7 @@ changed_definition_drops_only_that_metric(void **st)
     state_path(path, sizeof(path));
     replay(rules_v1, path, 0, n / 2, NULL);
     run_start(&r, rules_v2, NULL);
-    assert_non_null(snap = state_read(path, log));
+    assert_non_null(snap = read_snap(path, log));
     assert_int_equal(state_restore(r.p, snap, path, log), 0);
     json_decref(snap);
     assert_int_equal(rules_lookup_metric(r.rs, "a", &a), 0);
@@ -263,15 +273,20 @@ read_file(const char *path, size_t *len)
     return text;
 }
 
-/* state_read on 'text' gives NULL and a message containing 'want'. */
+/*
+ * state_read on 'text' gives no state and a message containing 'want';
+ * 'rc' is 0 when rarr then starts fresh, -1 when it must refuse the path.
+ */
 static void
-expect_refused(const char *path, const char *text, size_t len, const char *want)
+expect_read(const char *path, const char *text, size_t len, int rc, const char *want)
 {
     FILE *log = tmpfile();
+    json_t *snap = NULL;
     char *msg;
 
     write_file(path, text, len);
-    assert_null(state_read(path, log));
+    assert_int_equal(state_read(path, log, &snap), rc);
+    assert_null(snap);
     msg = logged(log);
     if (strstr(msg, want) == NULL)
         fail_msg("expected '%s' in: %s", want, msg);
@@ -282,7 +297,7 @@ expect_refused(const char *path, const char *text, size_t len, const char *want)
 static void
 corrupt_and_foreign_files_are_ignored(void **st)
 {
-    size_t n = make_input(input, 4096), len, cut;
+    size_t n = make_input(input, 4096), len, cut, magic = strlen("{\"rarr_state\":");
     char path[64], *good;
     FILE *log = tmpfile();
     json_t *snap;
@@ -290,30 +305,36 @@ corrupt_and_foreign_files_are_ignored(void **st)
 
     (void)st;
     state_path(path, sizeof(path));
-    assert_null(state_read(path, log)); /* absent: a first start, silently */
+    assert_null(read_snap(path, log)); /* absent: a first start, silently */
+    write_file(path, "", 0);
+    assert_null(read_snap(path, log)); /* empty: nothing to lose, silently */
     assert_int_equal(ftell(log), 0);
     fclose(log);
-    expect_refused(path, "", 0, "corrupt state file");
-    expect_refused(path, "{\"rarr_state\":1,", 16, "corrupt state file");
-    expect_refused(path, "[1,2]", 5, "not a rarr state file");
-    expect_refused(path, "{\"hello\":1}", 11, "not a rarr state file");
-    expect_refused(path, "{\"rarr_state\":99}", 17, "state format 99 is not known");
-    expect_refused(path,
-                   "\x7f"
-                   "ELF\1\1\0\0",
-                   8, "corrupt state file");
+    /* A file of ours that cannot be used: reported, rarr starts fresh. */
+    expect_read(path, "{\"rarr_state\":1,", 16, 0, "corrupt state file");
+    expect_read(path, "{\"rarr_state\":\"x\"}", 19, 0, "corrupt state file");
+    expect_read(path, "{\"rarr_state\":99}", 17, 0, "state format 99 is not known");
+    /* Anything else is refused: rarr would replace it. */
+    expect_read(path, "[1,2]", 5, -1, "not a rarr state file");
+    expect_read(path, "{\"hello\":1}", 11, -1, "not a rarr state file");
+    expect_read(path, "metric a path~'^/a'\n", 20, -1, "not a rarr state file");
+    expect_read(path,
+                "\x7f"
+                "ELF\1\1\0\0",
+                8, -1, "not a rarr state file");
 
     unlink(path);
     replay(rules_v1, path, 0, n, NULL);
     good = read_file(path, &len);
-    /* Every truncation is refused, never a crash. */
-    for (cut = 0; cut < len - 1; cut += len / 97 + 1)
-        expect_refused(path, good, cut, "corrupt state file");
+    /* Every truncation is refused or ignored, never a crash. */
+    for (cut = 1; cut < len - 1; cut += len / 97 + 1)
+        expect_read(path, good, cut, cut < magic ? -1 : 0,
+                    cut < magic ? "not a rarr state file" : "corrupt state file");
 
     /* Another step: reported, ignored. */
     write_file(path, good, len);
     log = tmpfile();
-    assert_non_null(snap = state_read(path, log));
+    assert_non_null(snap = read_snap(path, log));
     run_start(&r, rules_v1, NULL);
     r.p->opt.step_ms = 2 * STEP_MS;
     assert_int_equal(state_restore(r.p, snap, path, log), -1);
@@ -346,7 +367,7 @@ damaged_detector_relearns(void **st)
     img[9 + 100] = img[9 + 100] == '0' ? '1' : '0';
     write_file(path, text, len);
     run_start(&r, rules_v1, NULL);
-    assert_non_null(snap = state_read(path, log));
+    assert_non_null(snap = read_snap(path, log));
     assert_int_equal(state_restore(r.p, snap, path, log), 0);
     json_decref(snap);
     free(text);
@@ -366,7 +387,7 @@ static void
 set_clock(const char *path, const char *key, long long value)
 {
     FILE *log = tmpfile();
-    json_t *snap = state_read(path, log);
+    json_t *snap = read_snap(path, log);
 
     assert_non_null(snap);
     json_object_set_new(json_object_get(snap, "clock"), key, json_integer(value));
@@ -394,7 +415,7 @@ lagging_clock_is_refused(void **st)
     replay(rules_v1, path, 0, n, NULL);
     set_clock(path, "max_ts", 3555813598668LL);
     run_start(&r, rules_v1, NULL);
-    assert_non_null(snap = state_read(path, log));
+    assert_non_null(snap = read_snap(path, log));
     assert_int_equal(state_restore(r.p, snap, path, log), -1);
     assert_int_equal(r.p->started, 0);
     json_decref(snap);
@@ -408,7 +429,7 @@ lagging_clock_is_refused(void **st)
     set_clock(path, "next_step", 1777852800000LL + 30LL * 86400000);
     set_clock(path, "written_to", 1777852800000LL + 30LL * 86400000);
     run_start(&r, rules_v1, NULL);
-    assert_non_null(snap = state_read(path, log));
+    assert_non_null(snap = read_snap(path, log));
     if (state_restore(r.p, snap, path, log) != 0)
         fail_msg("%s", logged(log));
     json_decref(snap);

@@ -13,7 +13,8 @@
 json_t *state_snapshot(const struct pipeline *p);
 int state_write(const json_t *snap, const char *path);
 int state_mark_firing(json_t *snap, const struct pipeline *p);
-json_t *state_read(const char *path, FILE *log);
+int state_read(const char *path, FILE *log, json_t **snap);
+int state_probe(const char *path);
 int state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *log);
 
 #endif

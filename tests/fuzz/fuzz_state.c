@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fd = open("/dev/null", O_WRONLY);
     emit_init(&em, fd);
     if (null != NULL && (pl = pipeline_new(rs, &opt, &em, &d)) != NULL) {
-        if ((snap = state_read(path, null)) != NULL) {
+        if (state_read(path, null, &snap) == 0 && snap != NULL) {
             state_restore(pl, snap, path, null);
             json_decref(snap);
         }
