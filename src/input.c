@@ -310,17 +310,18 @@ failed(struct input *in)
  * Returns INPUT_LINE, INPUT_TOO_LONG (the line's number is counted, its
  * bytes are dropped; '*line' holds its first bytes for the report),
  * INPUT_EOF, INPUT_ERROR with errno set (input_error() says what went
- * wrong), or INPUT_AGAIN when nothing came within in->wait_ms() or a signal
- * arrived (call again; nothing is lost). Corrupt or truncated gzip data
- * gives the lines decoded before it (the last one possibly cut), then
- * INPUT_ERROR at every call.
+ * wrong), or INPUT_AGAIN (call again; nothing is lost) when nothing came
+ * within in->wait_ms(), a signal arrived, or a read brought no end of line:
+ * so the caller sees its signal flags even inside a line that never ends
+ * (`rarr /dev/zero`). Corrupt or truncated gzip data gives the lines decoded
+ * before it (the last one possibly cut), then INPUT_ERROR at every call.
  */
 enum input_status
 input_next(struct input *in, struct slice *line)
 {
     char *nl;
     size_t len;
-    int rc;
+    int rc, filled = 0;
 
     for (;;) {
         len = in->end - in->start;
@@ -335,6 +336,8 @@ input_next(struct input *in, struct slice *line)
             in->start = in->end = 0;
             if (in->eof)
                 return in->failed ? failed(in) : INPUT_EOF;
+            if (filled++ > 0)
+                return INPUT_AGAIN;
             if ((rc = fill(in)) != 0)
                 return rc == 1 ? INPUT_AGAIN : INPUT_ERROR;
             continue;
@@ -374,6 +377,8 @@ input_next(struct input *in, struct slice *line)
             line->len = len > RARR_LINE_MAX ? 80 : len;
             return len > RARR_LINE_MAX ? INPUT_TOO_LONG : INPUT_LINE;
         }
+        if (filled++ > 0)
+            return INPUT_AGAIN;
         if ((rc = fill(in)) != 0)
             return rc == 1 ? INPUT_AGAIN : INPUT_ERROR;
     }

@@ -649,7 +649,14 @@ main(int argc, char **argv)
         const char *path = argc > 0 ? argv[i] : "-";
         struct input in;
 
-        if (input_open(&in, path) == -1) {
+        /* Opening a FIFO waits for a writer; SIGTERM or SIGINT then ends the run as usual. */
+        while ((rc = input_open(&in, path)) == -1 && errno == EINTR && !stop_flag)
+            ;
+        if (rc == -1 && errno == EINTR) {
+            rc = -3;
+            break;
+        }
+        if (rc == -1) {
             fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
             status = 1;
             continue;
