@@ -332,6 +332,7 @@ static const char *const reason_names[DIAG_NREASONS] = {
     [DIAG_LATE] = "late",
     [DIAG_TIME_JUMP] = "time jump",
     [DIAG_MATCH_LIMIT] = "match limit",
+    [DIAG_MATCH_ERROR] = "match error",
 };
 
 /* The reason as written in reports and --stats. */
@@ -426,6 +427,8 @@ diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_re
             clock_format_duration(b->late_last_ms, behind);
             clock_format_duration(b->lateness_ms, lateness);
             fprintf(b->fp, "%s behind the newest event, past --lateness %s: ", behind, lateness);
+        } else if (r == DIAG_MATCH_ERROR) {
+            fprintf(b->fp, "%s: ", b->detail);
         }
         put_excerpt(b->fp, p, len);
         fputc('\n', b->fp);

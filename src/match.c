@@ -5,12 +5,14 @@
  * Regexes match bytes (no UTF checks unless a rule opts in with (*UTF)), so
  * invalid UTF-8 in a log line never stops a match. Every match runs under a
  * match limit and a depth limit with an explicitly sized JIT stack, so one
- * pathological regex cannot stall the stream: hitting a limit is reported as
- * MATCH_LIMIT and the pipeline counts the line as bad. Named groups become
+ * pathological regex cannot stall the stream: hitting a limit, or any other
+ * error PCRE2 returns (invalid UTF-8 for a (*UTF) regex), is reported as
+ * MATCH_ERROR and the pipeline counts the line as bad, with the reason. Named groups become
  * fields of the record for the rest of the metric (SPEC section 3).
  */
 #include "rarr/match.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +27,8 @@
  * bytes, and log fields repeat (the same request, the same status). Each
  * field that conditions read gets a direct-mapped table of recent values;
  * an entry holds, per metric, whether the metric's conditions on that field
- * were tested on the value (known), held (ok) or hit a match limit (limit).
+ * were tested on the value (known), held (ok) or met a PCRE2 error (limit),
+ * and the first such error's code.
  * A line then costs one lookup per field while some metric is still in the
  * running, and a metric no field has ruled out is a hit: the work per line
  * follows the fields, not the number of rules. Values longer than
@@ -40,6 +43,7 @@
 struct memo_entry {
     uint64_t hash;
     uint32_t len;
+    int err; /* the PCRE2 error a condition met on this value, or 0 */
     char key[MEMO_KEY_MAX];
     uint64_t bits[]; /* known[words], ok[words], limit[words] */
 };
@@ -66,6 +70,7 @@ struct matcher {
     uint64_t *scoped;         /* [words] metrics whose captures the caller must read in scope */
     uint64_t *cand;           /* [words] scratch: metrics still in the running */
     struct memo_entry *spare; /* for values too long to keep */
+    int err;                  /* the PCRE2 error of the last MATCH_ERROR */
 };
 
 #define BIT(set, i) ((set)[(i) / 64] & (1ULL << ((i) % 64)))
@@ -123,6 +128,7 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
 {
     int err;
     PCRE2_SIZE off;
+    size_t jit_size = 0;
     uint32_t count, size, i, groups, opts;
     PCRE2_SPTR table;
 
@@ -140,14 +146,18 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
         diag_source(d, c->srcline, strlen(c->srcline), 1);
         return -1;
     }
-    /* Without the JIT, pcre2_match interprets: slower, the same results. */
     /*
-     * pcre2_jit_match skips pcre2_match's checks, the UTF-8 validity of the
-     * subject among them: a (*UTF) regex keeps pcre2_match, which sends an
-     * invalid subject to "no match" instead of undefined behaviour.
+     * Without the JIT, pcre2_match interprets: slower, the same results. The
+     * JIT is used only where it made code: pcre2_jit_compile succeeds without
+     * any for (*NO_JIT), and pcre2_jit_match then fails on every subject.
+     * pcre2_jit_match also skips pcre2_match's checks, the UTF-8 validity of
+     * the subject among them: a (*UTF) regex keeps pcre2_match, which reports
+     * an invalid subject as an error instead of undefined behaviour.
      */
     pcre2_pattern_info(c->re, PCRE2_INFO_ALLOPTIONS, &opts);
-    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 && !(opts & PCRE2_UTF);
+    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 &&
+             pcre2_pattern_info(c->re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0 &&
+             !(opts & PCRE2_UTF);
     c->prefix_len = opts & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_MULTILINE | PCRE2_UTF)
                         ? 0
                         : literal_prefix(c->text, c->len);
@@ -394,13 +404,16 @@ memo_entry(struct matcher *mt, const struct memo *mo, struct slice v)
             return e;
         e->hash = h;
         e->len = (uint32_t)v.len;
+        e->err = 0;
         memcpy(e->key, v.p, v.len);
     }
+    if (e == mt->spare)
+        e->err = 0;
     memset(e->bits, 0, 3 * mt->words * sizeof(uint64_t)); /* nothing known */
     return e;
 }
 
-/* Run condition 'c' on 'v': 1 it holds, 0 it does not, -1 a match limit. */
+/* Run condition 'c' on 'v': 1 it holds, 0 it does not, -1 a PCRE2 error (in mt->err). */
 static int
 cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
 {
@@ -413,15 +426,16 @@ cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
         return c->op == RULES_NOT_MATCH;
     rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
                 : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);
-    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-        rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        mt->err = rc;
         return -1;
+    }
     return (rc >= 0) != (c->op == RULES_NOT_MATCH);
 }
 
 /*
  * Test record 'r' against every condition of metric 'm', in order, without
- * the memo. On MATCH_NO or MATCH_LIMIT, '*failed' (if not NULL) is the index
+ * the memo. On MATCH_NO or MATCH_ERROR, '*failed' (if not NULL) is the index
  * of the condition that decided it. Named groups of matching regexes are set
  * as captures in 'r', in scope until the next metric.
  */
@@ -452,7 +466,7 @@ match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,
         if (hit != 1) {
             if (failed != NULL)
                 *failed = i;
-            return hit == 0 ? MATCH_NO : MATCH_LIMIT;
+            return hit == 0 ? MATCH_NO : MATCH_ERROR;
         }
     }
     return MATCH_YES;
@@ -478,8 +492,8 @@ metric_on_field(struct matcher *mt, size_t i, size_t k, struct slice v)
  * it out, and fields are looked up only while some metric is left. For a
  * metric that match_scoped() names, only the conditions the memo can hold
  * were tested: the caller runs match_metric() on it and reads its captures
- * then. Returns how many, or -1 when a regex hit a match limit (the line
- * counts nowhere).
+ * then. Returns how many, or -1 when a regex met a PCRE2 error, a match
+ * limit or another (the line counts nowhere; match_error() says which).
  */
 long
 match_line(struct matcher *mt, struct record *r, size_t *out)
@@ -515,11 +529,15 @@ match_line(struct matcher *mt, struct record *r, size_t *out)
                 known[w] |= 1ULL << (i % 64);
                 if (hit == 1)
                     ok[w] |= 1ULL << (i % 64);
-                else if (hit == -1)
+                else if (hit == -1 && e->err == 0)
+                    e->err = mt->err;
+                if (hit == -1)
                     limit[w] |= 1ULL << (i % 64);
             }
-            if (cand[w] & mo->users[w] & limit[w])
+            if (cand[w] & mo->users[w] & limit[w]) {
+                mt->err = e->err;
                 return -1;
+            }
             cand[w] &= ok[w] | ~mo->users[w];
             any |= cand[w];
         }
@@ -530,6 +548,22 @@ match_line(struct matcher *mt, struct record *r, size_t *out)
         for (c = cand[w]; c != 0; c &= c - 1)
             out[n++] = w * 64 + (size_t)__builtin_ctzll(c);
     return n;
+}
+
+/*
+ * What the last MATCH_ERROR (or match_line's -1) met: PCRE2's message in
+ * 'msg'. Returns 1 for a match, depth, heap or JIT stack limit, 0 for any
+ * other error.
+ */
+int
+match_error(const struct matcher *mt, char *msg, size_t size)
+{
+    int rc = mt->err;
+
+    if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, size) < 0 && size > 0)
+        snprintf(msg, size, "PCRE2 error %d", rc);
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+           rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
 }
 
 /* Whether metric 'i' must be matched again with match_metric (see match_line). */

@@ -582,7 +582,7 @@ explain(struct pipeline *p, const char *src, uint64_t lineno)
     static const char *const ops[] = {"~", "!~", "="};
     const struct ruleset *rs = p->rs;
     struct buf *b = &p->em->out;
-    char t[RARR_TIME_MAX];
+    char t[RARR_TIME_MAX], why[DIAG_DETAIL_MAX];
     size_t i, failed = 0;
 
     clock_format_time(p->rec.ts_ms, t);
@@ -602,9 +602,10 @@ explain(struct pipeline *p, const char *src, uint64_t lineno)
         }
         c = &m->conds[failed];
         v = record_get(&p->rec, c->field);
-        buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name,
-                   res == MATCH_LIMIT ? "match limit" : "no match", rs->fields[c->field].name,
-                   ops[c->op], c->text);
+        if (res == MATCH_ERROR)
+            match_error(p->mt, why, sizeof(why));
+        buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name, res == MATCH_ERROR ? why : "no match",
+                   rs->fields[c->field].name, ops[c->op], c->text);
         emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
         buf_addc(b, '\n');
     }
@@ -912,7 +913,7 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
             /* Its captures, a sum= field among them, are in scope until the next metric. */
             enum match_result res = match_metric(p->mt, m, r, NULL);
 
-            limit = res == MATCH_LIMIT;
+            limit = res == MATCH_ERROR;
             if (res != MATCH_YES)
                 continue;
         }
@@ -940,7 +941,11 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
     record_end(r);
     if (limit) {
         p->parsed--;
-        return pipeline_bad(p, src, lineno, DIAG_MATCH_LIMIT, r->line.p, r->line.len);
+        return pipeline_bad(p, src, lineno,
+                            match_error(p->mt, p->bad.detail, sizeof(p->bad.detail))
+                                ? DIAG_MATCH_LIMIT
+                                : DIAG_MATCH_ERROR,
+                            r->line.p, r->line.len);
     }
 
     /* Advance time with the newest event, then apply the line to its step. */

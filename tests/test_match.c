@@ -456,23 +456,56 @@ test_match_prefix_filter_agrees_with_pcre2(void **state)
 }
 
 static void
-test_match_utf_mode_invalid_subject_does_not_match(void **state)
+test_match_utf_mode_invalid_subject_is_an_error(void **state)
 {
     static const char bad[] = "abc\xff";
     static const char good[] = "abc\xc3\xa9";
     struct fixture f;
+    char msg[128];
 
     (void)state;
     setup(&f, "metric utf line~'(*UTF)^abc'\n"
+              "metric not_utf line!~'(*UTF)^x'\n"
               "metric utf_char line~'(*UTF)^abc.$'\n"
               "metric bytes line~'^abc'\n");
     load_raw(&f, bad, sizeof(bad) - 1);
-    assert_int_equal(match(&f, "utf", NULL), MATCH_NO);
+    /* Neither a match nor a miss, for ~ and !~ alike: the line cannot be read as UTF-8. */
+    assert_int_equal(match(&f, "utf", NULL), MATCH_ERROR);
+    assert_int_equal(match_error(f.mt, msg, sizeof(msg)), 0);
+    if (strstr(msg, "UTF-8") == NULL)
+        fail_msg("PCRE2's message: %s", msg);
+    assert_int_equal(match(&f, "not_utf", NULL), MATCH_ERROR);
     assert_int_equal(match(&f, "bytes", NULL), MATCH_YES);
+    assert_int_equal(line_lists(&f, "bytes"), -1);
     load_raw(&f, good, sizeof(good) - 1);
     assert_int_equal(match(&f, "utf", NULL), MATCH_YES);
+    assert_int_equal(match(&f, "not_utf", NULL), MATCH_YES);
     /* In UTF mode '.' is one character, two bytes here. */
     assert_int_equal(match(&f, "utf_char", NULL), MATCH_YES);
+    teardown(&f);
+}
+
+/* (*NO_JIT) and the other start-of-pattern verbs match as the plain regex does. */
+static void
+test_match_no_jit_matches_as_jit(void **state)
+{
+    static const char *const lines[] = {"GET /login HTTP/1.1", "POST /login", "GET /", ""};
+    struct fixture f;
+    size_t i;
+
+    (void)state;
+    setup(&f, "metric jit line~'^GET /login'\n"
+              "metric no_jit line~'(*NO_JIT)^GET /login'\n"
+              "metric not_jit line!~'^GET /login'\n"
+              "metric not_no_jit line!~'(*NO_JIT)^GET /login'\n"
+              "metric limited line~'(*NO_JIT)(*LIMIT_MATCH=100000)login'\n");
+    for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        load_raw(&f, lines[i], strlen(lines[i]));
+        assert_int_equal(match(&f, "no_jit", NULL), match(&f, "jit", NULL));
+        assert_int_equal(match(&f, "not_no_jit", NULL), match(&f, "not_jit", NULL));
+        assert_int_equal(match(&f, "limited", NULL),
+                         strstr(lines[i], "login") != NULL ? MATCH_YES : MATCH_NO);
+    }
     teardown(&f);
 }
 
@@ -498,7 +531,7 @@ test_match_pathological_regex_hits_limit(void **state)
     setup(&f, "metric m line~'^a' line~'(a+)+$'\n"
               "metric ok line~'^a'\n");
     load_raw(&f, line, n + 1);
-    assert_int_equal(match(&f, "m", &failed), MATCH_LIMIT);
+    assert_int_equal(match(&f, "m", &failed), MATCH_ERROR);
     assert_int_equal(failed, 1);
     /* The matcher is still usable after hitting the limit. */
     assert_int_equal(match(&f, "ok", NULL), MATCH_YES);
@@ -571,7 +604,8 @@ main(void)
         cmocka_unit_test(test_match_line_many_metrics_and_fields),
         cmocka_unit_test(test_match_line_scoped_metrics),
         cmocka_unit_test(test_match_prefix_filter_agrees_with_pcre2),
-        cmocka_unit_test(test_match_utf_mode_invalid_subject_does_not_match),
+        cmocka_unit_test(test_match_utf_mode_invalid_subject_is_an_error),
+        cmocka_unit_test(test_match_no_jit_matches_as_jit),
         cmocka_unit_test(test_match_pathological_regex_hits_limit),
         cmocka_unit_test(test_match_time_finds_named_time_capture),
     };

@@ -58,12 +58,15 @@ enum diag_reason {
     DIAG_LATE,
     DIAG_TIME_JUMP,
     DIAG_MATCH_LIMIT,
+    DIAG_MATCH_ERROR,
     DIAG_NREASONS
 };
 
 const char *diag_reason_name(enum diag_reason r);
 
 /* Bad-line reporting: the first few in full, then a rate-limited summary. */
+#define DIAG_DETAIL_MAX 128
+
 struct diag_bad {
     uint64_t count[DIAG_NREASONS];
     uint64_t total;
@@ -74,6 +77,7 @@ struct diag_bad {
     int64_t lateness_ms;  /* the lateness in force when the last late line came */
     int64_t late_last_ms; /* how far the last late line was behind the newest event */
     int64_t late_max_ms;  /* the most any late line was behind it */
+    char detail[DIAG_DETAIL_MAX]; /* what a match error met (PCRE2's message) */
 };
 
 void diag_bad_init(struct diag_bad *b, FILE *fp);

@@ -8,7 +8,7 @@
 #include "rarr/record.h"
 #include "rarr/rules.h"
 
-enum match_result { MATCH_NO, MATCH_YES, MATCH_LIMIT };
+enum match_result { MATCH_NO, MATCH_YES, MATCH_ERROR };
 
 struct matcher;
 
@@ -19,6 +19,7 @@ enum match_result match_metric(struct matcher *mt, const struct rules_metric *m,
                                size_t *failed);
 long match_line(struct matcher *mt, struct record *r, size_t *out);
 int match_scoped(const struct matcher *mt, size_t metric);
+int match_error(const struct matcher *mt, char *msg, size_t size);
 int match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64_t *ts_ms);
 
 #endif
