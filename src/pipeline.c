@@ -62,6 +62,13 @@
 
 /* --state is saved at least this often, in event time and in wall-clock time. */
 #define SAVE_EVERY_MS (5 * 60 * 1000)
+/*
+ * sum= values are taken below 2^53 in magnitude: from there on doubles do
+ * not even hold every integer. However many lines a step has, its sum and every window's
+ * stay finite (1e9 such lines a step over a million steps is 9e30), so no
+ * value, threshold, detector or state file ever meets an infinity.
+ */
+#define SUM_VALUE_MAX 9007199254740992.0
 
 /* The format in use: the one given, or the one auto-detected (RECORD_AUTO before). */
 enum record_format
@@ -305,12 +312,48 @@ pipeline_slot(const struct pipeline *p, int64_t step_start)
     return (size_t)(k < 0 ? k + (int64_t)p->npending : k);
 }
 
-/* A ratio's value from its operands' values; 'defined' 0 below min= or at /0. */
+/*
+ * The number a sum= field holds, in '*out'. Returns 0; -1 when it is not a
+ * number ("-" for no bytes); -2 when it is infinite, NaN or not below
+ * SUM_VALUE_MAX in magnitude. Either way the value is skipped and counted.
+ */
+static int
+sum_value(struct slice v, double *out)
+{
+    char num[64], *end;
+
+    if (v.len == 0 || v.len >= sizeof(num))
+        return -1;
+    memcpy(num, v.p, v.len);
+    num[v.len] = '\0';
+    *out = strtod(num, &end);
+    if (*end != '\0' || end == num)
+        return -1;
+    return fabs(*out) < SUM_VALUE_MAX ? 0 : -2; /* NaN fails too */
+}
+
+/* Count a skipped sum= value of metric 'i'; the first one out of range is said, once a run. */
+static void
+sum_skipped(struct pipeline *p, size_t i, int why, const char *src, uint64_t lineno)
+{
+    if (why == -2 && !p->sum_range_said && p->opt.diag != NULL)
+        fprintf(p->opt.diag,
+                "rarr: %s:%llu: %s: a sum= value of 2^53 or more (or not finite) is skipped; such "
+                "values are counted in --stats\n",
+                src, (unsigned long long)lineno, p->rs->metrics[i].name);
+    if (why == -2)
+        p->sum_range_said = 1;
+    p->sum_skipped[i]++;
+}
+
+/* A ratio's value from its operands' values; 'defined' 0 below min=, at /0 or beyond a double. */
 static double
 ratio_value(const struct rules_metric *m, double a, double b, int *defined)
 {
-    *defined = b >= m->min && b != 0;
-    return *defined ? a / b * m->k : 0;
+    double v = b != 0 ? a / b * m->k : 0;
+
+    *defined = b >= m->min && b != 0 && isfinite(v);
+    return *defined ? v : 0;
 }
 
 /*
@@ -898,7 +941,7 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
     size_t i, j, n, step_slot;
     int64_t step_start;
     long nhits;
-    int limit;
+    int limit, why;
 
     p->parsed++;
 
@@ -917,21 +960,9 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
             if (res != MATCH_YES)
                 continue;
         }
-        if (m->kind == RULES_SUM) {
-            struct slice v = record_get(r, m->sum_field);
-            char num[64], *end;
-
-            if (v.len == 0 || v.len >= sizeof(num)) {
-                p->sum_skipped[i]++;
-                continue;
-            }
-            memcpy(num, v.p, v.len);
-            num[v.len] = '\0';
-            value = strtod(num, &end);
-            if (*end != '\0' || !isfinite(value)) {
-                p->sum_skipped[i]++;
-                continue;
-            }
+        if (m->kind == RULES_SUM && (why = sum_value(record_get(r, m->sum_field), &value)) < 0) {
+            sum_skipped(p, i, why, src, lineno);
+            continue;
         }
         p->hits[n] = i;
         p->line_value[n++] = value;
@@ -1310,7 +1341,8 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
                     (unsigned long long)p->matches[i]);
     for (i = 0; i < rs->nmetrics; i++)
         if (p->sum_skipped[i] > 0)
-            fprintf(fp, "rarr: stats: sum= values not numeric %s %llu\n", rs->metrics[i].name,
+            fprintf(fp, "rarr: stats: sum= values skipped %s %llu (not numbers, or beyond 2^53)\n",
+                    rs->metrics[i].name,
                     (unsigned long long)p->sum_skipped[i]);
     fprintf(fp, "rarr: stats: events %llu, metric records %llu\n",
             (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);

@@ -130,7 +130,8 @@ struct pipeline {
 
     uint64_t lines, empty, headers, parsed;
     uint64_t *matches;     /* [nmetrics] */
-    uint64_t *sum_skipped; /* [nmetrics] sum= values that were not numbers */
+    uint64_t *sum_skipped; /* [nmetrics] sum= values that were not numbers, or out of range */
+    int sum_range_said;    /* a value out of range was reported */
 };
 
 struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt,
