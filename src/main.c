@@ -266,7 +266,7 @@ check_tz(const char *zone)
 }
 
 /* Signals only set flags (the reader's poll or read returns, the loop acts). */
-static volatile int stop_flag, dump_flag, hup_flag;
+static volatile sig_atomic_t stop_flag, dump_flag, hup_flag;
 
 static void
 on_signal(int sig)

@@ -2,6 +2,7 @@
 #ifndef RARR_PIPELINE_H
 #define RARR_PIPELINE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -47,9 +48,9 @@ struct pipeline_opts {
     FILE *diag;                    /* bad-line reports; NULL: count only */
     struct report *report;         /* borrowed; NULL: none */
     int64_t silence_ms;            /* live input: an "input" record after this long without lines */
-    volatile int *stop;            /* set (by a signal): stop reading, finish as at end of input */
-    volatile int *dump;            /* set (by SIGUSR1): print the window values to stderr */
-    volatile int *hup;             /* set (by SIGHUP): rule reload was asked for */
+    volatile sig_atomic_t *stop;   /* set (by a signal): stop reading, finish as at end of input */
+    volatile sig_atomic_t *dump;   /* set (by SIGUSR1): print the window values to stderr */
+    volatile sig_atomic_t *hup;    /* set (by SIGHUP): rule reload was asked for */
     const char *state_path;        /* --state: saved every so often and at the end; NULL: none */
     int64_t save_gap_ms;           /* least wall time between saves made for event time */
     uint32_t match_limit;          /* PCRE2 match limit per regex run (0: the default) */
