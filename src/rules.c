@@ -121,19 +121,128 @@ xstrndup(const char *p, size_t len)
     return s;
 }
 
-/* Grow an array of 'size'-byte elements by one; NULL on overflow or OOM. */
+/*
+ * Grow an array of 'size'-byte elements by one, zeroed; NULL on overflow or
+ * OOM. The capacity is not stored: it is '*n' rounded up to a power of two,
+ * so the array is reallocated, to twice its length, only when '*n' is a
+ * power of two (or 0), and appending n elements copies O(n) bytes whatever
+ * realloc does. Every array passed here must only ever have been grown here.
+ */
 static void *
 grow(void *arr, size_t *n, size_t size)
 {
-    void *p;
+    void *p = arr;
+    size_t cap;
 
-    if (*n >= SIZE_MAX / size - 1)
-        return NULL;
-    if ((p = realloc(arr, (*n + 1) * size)) == NULL)
-        return NULL;
+    if (arr == NULL || (*n & (*n - 1)) == 0) {
+        cap = *n > 0 ? *n * 2 : 1;
+        if (cap < *n || cap > SIZE_MAX / size)
+            return NULL;
+        if ((p = realloc(arr, cap * size)) == NULL)
+            return NULL;
+    }
     memset((char *)p + *n * size, 0, size);
     (*n)++;
     return p;
+}
+
+/*
+ * A table from names to the index of their element in one of the ruleset's
+ * arrays, so that looking a name up does not scan the array (which made
+ * loading n rules cost n^2). Open addressing with linear probing in a
+ * power-of-two number of slots, at most half of them used. A slot points
+ * at the element's own copy of its name, which stays where it is when the
+ * array is reallocated; the table owns only its slots.
+ */
+struct name_slot {
+    const char *name; /* NULL: the slot is empty */
+    size_t len;
+    size_t idx;
+};
+
+struct name_table {
+    struct name_slot *slots;
+    size_t size, used; /* size is 0 or a power of two */
+};
+
+/* The tables of a ruleset: names of defines, metrics, fields and alerts' rules. */
+struct rules_names {
+    struct name_table defines, metrics, fields, rules;
+};
+
+/* FNV-1a: short names, no adversary who gains from collisions beyond slowness. */
+static size_t
+name_hash(const char *p, size_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211u;
+    }
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding 'len' bytes at 'p', or the empty slot where they would go. */
+static struct name_slot *
+table_slot(struct name_slot *slots, size_t size, const char *p, size_t len)
+{
+    size_t i = name_hash(p, len) & (size - 1);
+
+    while (slots[i].name != NULL && !(slots[i].len == len && memcmp(slots[i].name, p, len) == 0))
+        i = (i + 1) & (size - 1);
+    return &slots[i];
+}
+
+/* The index entered for the name of 'len' bytes at 'p', or SIZE_MAX. */
+static size_t
+table_find(const struct name_table *t, const char *p, size_t len)
+{
+    const struct name_slot *s;
+
+    if (t->size == 0)
+        return SIZE_MAX;
+    s = table_slot(t->slots, t->size, p, len);
+    return s->name != NULL ? s->idx : SIZE_MAX;
+}
+
+/* Double the number of slots (64 at first). Returns -1 on overflow or OOM. */
+static int
+table_grow(struct name_table *t)
+{
+    size_t size = t->size > 0 ? t->size * 2 : 64, i;
+    struct name_slot *slots;
+
+    if (size < t->size || (slots = calloc(size, sizeof(*slots))) == NULL)
+        return -1;
+    for (i = 0; i < t->size; i++)
+        if (t->slots[i].name != NULL)
+            *table_slot(slots, size, t->slots[i].name, t->slots[i].len) = t->slots[i];
+    free(t->slots);
+    t->slots = slots;
+    t->size = size;
+    return 0;
+}
+
+/*
+ * Enter 'name' ('len' bytes, owned by element 'idx') unless the name is
+ * entered already: the first element of a name is the one found, as a scan
+ * of the array would find it. Returns -1 on out-of-memory.
+ */
+static int
+table_add(struct name_table *t, const char *name, size_t len, size_t idx)
+{
+    struct name_slot *s;
+
+    if (t->used + 1 > t->size / 2 && table_grow(t) == -1)
+        return -1;
+    s = table_slot(t->slots, t->size, name, len);
+    if (s->name == NULL) {
+        *s = (struct name_slot){name, len, idx};
+        t->used++;
+    }
+    return 0;
 }
 
 /* Whether 'len' bytes at 'p' spell the word 's'. */
@@ -160,7 +269,25 @@ nearest(const char *p, size_t len, const char *const *cands, size_t n)
 struct ruleset *
 rules_new(void)
 {
-    return calloc(1, sizeof(struct ruleset));
+    struct ruleset *rs = calloc(1, sizeof(struct ruleset));
+
+    if (rs != NULL && (rs->names = calloc(1, sizeof(*rs->names))) == NULL) {
+        free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+static void
+names_free(struct rules_names *n)
+{
+    if (n == NULL)
+        return;
+    free(n->defines.slots);
+    free(n->metrics.slots);
+    free(n->fields.slots);
+    free(n->rules.slots);
+    free(n);
 }
 
 static void
@@ -213,6 +340,7 @@ rules_free(struct ruleset *rs)
         free(rs->fields[i].name);
     }
     free(rs->fields);
+    names_free(rs->names);
     free(rs);
 }
 
@@ -227,15 +355,15 @@ rules_field(struct ruleset *rs, const char *name)
     const char *p, *dot;
     size_t i;
 
-    for (i = 0; i < rs->nfields; i++)
-        if (strcmp(rs->fields[i].name, name) == 0)
-            return i;
+    if ((i = table_find(&rs->names->fields, name, strlen(name))) != SIZE_MAX)
+        return i;
     if ((arr = grow(rs->fields, &rs->nfields, sizeof(*arr))) == NULL)
         return SIZE_MAX;
     rs->fields = arr;
     f = &arr[rs->nfields - 1];
     f->clf = record_clf_field(name);
-    if ((f->name = strdup(name)) == NULL)
+    if ((f->name = strdup(name)) == NULL ||
+        table_add(&rs->names->fields, f->name, strlen(f->name), rs->nfields - 1) == -1)
         goto oom;
     for (p = name;; p = dot + 1) {
         char **path;
@@ -259,15 +387,12 @@ oom:
 int
 rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out)
 {
-    size_t i;
+    size_t i = table_find(&rs->names->metrics, name, strlen(name));
 
-    for (i = 0; i < rs->nmetrics; i++) {
-        if (rs->metrics[i].name != NULL && strcmp(rs->metrics[i].name, name) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    return -1;
+    if (i == SIZE_MAX)
+        return -1;
+    *out = i;
+    return 0;
 }
 
 /*
@@ -456,12 +581,9 @@ defined_later(const struct cursor *c, const char *name, size_t len)
 static const struct rules_define *
 find_define(const struct ruleset *rs, const char *p, size_t len)
 {
-    size_t i;
+    size_t i = table_find(&rs->names->defines, p, len);
 
-    for (i = 0; i < rs->ndefines; i++)
-        if (same(p, len, rs->defines[i].name))
-            return &rs->defines[i];
-    return NULL;
+    return i != SIZE_MAX ? &rs->defines[i] : NULL;
 }
 
 /* The define name nearest to 'len' bytes at 'p', for "did you mean"; NULL if none is. */
@@ -500,49 +622,95 @@ undefined_pattern(struct cursor *c, const char *ref, size_t len, unsigned col)
                 ref);
 }
 
+/* How expand() ended. */
+enum expansion {
+    EXPAND_OK,
+    EXPAND_BAD,     /* an undefined pattern or out of memory, reported */
+    EXPAND_TOO_LONG /* past RULES_EXPAND_MAX, reported here or at the define used */
+};
+
+/*
+ * The text expanding reference 'ref' ('len' bytes, at column 'col') would
+ * pass RULES_EXPAND_MAX: an error naming it, and the define being written
+ * ('name', NULL in a condition's regex).
+ */
+static enum expansion
+too_long(struct cursor *c, const struct token *name, const char *ref, size_t len, unsigned col)
+{
+    if (name != NULL)
+        fail(c, col, (unsigned)len,
+             "'%.*s' makes pattern '%.*s' longer than %d bytes, the most a regex may expand to",
+             (int)len, ref, (int)name->len, name->p, RULES_EXPAND_MAX);
+    else
+        fail(c, col, (unsigned)len,
+             "'%.*s' makes the regex longer than %d bytes, the most a regex may expand to",
+             (int)len, ref, RULES_EXPAND_MAX);
+    return EXPAND_TOO_LONG;
+}
+
 /*
  * Expand %{NAME} references to earlier defines in a regex written at column
- * 'col'. Returns a new string (caller frees) or NULL with the error set.
+ * 'col', for define 'name' (NULL: a condition). '*out' gets a new string
+ * (caller frees) when it returns EXPAND_OK, else NULL with the error set.
+ * The length is checked before each byte is added, so a text that would
+ * pass RULES_EXPAND_MAX costs at most that much memory. A reference to a
+ * define that was too long fails without a word: that define had its error.
  */
-static char *
-expand(struct cursor *c, const char *p, size_t len, unsigned col, size_t *literal_len)
+static enum expansion
+expand(struct cursor *c, const struct token *name, const char *p, size_t len, unsigned col,
+       char **out, size_t *literal_len)
 {
     const struct rules_define *def;
     struct buf b;
-    size_t i = 0;
-    int expanded = 0;
+    size_t i = 0, ref = 0, reflen = 0, dlen;
+    enum expansion rc = EXPAND_BAD;
 
     buf_init(&b);
+    *out = NULL;
     *literal_len = len;
     while (i < len) {
         const char *close;
 
         if (!(p[i] == '%' && i + 1 < len && p[i + 1] == '{') ||
             (close = memchr(p + i, '}', len - i)) == NULL) {
+            /* Once something is expanded, every byte counts against the limit. */
+            if (reflen > 0 && b.len >= RULES_EXPAND_MAX) {
+                rc = too_long(c, name, p + ref, reflen, col + (unsigned)ref);
+                goto out;
+            }
             if (buf_addc(&b, p[i++]) == -1)
                 goto oom;
             continue;
         }
         if ((def = find_define(c->rs, p + i + 2, (size_t)(close - p - i - 2))) == NULL) {
             undefined_pattern(c, p + i, (size_t)(close - p - i + 1), col + (unsigned)i);
-            buf_fini(&b);
-            return NULL;
+            goto out;
         }
-        if (!expanded)
+        if (reflen == 0)
             *literal_len = b.len;
-        expanded = 1;
-        if (buf_adds(&b, def->text) == -1)
+        ref = i;
+        reflen = (size_t)(close - p - i + 1);
+        if (def->text == NULL) {
+            rc = EXPAND_TOO_LONG;
+            goto out;
+        }
+        if ((dlen = strlen(def->text)) > RULES_EXPAND_MAX || b.len > RULES_EXPAND_MAX - dlen) {
+            rc = too_long(c, name, p + ref, reflen, col + (unsigned)ref);
+            goto out;
+        }
+        if (buf_add(&b, def->text, dlen) == -1)
             goto oom;
         i = (size_t)(close - p) + 1;
     }
     if (buf_addc(&b, '\0') == -1)
         goto oom;
-    b.len--;
-    return b.p;
+    *out = b.p;
+    return EXPAND_OK;
 oom:
-    buf_fini(&b);
     oom(c);
-    return NULL;
+out:
+    buf_fini(&b);
+    return rc;
 }
 
 static int
@@ -558,6 +726,7 @@ parse_define(struct cursor *c, struct token *tok, int n)
 {
     struct ruleset *rs = c->rs;
     struct rules_define *d;
+    enum expansion rc;
     size_t lit;
     char *text, *raw;
 
@@ -573,33 +742,41 @@ parse_define(struct cursor *c, struct token *tok, int n)
                     (int)tok[1].len, tok[1].p);
     if ((raw = unquote(tok[2].p, tok[2].len)) == NULL)
         return oom(c);
-    text = expand(c, raw, strlen(raw), value_col(&tok[2], 0), &lit);
+    rc = expand(c, &tok[1], raw, strlen(raw), value_col(&tok[2], 0), &text, &lit);
     free(raw);
-    if (text == NULL)
+    if (rc == EXPAND_BAD)
         return -1;
+    /*
+     * One that is too long is kept without its text, so that the lines using
+     * it fail quietly: in a chain of doubling defines only the first one past
+     * the limit is an error, not every later level as "undefined".
+     */
     if ((d = grow(rs->defines, &rs->ndefines, sizeof(*d))) == NULL) {
         free(text);
         return oom(c);
     }
     rs->defines = d;
-    d[rs->ndefines - 1].text = text;
-    if ((d[rs->ndefines - 1].name = xstrndup(tok[1].p, tok[1].len)) == NULL)
+    d = &d[rs->ndefines - 1];
+    d->text = text;
+    if ((d->name = xstrndup(tok[1].p, tok[1].len)) == NULL ||
+        table_add(&rs->names->defines, d->name, tok[1].len, rs->ndefines - 1) == -1)
         return oom(c);
-    return 0;
+    return rc == EXPAND_OK ? 0 : -1;
 }
 
 static int
 check_new_name(struct cursor *c, const struct token *t)
 {
+    const struct rules_metric *m;
     size_t i;
 
     if (!is_name(t->p, t->len))
         return bad_name(c, t);
-    for (i = 0; i < c->rs->nmetrics; i++)
-        if (same(t->p, t->len, c->rs->metrics[i].name))
-            return fail(c, t->col, (unsigned)t->len, "'%.*s' is already defined at %s:%u",
-                        (int)t->len, t->p, c->rs->metrics[i].loc.file, c->rs->metrics[i].loc.line);
-    return 0;
+    if ((i = table_find(&c->rs->names->metrics, t->p, t->len)) == SIZE_MAX)
+        return 0;
+    m = &c->rs->metrics[i];
+    return fail(c, t->col, (unsigned)t->len, "'%.*s' is already defined at %s:%u", (int)t->len,
+                t->p, m->loc.file, m->loc.line);
 }
 
 static struct rules_metric *
@@ -616,7 +793,8 @@ new_metric(struct cursor *c, const struct token *name)
     m->loc = (struct rules_loc){c->file, c->line, name->col};
     m->name = xstrndup(name->p, name->len);
     m->srcline = xstrndup(c->src, c->srclen);
-    if (m->name == NULL || m->srcline == NULL) {
+    if (m->name == NULL || m->srcline == NULL ||
+        table_add(&c->rs->names->metrics, m->name, name->len, c->rs->nmetrics - 1) == -1) {
         oom(c);
         return NULL;
     }
@@ -802,6 +980,7 @@ add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t
          enum rules_op op, size_t oplen)
 {
     struct rules_cond *cond;
+    enum expansion rc;
     char *field, *raw;
     size_t vstart = at + oplen;
 
@@ -825,9 +1004,9 @@ add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t
         cond->len = cond->literal_len = strlen(raw);
         return check_literal(c, t, at, raw);
     }
-    cond->text = expand(c, raw, strlen(raw), cond->loc.col, &cond->literal_len);
+    rc = expand(c, NULL, raw, strlen(raw), cond->loc.col, &cond->text, &cond->literal_len);
     free(raw);
-    if (cond->text == NULL)
+    if (rc != EXPAND_OK)
         return -1;
     cond->len = strlen(cond->text);
     return check_regex(c, cond);
@@ -1381,6 +1560,7 @@ alert_rule_text(struct cursor *c, struct rules_alert *a)
 static int
 alert_end(struct cursor *c, struct rules_alert *a, const struct token *word, unsigned seen)
 {
+    const struct rules_alert *o;
     size_t i;
 
     if (!c->partial && !(seen & (1u << AO_WINDOW)) && a->anomaly)
@@ -1397,15 +1577,12 @@ alert_end(struct cursor *c, struct rules_alert *a, const struct token *word, uns
                     a->clear, a->threshold, a->above ? "at or below" : "at or above");
     if (a->rule == NULL && alert_rule_text(c, a) == -1)
         return -1;
-    for (i = 0; i + 1 < c->rs->nalerts; i++) {
-        const struct rules_alert *o = &c->rs->alerts[i];
-
-        if (o->rule != NULL && strcmp(o->rule, a->rule) == 0)
-            return fail(c, a->loc.col, (unsigned)strlen(a->metric_name),
-                        "the rule at %s:%u is already named '%s' (give one of them another name=)",
-                        o->loc.file, o->loc.line, a->rule);
-    }
-    return 0;
+    if ((i = table_find(&c->rs->names->rules, a->rule, strlen(a->rule))) == SIZE_MAX)
+        return 0;
+    o = &c->rs->alerts[i];
+    return fail(c, a->loc.col, (unsigned)strlen(a->metric_name),
+                "the rule at %s:%u is already named '%s' (give one of them another name=)",
+                o->loc.file, o->loc.line, a->rule);
 }
 
 /*
@@ -1435,7 +1612,13 @@ parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
         if (alert_option(c, a, tok, n, i, &seen) == -1)
             bad = 1;
     /* After an error, what seems missing may only be misspelt: say nothing more. */
-    return bad ? -1 : alert_end(c, a, &tok[0], seen);
+    if (!bad && alert_end(c, a, &tok[0], seen) == -1)
+        bad = 1;
+    /* Its name, even on a line with an error, is taken: later rules are told so. */
+    if (a->rule != NULL &&
+        table_add(&c->rs->names->rules, a->rule, strlen(a->rule), c->rs->nalerts - 1) == -1)
+        return oom(c);
+    return bad ? -1 : 0;
 }
 
 static const char *const directives[] = {"define", "metric", "ratio", "alert", "anomaly"};

@@ -1198,6 +1198,120 @@ test_rules_error_define_in_literal(void **state)
     rules_free(finish_ok("metric a path='%{LOGIN}'\n"));
 }
 
+/*
+ * Defines that double at each level (A1 is %{A0}%{A0}, ...) would make 2^40
+ * bytes by A40: the first define past RULES_EXPAND_MAX (64 KiB) is an error
+ * that names it, the later levels and the rules using them fail without
+ * more errors, and nothing near their size is allocated.
+ */
+static void
+test_rules_error_define_bomb(void **state)
+{
+    struct buf b;
+    int i;
+
+    (void)state;
+    buf_init(&b);
+    assert_int_equal(buf_adds(&b, "define A0 'x'\n"), 0);
+    for (i = 1; i <= 40; i++)
+        assert_int_equal(buf_printf(&b, "define A%d '%%{A%d}%%{A%d}'\n", i, i - 1, i - 1), 0);
+    assert_int_equal(buf_adds(&b, "metric a request~'%{A40}'\n"
+                                  "metric b request~'x%{A16}'\n"
+                                  "metric c request~'%{A16}y'\n"),
+                     0);
+    errors_are(buf_cstr(&b), 1,
+               "rarr: t.rarr:18:19: error: '%{A16}' makes pattern 'A17' longer than 65536 bytes, "
+               "the most a regex may expand to\n"
+               "    define A17 '%{A16}%{A16}'\n"
+               "                      ^^^^^^\n"
+               "rarr: t.rarr:43:20: error: '%{A16}' makes the regex longer than 65536 bytes, the "
+               "most a regex may expand to\n"
+               "    metric b request~'x%{A16}'\n"
+               "                       ^^^^^^\n"
+               "rarr: t.rarr:44:19: error: '%{A16}' makes the regex longer than 65536 bytes, the "
+               "most a regex may expand to\n"
+               "    metric c request~'%{A16}y'\n"
+               "                      ^^^^^^\n");
+    buf_fini(&b);
+}
+
+/*
+ * Up to RULES_EXPAND_MAX bytes a define is good; a regex of 16 KiB of it
+ * compiles (32 KiB of literal bytes would pass PCRE2's own limit of code).
+ */
+static void
+test_rules_define_up_to_the_limit(void **state)
+{
+    struct ruleset *rs;
+    struct buf b;
+    int i;
+
+    (void)state;
+    buf_init(&b);
+    assert_int_equal(buf_adds(&b, "define A0 'x'\n"), 0);
+    for (i = 1; i <= 16; i++)
+        assert_int_equal(buf_printf(&b, "define A%d '%%{A%d}%%{A%d}'\n", i, i - 1, i - 1), 0);
+    assert_int_equal(buf_adds(&b, "metric a request~'%{A14}'\n"), 0);
+    rs = finish_ok(buf_cstr(&b));
+    assert_int_equal(strlen(rs->defines[16].text), RULES_EXPAND_MAX);
+    assert_int_equal(rs->metrics[0].conds[0].len, RULES_EXPAND_MAX / 4);
+    rules_free(rs);
+    buf_fini(&b);
+}
+
+/*
+ * Names are looked up in tables that grow as rules are read: with a
+ * thousand of each, a repeated define, metric or rule name is still found,
+ * operands resolve to the right metric and a field keeps its number.
+ */
+static void
+test_rules_names_among_many(void **state)
+{
+    struct ruleset *rs;
+    struct buf b;
+    size_t f, g;
+    int i;
+
+    (void)state;
+    buf_init(&b);
+    for (i = 0; i < 1000; i++)
+        assert_int_equal(buf_printf(&b,
+                                    "define D%d 'd%d'\nmetric m%d f%d~'%%{D%d}'\n"
+                                    "alert m%d window=1m above=1 name=n%d\n",
+                                    i, i, i, i, i, i, i),
+                         0);
+    assert_int_equal(buf_adds(&b, "ratio r = m999 / m0\n"), 0);
+    rs = finish_ok(buf_cstr(&b));
+    assert_int_equal(rs->nmetrics, 1001);
+    assert_int_equal(rs->metrics[1000].a, 999);
+    assert_int_equal(rs->metrics[1000].b, 0);
+    assert_int_equal(rs->nfields, 1000);
+    f = rules_field(rs, "f731");
+    assert_int_equal(f, rs->metrics[731].conds[0].field);
+    g = rules_field(rs, "f1000");
+    assert_int_equal(g, 1000);
+    assert_int_equal(rules_field(rs, "f1000"), g);
+    assert_int_equal(rules_lookup_metric(rs, "m731", &f), 0);
+    assert_int_equal(f, 731);
+    assert_int_equal(rules_lookup_metric(rs, "m1000", &f), -1);
+    rules_free(rs);
+    assert_int_equal(buf_adds(&b, "define D500 'x'\nmetric m731\n"
+                                  "alert m2 window=1m above=1 name=n999\n"),
+                     0);
+    errors_are(buf_cstr(&b), 0,
+               "rarr: t.rarr:3002:8: error: pattern 'D500' is already defined\n"
+               "    define D500 'x'\n"
+               "           ^^^^\n"
+               "rarr: t.rarr:3003:8: error: 'm731' is already defined at t.rarr:2195\n"
+               "    metric m731\n"
+               "           ^^^^\n"
+               "rarr: t.rarr:3004:7: error: the rule at t.rarr:3000 is already named 'n999' "
+               "(give one of them another name=)\n"
+               "    alert m2 window=1m above=1 name=n999\n"
+               "          ^^\n");
+    buf_fini(&b);
+}
+
 static void
 test_rules_error_number_and_duration_hints(void **state)
 {
@@ -1690,6 +1804,9 @@ main(void)
         cmocka_unit_test(test_rules_error_bad_field_name),
         cmocka_unit_test(test_rules_error_option_on_metric_line),
         cmocka_unit_test(test_rules_error_define_in_literal),
+        cmocka_unit_test(test_rules_error_define_bomb),
+        cmocka_unit_test(test_rules_define_up_to_the_limit),
+        cmocka_unit_test(test_rules_names_among_many),
         cmocka_unit_test(test_rules_error_number_and_duration_hints),
         cmocka_unit_test(test_rules_error_option_given_twice),
         cmocka_unit_test(test_rules_error_alert_names),

@@ -85,7 +85,7 @@ struct ruleset {
     char **files;
     size_t nfiles;
     struct rules_define {
-        char *name, *text;
+        char *name, *text; /* text NULL: it expanded past RULES_EXPAND_MAX (an error) */
     } * defines;
     size_t ndefines;
     struct rules_metric *metrics;
@@ -94,9 +94,18 @@ struct ruleset {
     size_t nalerts;
     struct record_fieldref *fields;
     size_t nfields;
-    size_t nerrors; /* errors reported so far into the caller's struct diag */
-    int stopped;    /* out of memory or too many errors: nothing more is read */
+    size_t nerrors;            /* errors reported so far into the caller's struct diag */
+    int stopped;               /* out of memory or too many errors: nothing more is read */
+    struct rules_names *names; /* the names above, hashed (rules.c's own) */
 };
+
+/*
+ * The most bytes a regex or define that uses %{NAME} may expand to: 64 KiB.
+ * Defines nest, so each level can double the text: without a cap forty
+ * lines would ask for a terabyte. PCRE2 built with its usual 2-byte links
+ * compiles no regex whose code passes 64 KiB, so real patterns stay below.
+ */
+#define RULES_EXPAND_MAX 65536
 
 struct ruleset *rules_new(void);
 void rules_free(struct ruleset *rs);
