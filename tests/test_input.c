@@ -146,9 +146,11 @@ collect(struct input *in, struct lines *out)
         line.p = NULL;
         line.len = 0;
         st = input_next(in, &line);
-        if (st != INPUT_AGAIN) /* a read without an end of line: no line yet */
-            lines_push(out, st, in->lineno, line.p, st == INPUT_EOF ? 0 : line.len);
-    } while (st != INPUT_EOF && st != INPUT_ERROR && --limit > 0);
+        if (st == INPUT_AGAIN) /* a read without an end of line: no line yet */
+            continue;
+        lines_push(out, st, in->lineno, line.p, st == INPUT_EOF ? 0 : line.len);
+        limit--;
+    } while (st != INPUT_EOF && st != INPUT_ERROR && limit > 0);
     if (st == INPUT_ERROR)
         snprintf(out->err, sizeof(out->err), "%s", input_error(in));
     out->bytes = in->bytes;
