@@ -670,10 +670,10 @@ stretch(struct pipeline *p, const char *src, uint64_t lineno, const char *line, 
 
     if (p->stretch_warned || (end && p->stretch_bad == 0))
         return;
-    n = p->lines - p->stretch_start;
+    n = p->taken - p->stretch_start;
     if (!end) {
         if (p->stretch_bad == 0 || n >= STRETCH_LINES) {
-            p->stretch_start = p->lines - 1; /* a new stretch starts with this line */
+            p->stretch_start = p->taken - 1; /* a new stretch starts with this line */
             p->stretch_bad = 0;
             n = 1;
         }
@@ -829,6 +829,7 @@ take(struct pipeline *p, const char *src, uint64_t lineno, const char *line, siz
     int64_t ts;
     int rc;
 
+    p->taken += !confirmed; /* the lines a wrong-format stretch counts */
     if ((rc = parse(p, line, len, &why)) == -2) {
         errno = ENOMEM;
         return -1;

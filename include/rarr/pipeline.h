@@ -122,7 +122,8 @@ struct pipeline {
     const char *max_src;     /* the input of the line that set max_ts */
     const char *hint_src;    /* the input last told it may be out of order */
     int64_t late_max_ms;     /* the most a late line was behind the newest event */
-    uint64_t stretch_start;  /* p->lines before the current stretch's first line */
+    uint64_t taken;          /* lines parsed so far, each once (a held line when first taken) */
+    uint64_t stretch_start;  /* p->taken before the current stretch's first line */
     unsigned stretch_bad;    /* lines of the stretch that did not parse */
     int stretch_warned;      /* the wrong-format warning is out */
     const char *stretch_src; /* where the stretch's last line came from */
