@@ -52,6 +52,7 @@ head -n 300 "$tmp/log" >&3
 sleep 0.3
 plant "$tmp/d2"
 for i in 1 2 3 4 5 6; do ln -s "$target" "$tmp/d2/s.tmp.00000$i"; done
+ln -sfn "$target" "$tmp/d2/s" # the state file itself swapped for a link: replaced, not followed
 tail -n +301 "$tmp/log" >&3
 sleep 0.3
 kill -TERM $pid
@@ -61,6 +62,7 @@ exec 3>&-
 check "planted while running: nothing said" [ ! -s "$tmp/2.err" ]
 check "planted while running: targets untouched" untouched
 check "planted while running: the state saved, 0600" [ "$(mode "$tmp/d2/s")" = 600 ]
+check "planted while running: the state file is a regular file again" [ -f "$tmp/d2/s" ] && [ ! -L "$tmp/d2/s" ]
 check "planted while running: it loads" loads "$tmp/d2/s"
 
 # 3. An old state file of mode 0644 becomes 0600 at the next save.
