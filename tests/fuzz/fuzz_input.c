@@ -26,53 +26,7 @@
 #include <zlib.h>
 
 #include "rarr/input.h"
-
-/* One result of input_next: a line by its length and hash. */
-struct res {
-    enum input_status st;
-    uint64_t lineno;
-    size_t len;
-    uint64_t hash;
-};
-
-struct reading {
-    struct res *v;
-    size_t n, cap;
-    char err[160];
-};
-
-static uint64_t
-fnv(const char *p, size_t len)
-{
-    uint64_t h = 14695981039346656037ULL;
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void
-push(struct reading *r, enum input_status st, uint64_t lineno, const char *p, size_t len)
-{
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 64;
-        struct res *v = realloc(r->v, cap * sizeof(*v));
-
-        if (v == NULL)
-            abort();
-        r->v = v;
-        r->cap = cap;
-    }
-    r->v[r->n++] = (struct res){st, lineno, len, fnv(p, len)};
-}
-
-static int
-no_wait(void *arg)
-{
-    (void)arg;
-    return 0;
-}
+#include "reading.h"
 
 /*
  * Read every line of 'data' written into a pipe 'chunk' bytes at a time
@@ -138,27 +92,6 @@ fail:
     return -1;
 }
 
-/* Append 'len' bytes of 'p' as one gzip member to 'out' (capacity 'cap'); returns the new length.
- */
-static size_t
-gzip_member(const unsigned char *p, size_t len, unsigned char *out, size_t used, size_t cap)
-{
-    z_stream z;
-
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    z.next_in = (unsigned char *)(uintptr_t)p;
-    z.avail_in = (uInt)len;
-    z.next_out = out + used;
-    z.avail_out = (uInt)(cap - used);
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-        abort();
-    used = cap - z.avail_out;
-    deflateEnd(&z);
-    return used;
-}
-
 /* The lines of plain bytes, as input_next must give them (inputs are far below the cap). */
 static void
 split(const unsigned char *p, size_t size, struct reading *out)
@@ -175,19 +108,6 @@ split(const unsigned char *p, size_t size, struct reading *out)
         s += len + (nl != NULL);
     }
     push(out, INPUT_EOF, lineno, "", 0);
-}
-
-static void
-same(const struct reading *a, const struct reading *b)
-{
-    size_t i;
-
-    if (a->n != b->n || strcmp(a->err, b->err) != 0)
-        abort();
-    for (i = 0; i < a->n; i++)
-        if (a->v[i].st != b->v[i].st || a->v[i].lineno != b->v[i].lineno ||
-            a->v[i].len != b->v[i].len || a->v[i].hash != b->v[i].hash)
-            abort();
 }
 
 int

@@ -30,47 +30,9 @@
 #include <zlib.h>
 
 #include "rarr/input.h"
+#include "reading.h"
 
 #define EXCERPT 80 /* the bytes of an overlong line that INPUT_TOO_LONG shows */
-
-/* One result of input_next: a line by its length and hash. */
-struct res {
-    enum input_status st;
-    uint64_t lineno;
-    size_t len;
-    uint64_t hash;
-};
-
-struct reading {
-    struct res *v;
-    size_t n, cap;
-};
-
-static uint64_t
-fnv(const char *p, size_t len)
-{
-    uint64_t h = 14695981039346656037ULL;
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void
-push(struct reading *r, enum input_status st, uint64_t lineno, const char *p, size_t len)
-{
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 64;
-        struct res *v = realloc(r->v, cap * sizeof(*v));
-
-        if (v == NULL)
-            abort();
-        r->v = v;
-        r->cap = cap;
-    }
-    r->v[r->n++] = (struct res){st, lineno, len, fnv(p, len)};
-}
 
 /* The lines of plain bytes as input_next must give them: the model. */
 static void
@@ -93,13 +55,6 @@ model(const unsigned char *bytes, size_t size, struct reading *out)
         s = nl != NULL ? nl + 1 : end;
     }
     push(out, INPUT_EOF, lineno, "", 0);
-}
-
-static int
-no_wait(void *arg)
-{
-    (void)arg;
-    return 0;
 }
 
 /*
@@ -181,29 +136,6 @@ read_pipe(const unsigned char *data, size_t size, size_t chunk, struct reading *
         close(fds[1]);
 }
 
-/* 'len' bytes of 'p' as one gzip member, in a buffer to free; its length in '*out_len'. */
-static unsigned char *
-gzip(const unsigned char *p, size_t len, size_t *out_len)
-{
-    size_t cap = compressBound((uLong)len) + 64;
-    unsigned char *out = malloc(cap);
-    z_stream z;
-
-    memset(&z, 0, sizeof(z));
-    if (out == NULL ||
-        deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    z.next_in = (unsigned char *)(uintptr_t)p;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-        abort();
-    *out_len = cap - z.avail_out;
-    deflateEnd(&z);
-    return out;
-}
-
 /*
  * The plain bytes of 'data' (after the first byte, 'flags') in a buffer to
  * free: as they are, or a long line. NULL when a long input lacks its two
@@ -231,19 +163,6 @@ plain_bytes(int flags, const uint8_t *data, size_t size, size_t *len)
     return out;
 }
 
-static void
-same(const struct reading *a, const struct reading *b)
-{
-    size_t i;
-
-    if (a->n != b->n)
-        abort();
-    for (i = 0; i < a->n; i++)
-        if (a->v[i].st != b->v[i].st || a->v[i].lineno != b->v[i].lineno ||
-            a->v[i].len != b->v[i].len || a->v[i].hash != b->v[i].hash)
-            abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -257,8 +176,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     bytes = plain;
     len = n;
-    if (data[0] & 2)
-        bytes = gz = gzip(plain, n, &len);
+    if (data[0] & 2) {
+        size_t cap = compressBound((uLong)n) + 64;
+
+        if ((bytes = gz = malloc(cap)) == NULL)
+            abort();
+        len = gzip_member(plain, n, gz, 0, cap);
+    }
     chunk = (size_t)(data[0] >> 3) << (data[0] & 4 ? 10 : 0);
     if (data[0] & 1)
         read_file(bytes, len, &got);
