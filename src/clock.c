@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MS_PER_DAY 86400000LL
 /* Times outside years 0..9999 are rejected: they cannot be printed in RFC 3339. */
 #define TIME_MIN (-62167219200000LL)
 #define TIME_MAX (253402300799999LL)
@@ -91,7 +90,7 @@ make_time(int64_t y, int mo, int d, int h, int mi, int s, int ms, int off_min, i
         s = 59;
         ms = 999;
     }
-    t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
+    t = days_from_civil(y, (unsigned)mo, (unsigned)d) * CLOCK_DAY_MS +
         ((int64_t)h * 3600 + mi * 60 + s) * 1000 + ms - (int64_t)off_min * 60000;
     if (t < TIME_MIN || t > TIME_MAX)
         return -1;
@@ -143,10 +142,10 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
             unit = 3600000;
             break;
         case 'd':
-            unit = MS_PER_DAY;
+            unit = CLOCK_DAY_MS;
             break;
         case 'w':
-            unit = 7 * MS_PER_DAY;
+            unit = 7 * CLOCK_DAY_MS;
             break;
         default:
             *why = "unknown unit";
@@ -154,10 +153,10 @@ clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why)
         }
         i++;
         /* A century is far beyond any window; refusing more keeps sums exact. */
-        if (n > 3650000LL * MS_PER_DAY / unit)
+        if (n > 3650000LL * CLOCK_DAY_MS / unit)
             goto big;
         total += n * unit;
-        if (total > 3650000LL * MS_PER_DAY)
+        if (total > 3650000LL * CLOCK_DAY_MS)
             goto big;
     }
     *ms = total;
@@ -174,8 +173,8 @@ clock_format_duration(int64_t ms, char *out)
     static const struct {
         const char *u;
         int64_t ms;
-    } units[] = {{"w", 7 * MS_PER_DAY}, {"d", MS_PER_DAY}, {"h", 3600000},
-                 {"m", 60000},          {"s", 1000},       {"ms", 1}};
+    } units[] = {{"w", 7 * CLOCK_DAY_MS}, {"d", CLOCK_DAY_MS}, {"h", CLOCK_HOUR_MS},
+                 {"m", CLOCK_MINUTE_MS},          {"s", CLOCK_SECOND_MS},       {"ms", 1}};
     size_t i, n = 0;
 
     if (ms <= 0) {
@@ -447,8 +446,8 @@ clock_zone_offset(int64_t utc_ms)
 void
 clock_format_time(int64_t ms, char *out)
 {
-    int64_t days = clock_floor(ms, MS_PER_DAY) / MS_PER_DAY, y;
-    unsigned rem = (unsigned)(ms - days * MS_PER_DAY), m, d;
+    int64_t days = clock_floor(ms, CLOCK_DAY_MS) / CLOCK_DAY_MS, y;
+    unsigned rem = (unsigned)(ms - days * CLOCK_DAY_MS), m, d;
     unsigned h = rem / 3600000 % 24, mi = rem / 60000 % 60, s = rem / 1000 % 60, f = rem % 1000;
 
     civil_from_days(days, &y, &m, &d);
@@ -509,4 +508,24 @@ clock_wall_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The monotonic clock in ms: for intervals (rate limits, progress), never for event time. */
+int64_t
+clock_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The monotonic clock in seconds, with its nanoseconds: how long a run took. */
+double
+clock_mono_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -342,15 +342,6 @@ diag_reason_name(enum diag_reason r)
     return (unsigned)r < DIAG_NREASONS ? reason_names[r] : "unknown";
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Start counting bad lines; reports go to 'fp' (NULL: count only). */
 void
 diag_bad_init(struct diag_bad *b, FILE *fp)
@@ -434,10 +425,10 @@ diag_bad_line(struct diag_bad *b, const char *src, uint64_t lineno, enum diag_re
         fputc('\n', b->fp);
         b->reported = b->total;
         if (b->total == RARR_BAD_SHOWN)
-            b->last_summary_ms = mono_ms();
+            b->last_summary_ms = clock_mono_ms();
         return;
     }
-    now = mono_ms();
+    now = clock_mono_ms();
     if (now - b->last_summary_ms >= RARR_BAD_SUMMARY_MS) {
         summary(b);
         b->last_summary_ms = now;
@@ -464,7 +455,7 @@ diag_bad_late_advice(const struct diag_bad *b, FILE *fp)
             (unsigned long long)b->count[DIAG_LATE], b->count[DIAG_LATE] == 1 ? "" : "s", lateness,
             most);
     /* Past a day it is input out of order (files, a stray line), not slow requests. */
-    if (b->late_max_ms <= 24LL * 3600 * 1000)
+    if (b->late_max_ms <= CLOCK_DAY_MS)
         fprintf(fp, "; --lateness %s would keep %s\n", enough,
                 b->count[DIAG_LATE] == 1 ? "it" : "them");
     else

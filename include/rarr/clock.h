@@ -8,6 +8,13 @@
 #define RARR_TIME_MAX 48 /* bytes clock_format_time may write, NUL included */
 #define RARR_DUR_MAX 48  /* bytes clock_format_duration may write, NUL included */
 
+/* The lengths of time every stage counts in, in ms: the one home of these facts. */
+#define CLOCK_SECOND_MS 1000LL
+#define CLOCK_MINUTE_MS (60 * CLOCK_SECOND_MS)
+#define CLOCK_HOUR_MS (60 * CLOCK_MINUTE_MS)
+#define CLOCK_DAY_MS (24 * CLOCK_HOUR_MS)
+#define CLOCK_WEEK_MS (7 * CLOCK_DAY_MS)
+
 int clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why);
 void clock_format_duration(int64_t ms, char *out);
 int clock_parse_clf(const char *p, size_t len, int64_t *ms);
@@ -22,5 +29,7 @@ int clock_zone_offset(int64_t utc_ms);
 void clock_format_time(int64_t ms, char *out);
 int64_t clock_floor(int64_t t, int64_t step);
 int64_t clock_wall_ms(void);
+int64_t clock_mono_ms(void);
+double clock_mono_seconds(void);
 
 #endif
