@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """nab_eval.py -- run rarr's anomaly detector over the Numenta Anomaly Benchmark.
 
-    bench/nab_eval.py [--nab ../shared/nab] [--out /tmp/rarr-nab] [--rule 'OPTIONS']
+    bench/nab_eval.py --nab DIR [--out /tmp/rarr-nab] [--rule 'OPTIONS']
+
+DIR is a checkout of the corpus (https://github.com/numenta/NAB); give it
+explicitly, the built-in default is only where the authors keep one.
 
 Each series is replayed from scratch as JSON events {"timestamp": ..., "value": ...}
 with `--step` = the series' median interval, through

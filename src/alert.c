@@ -1,13 +1,14 @@
 /*
  * alert.c -- threshold alerts, the state machine between window and emit.
  *
- * SPEC section 3: the first step T0 at which the condition holds starts an
- * alert (pending); it fires at the first step T >= T0 + for at which it has
- * held at every step since T0, and resolves when the value is no longer past
- * 'clear' (by default the threshold itself). A step where the condition fails
- * before it fires resets it. A step where the value is undefined (a ratio
- * whose divisor is below min=) changes nothing: no evidence either way.
- * Only transitions are events, so a holding state is never repeated.
+ * The rule (docs/rules.md, "alert"): the first step T0 at which the
+ * condition holds starts an alert (pending); it fires at the first step
+ * T >= T0 + for at which it has held at every step since T0, and resolves
+ * when the value is no longer past 'clear' (by default the threshold
+ * itself). A step where the condition fails before it fires resets it. A
+ * step where the value is undefined (a ratio whose divisor is below min=)
+ * changes nothing: no evidence either way. Only transitions are events, so
+ * a holding state is never repeated.
  */
 #include "rarr/alert.h"
 

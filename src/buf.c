@@ -116,8 +116,9 @@ buf_cstr(struct buf *b)
 
 /*
  * Append 'v' in the shortest form that reads back to the same double
- * ("41.2", "3", "1e-07"), as SPEC section 5 asks of output numbers. NaN and
- * infinities have no JSON form and are written as null.
+ * ("41.2", "3", "1e-07"): every number in an output record is written so
+ * (docs/design.md, "Output records"). NaN and infinities have no JSON form
+ * and are written as null.
  */
 int
 buf_add_double(struct buf *b, double v)

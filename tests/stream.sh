@@ -11,7 +11,7 @@ log=fixtures/logs/login-outage.log
 rules="-r fixtures/rules/tiny.rarr"
 "$rarr" --emit=all <"$log" >"$tmp/whole" 2>/dev/null
 
-# The same bytes out whatever the read sizes (SPEC section 4).
+# The same bytes out whatever the read sizes: a replay is deterministic (docs/design.md, "Time").
 for bs in 1 7 4093 65536; do
     if [ "$bs" = 1 ]; then
         head -c 300000 "$log" >"$tmp/head.log"
@@ -24,7 +24,7 @@ for bs in 1 7 4093 65536; do
     fi
 done
 
-# A closed stdout ends the run quietly (SPEC section 1).
+# A closed stdout ends the run quietly: exit status 0, nothing on stderr.
 "$rarr" --emit=metrics "$log" 2>"$tmp/err" | head -1 >/dev/null
 rc=${PIPESTATUS[0]}
 check "closed stdout: status 0 (got $rc)" [ "$rc" = 0 ]

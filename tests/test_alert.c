@@ -1,11 +1,12 @@
 /*
  * test_alert.c -- unit tests of the threshold alert state machine (src/alert.c).
  *
- * SPEC section 3: the first step T0 at which the condition holds starts an
- * alert (since = T0); it fires at the first step T >= T0 + for at which it
- * has held at every step since T0; a failing step before then resets it; it
- * resolves when the value crosses back past clear (default: the threshold).
- * Undefined steps change nothing, and a state is never reported twice.
+ * The rule (docs/rules.md, "alert"): the first step T0 at which the
+ * condition holds starts an alert (since = T0); it fires at the first step
+ * T >= T0 + for at which it has held at every step since T0; a failing step
+ * before then resets it; it resolves when the value crosses back past clear
+ * (default: the threshold). Undefined steps change nothing, and a state is
+ * never reported twice.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,10 +1,10 @@
 /*
  * test_emit.c -- unit tests of the NDJSON writer (src/emit.c, buf_add_double
- * in src/buf.c), SPEC section 5.
+ * in src/buf.c); the records are described in docs/design.md, "Output records".
  *
- * Threshold and metric records byte for byte as the spec shows them (key
- * order, "rarr" only with a category, "value":null when undefined), numbers
- * in shortest round-trip form, JSON string escaping of any bytes, every
+ * Threshold and metric records byte for byte (key order, "rarr" only with
+ * a category, "value":null when undefined), numbers in shortest
+ * round-trip form, JSON string escaping of any bytes, every
  * line one JSON object as jansson reads it, and emit_flush into a pipe,
  * including EPIPE when the reader has gone.
  */
@@ -127,7 +127,7 @@ test_emit_threshold_resolved_as_in_spec(void **state)
     assert_int_equal(
         emit_threshold(&e, T_0251, 0, &rs->alerts[0], metric(rs, "login_success"), 88.0, T_0209),
         0);
-    /* SPEC section 5 writes 88.0, but also asks for the shortest form: 88. */
+    /* A value of 88.0 is written in its shortest form that reads back exactly: 88. */
     expect_out(&e,
                "{\"type\":\"threshold\",\"time\":\"2026-05-04T02:51:00Z\",\"state\":\"resolved\","
                "\"rule\":\"login_success below 70 over 15m\",\"metric\":\"login_success\","

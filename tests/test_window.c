@@ -1,5 +1,6 @@
 /*
- * test_window.c -- unit tests of the sliding windows (src/window.c), SPEC section 4.
+ * test_window.c -- unit tests of the sliding windows (src/window.c); how windows
+ * slide over steps is in docs/design.md, "Time".
  *
  * A window is a ring of per-step values with one running sum per view:
  * views of the same length are shared, every view's sum equals the plain
