@@ -18,7 +18,7 @@
  * into the record's scratch buffer, which record_begin sized for the line.
  * The request is split into its parts only when a rule reads one
  * (input_clf_field). "-" means empty, and a bytes field of "-" reads as "0"
- * (SPEC section 2).
+ * (docs/rules.md lists the fields of each format).
  */
 #include "rarr/input_clf.h"
 
@@ -380,6 +380,13 @@ parse_vcombined(struct record *r)
     return parse_as(r, RECORD_VCOMBINED);
 }
 
+/* The record's lookup of a field: its CLF slot; a field web logs do not have is empty. */
+static struct slice
+lookup(struct record *r, const struct record_fieldref *f)
+{
+    return f->clf >= 0 ? input_clf_field(r, f->clf) : (struct slice){"", 0};
+}
+
 /*
  * Parse r->line as a combined, common or vcombined log line into the
  * record's CLF slots (every one set, empty if absent) and timestamp. The
@@ -391,6 +398,7 @@ parse_vcombined(struct record *r)
 int
 input_clf_parse(struct record *r, enum record_format fmt)
 {
+    r->lookup = lookup;
     if (fmt == RECORD_VCOMBINED)
         return parse_vcombined(r);
     return parse_as(r, fmt);

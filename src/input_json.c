@@ -26,7 +26,7 @@
 
 #include "rarr/clock.h"
 
-/* Keys tried for the timestamp, in order (SPEC section 2). */
+/* Keys tried for the timestamp, in order (docs/rules.md, the json format). */
 static const char *const time_keys[] = {"@timestamp",           "timestamp", "time", "ts",
                                         "__REALTIME_TIMESTAMP", "date"};
 
@@ -732,6 +732,7 @@ input_json_parse(struct record *r, const struct record_fieldref *time_field, int
     struct record_member hold;
     size_t i;
 
+    r->lookup = input_json_field;
     r->members.n = 0;
     /* Like jansson: an object or an array at the top, nothing after it. */
     if (p == end || (*p != '{' && *p != '[') ||

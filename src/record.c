@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rarr/input_clf.h"
-#include "rarr/input_json.h"
 
 static const char *const clf_names[RECORD_NFIXED] = {
     [RECORD_F_LINE] = "line",       [RECORD_F_REMOTE_ADDR] = "remote_addr",
@@ -149,6 +147,7 @@ record_begin(struct record *r, enum record_format fmt, const char *p, size_t len
 {
     record_end(r);
     r->format = fmt;
+    r->lookup = NULL;
     r->line = (struct slice){p, len};
     r->has_ts = 0;
     r->ts_ms = 0;
@@ -191,7 +190,8 @@ record_set_capture(struct record *r, size_t field, const char *p, size_t len)
 
 /*
  * The value of field number 'field': a capture of this metric, else the
- * format's own field; the empty string when the record lacks it (SPEC 3).
+ * format's own field (found by the lookup its parser set); the empty string
+ * when the record lacks it.
  * The slice is valid until the next record_begin().
  */
 struct slice
@@ -206,10 +206,8 @@ record_get(struct record *r, size_t field)
         return r->base[field];
     if (f->clf == RECORD_F_LINE)
         v = r->line;
-    else if (r->format == RECORD_JSON)
-        v = input_json_field(r, f);
-    else if (f->clf >= 0 && record_format_is_clf(r->format))
-        v = input_clf_field(r, f->clf);
+    else if (r->lookup != NULL)
+        v = r->lookup(r, f);
     if (v.p == NULL)
         v.p = ""; /* a slot the parser did not set: still the empty string */
     r->base[field] = v;

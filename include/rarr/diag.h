@@ -47,7 +47,7 @@ void diag_sort(struct diag *d, const char *const *files, size_t nfiles);
 void diag_print(const struct diag *d, FILE *fp);
 const char *diag_nearest(const char *word, const char *const *cands, size_t n);
 
-/* Why a line was skipped (SPEC section 2). */
+/* Why a line was skipped: the reasons --stats and the bad-line reports name. */
 enum diag_reason {
     DIAG_TOO_LONG,
     DIAG_NOT_CLF,

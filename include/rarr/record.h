@@ -16,7 +16,7 @@ struct slice {
 };
 
 /*
- * The input formats (SPEC section 2). RECORD_VCOMBINED is combined with a
+ * The input formats (docs/rules.md). RECORD_VCOMBINED is combined with a
  * leading virtual host ("host:port" or "host", Apache's vhost_combined, nginx
  * with $host first). record_format_name() is the one home of their names.
  */
@@ -33,7 +33,7 @@ enum record_format {
 /* The names of the formats, in the order --help and error messages list them. */
 #define RECORD_FORMAT_LIST "auto, combined, common, vcombined, json, raw"
 
-/* The fields a CLF line has (SPEC section 2); RECORD_F_LINE exists in every format. */
+/* The fields a CLF line has; RECORD_F_LINE exists in every format. */
 enum record_field {
     RECORD_F_LINE,
     RECORD_F_REMOTE_ADDR,
@@ -89,8 +89,18 @@ struct record_members {
     size_t n, cap;
 };
 
+struct record;
+
+/*
+ * How the parser of a line's format finds one of its fields (NULL: the
+ * format has no fields but the line). The parser sets it, so the record
+ * reaches the parsers without knowing them.
+ */
+typedef struct slice (*record_lookup_fn)(struct record *r, const struct record_fieldref *f);
+
 struct record {
     enum record_format format;
+    record_lookup_fn lookup;
     int64_t ts_ms;
     int has_ts;
     int tz_min; /* the UTC offset written with the time (minutes east), 0 if none */
