@@ -1,11 +1,11 @@
 /*
- * emit.c -- the last stage: output records as NDJSON (SPEC section 5).
+ * emit.c -- the last stage: output records as NDJSON (docs/design.md, "Output").
  *
- * Records are written by hand into one reusable buffer, keys in the order the
- * spec fixes, numbers in shortest round-trip form, strings escaped so that
+ * Records are written by hand into one reusable buffer, keys in a fixed
+ * order, numbers in shortest round-trip form, strings escaped so that
  * every output line is exactly one valid JSON object whatever bytes reached
  * it. The pipeline calls emit_flush() after a line or tick that queued an
- * event (threshold, anomaly, input: SPEC 5 wants them out as soon as they
+ * event (threshold, anomaly, input: a pager must have them as soon as they
  * are decided), when 64 KiB are queued, and before the reader waits for
  * input; so metric records of a replay go out in large blocks, and a record
  * is never split across two flushes.
@@ -262,21 +262,24 @@ emit_flush(struct emit *e)
 }
 
 /*
- * Queue an anomaly record (SPEC section 5) for rule 'a' on metric 'm' at step
- * end 't_ms': the values are over the window that triggered it. Keys past
- * the spec's: "p" (the tail probability), and "reason" on resolved records.
+ * Queue an anomaly record for the rule whose text is 'rule', on 'metric' (of
+ * category 'rarr', NULL for none), at step end 't_ms': the values are over
+ * the window that triggered it (docs/design.md lists the keys); "p" is the
+ * tail probability of a firing, "reason" says why one resolved.
  */
 int
-emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
-             const struct rules_metric *m, const struct detect_event *ev)
+emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric, const char *rarr,
+             const struct detect_event *ev)
 {
     struct buf *b = &e->out;
     int rc;
 
     rc = begin(e, "anomaly", t_ms);
     rc |= put_cstr(b, "state", ev->fired > 0 ? "firing" : "resolved");
-    rc |= put_cstr(b, "rule", a->rule);
-    rc |= put_metric(b, m);
+    rc |= put_cstr(b, "rule", rule);
+    rc |= put_cstr(b, "metric", metric);
+    if (rarr != NULL)
+        rc |= put_cstr(b, "rarr", rarr);
     rc |= put_dur(e, "window", ev->window_ms);
     rc |= put_num(b, "value", ev->value);
     rc |= put_num(b, "expected", round(ev->expected * 1000) / 1000);
@@ -330,7 +333,7 @@ emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, c
 
 /*
  * Queue an "input" record: the input went silent (no line at all since
- * 'since_ms') or is flowing again (SPEC section 5).
+ * 'since_ms') or is flowing again.
  */
 int
 emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)

@@ -5,7 +5,7 @@
  * counts the lines that match its rules per step, and writes threshold events
  * (and, on request, metric records) as NDJSON on stdout. Exit status: 0
  * success (bad input lines do not change it), 1 runtime failure (a file that
- * cannot be read), 2 usage or rule error (SPEC section 1).
+ * cannot be read), 2 usage or rule error.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -26,11 +26,24 @@
 #include "rarr/pipeline.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
-#include "rarr/state.h"
+#include "rarr/rules_parse.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
 #endif
+
+/* The exit statuses: success, a runtime failure, a usage or rule error. */
+enum { RARR_EXIT_OK = 0, RARR_EXIT_FAIL = 1, RARR_EXIT_USAGE = 2 };
+
+/* What the run holds: the rules in force and their pipeline, swapped on SIGHUP. */
+struct run {
+    const char **rule_paths;
+    int nrules;
+    const char *time_field;
+    struct ruleset *rs;
+    struct pipeline *p;
+    int status;
+};
 
 /* patterns/default.rarr, embedded at build time (default_rules.c). */
 extern const char rarr_default_rules[];
@@ -124,7 +137,7 @@ bad_value(const char *opt, const char *arg, const char *expected)
 {
     fprintf(stderr, "rarr: %s: unknown value '%s' (expected %s)\n", opt, arg, expected);
     usage(stderr);
-    exit(2);
+    exit(RARR_EXIT_USAGE);
 }
 
 static int64_t
@@ -136,11 +149,11 @@ duration_arg(const char *name, const char *arg, int positive)
     if (clock_parse_duration(arg, strlen(arg), &ms, &why) == -1) {
         fprintf(stderr, "rarr: %s: bad duration '%s': %s (expected a duration like 1m or 1h30m)\n",
                 name, arg, why);
-        exit(2);
+        exit(RARR_EXIT_USAGE);
     }
     if (positive && ms == 0) {
         fprintf(stderr, "rarr: %s: must be positive, got '%s'\n", name, arg);
-        exit(2);
+        exit(RARR_EXIT_USAGE);
     }
     return ms;
 }
@@ -157,7 +170,7 @@ limit_arg(const char *name, const char *arg)
     if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v > UINT32_MAX) {
         fprintf(stderr, "rarr: %s: expected a whole number from 1 to 4294967295, got '%s'\n", name,
                 arg);
-        exit(2);
+        exit(RARR_EXIT_USAGE);
     }
     return (uint32_t)v;
 }
@@ -215,7 +228,7 @@ static void __attribute__((noreturn)) bad_option(int ch, const char *word)
         if (near != NULL && strcmp(near, dashed) == 0) {
             fprintf(stderr, "rarr: option '--%s' takes no value\n", near);
             usage(stderr);
-            exit(2);
+            exit(RARR_EXIT_USAGE);
         }
         fprintf(stderr, "rarr: unknown option '%s'", word);
         if (near != NULL)
@@ -223,7 +236,7 @@ static void __attribute__((noreturn)) bad_option(int ch, const char *word)
         fputc('\n', stderr);
     }
     usage(stderr);
-    exit(2);
+    exit(RARR_EXIT_USAGE);
 }
 
 /*
@@ -262,7 +275,7 @@ check_tz(const char *zone)
     else
         fputs(" (expected a name like Europe/Berlin or UTC)", stderr);
     fputc('\n', stderr);
-    exit(2);
+    exit(RARR_EXIT_USAGE);
 }
 
 /* Signals only set flags (the reader's poll or read returns, the loop acts). */
@@ -294,16 +307,7 @@ catch_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The progress line (SPEC section 1): regular files only, stderr a terminal. */
+/* The progress line: regular files only, stderr a terminal. */
 struct progress {
     uint64_t total; /* bytes of all the inputs */
     uint64_t done;  /* bytes of the inputs already read */
@@ -315,7 +319,7 @@ static void
 progress_show(void *arg, const struct input *in, uint64_t lines)
 {
     struct progress *pr = arg;
-    double now = now_seconds(), rate, frac;
+    double now = clock_mono_seconds(), rate, frac;
 
     if (now - pr->last < 0.25)
         return;
@@ -341,7 +345,7 @@ progress_setup(struct progress *pr, char **files, int n)
             return 0;
         pr->total += (uint64_t)st.st_size;
     }
-    pr->start = pr->last = now_seconds();
+    pr->start = pr->last = clock_mono_seconds();
     return 1;
 }
 
@@ -408,289 +412,306 @@ load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
  * force stay, and the error is reported with FILE:LINE:COL.
  */
 static void
-reload(struct pipeline **pp, struct ruleset **rsp, const char **paths, int n,
-       const char *time_field)
+reload(struct run *run)
 {
-    struct pipeline *old = *pp, *p;
-    struct pipeline_opts opt = old->opt;
+    struct pipeline_opts opt = *pipeline_opts(run->p);
+    struct pipeline *p;
     struct ruleset *rs;
-    struct diag d;
-    json_t *snap;
 
     if (opt.report != NULL) {
         fputs("rarr: SIGHUP: rules are not reloaded while a --report is written\n", stderr);
         return;
     }
-    if ((rs = load_rules(paths, n, time_field, opt.step_ms, &opt.time_field)) == NULL) {
+    if ((rs = load_rules(run->rule_paths, run->nrules, run->time_field, opt.step_ms,
+                         &opt.time_field)) == NULL) {
         fputs("rarr: SIGHUP: the rules in force stay in force\n", stderr);
         return;
     }
-    if ((p = pipeline_new(rs, &opt, old->em, &d)) == NULL || (snap = state_snapshot(old)) == NULL) {
+    if ((p = pipeline_reload(run->p, rs)) == NULL) {
         fputs("rarr: SIGHUP: out of memory; the rules in force stay in force\n", stderr);
-        pipeline_free(p);
         rules_free(rs);
         return;
     }
-    state_restore(p, snap, "SIGHUP", stderr);
-    json_decref(snap);
-    pipeline_adopt(p, old);
-    pipeline_free(old);
-    rules_free(*rsp);
-    *pp = p;
-    *rsp = rs;
+    pipeline_free(run->p);
+    rules_free(run->rs);
+    run->p = p;
+    run->rs = rs;
     fprintf(stderr, "rarr: SIGHUP: rules reloaded: %zu metrics, %zu alerts\n", rs->nmetrics,
             rs->nalerts);
 }
 
+/* Option values that are not pipeline options. */
+struct cli {
+    const char *clock, *report;
+    int check, stats, quiet, verbose;
+};
+
 /*
- * --state: load what the file holds into the new pipeline (a missing file is
- * a first start; a corrupt state file is reported and ignored), and make
- * sure it can be written, so a wrong path fails now rather than at the
- * first save. Returns 0, or -1 after a message when the path holds what is
- * not a rarr state file or the state cannot be written there.
+ * Take one option 'ch' with its argument 'arg' into 'opt', 'cli' and 'run'.
+ * -h and -V print and end the run; a bad value exits 2.
+ */
+static void
+take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struct run *run)
+{
+    switch (ch) {
+    case 'f':
+        if (record_format_parse(arg, &opt->format) == -1)
+            bad_value("--format", arg, RECORD_FORMAT_LIST);
+        break;
+    case 'h':
+        help();
+        exit(RARR_EXIT_OK);
+    case 'q':
+        cli->quiet = 1;
+        break;
+    case 'r':
+        run->rule_paths[run->nrules++] = arg;
+        break;
+    case 'V':
+        printf("rarr %s\n", RARR_VERSION);
+        exit(RARR_EXIT_OK);
+    case 'v':
+        cli->verbose = opt->verbose = 1;
+        break;
+    case OPT_EMIT:
+        if (strcmp(arg, "alerts") != 0 && strcmp(arg, "metrics") != 0 && strcmp(arg, "all") != 0)
+            bad_value("--emit", arg, "alerts, metrics or all");
+        opt->emit_alerts = strcmp(arg, "metrics") != 0;
+        opt->emit_metrics = strcmp(arg, "alerts") != 0;
+        break;
+    case OPT_STEP:
+        opt->step_ms = duration_arg("--step", arg, 1);
+        break;
+    case OPT_LATENESS:
+        opt->lateness_ms = duration_arg("--lateness", arg, 0);
+        opt->lateness_given = 1;
+        break;
+    case OPT_CLOCK:
+        if (strcmp(arg, "event") != 0 && strcmp(arg, "arrival") != 0)
+            bad_value("--clock", arg, "event or arrival");
+        cli->clock = arg;
+        break;
+    case OPT_SILENCE:
+        /* Live input only; replay never goes silent. 0s turns it off. */
+        opt->silence_ms = duration_arg("--silence", arg, 0);
+        break;
+    case OPT_STATE:
+        opt->state_path = arg;
+        break;
+    case OPT_REPORT:
+        cli->report = arg;
+        break;
+    case OPT_TIME_FIELD:
+        run->time_field = arg;
+        break;
+    case OPT_TZ:
+        /* Anomaly season slots follow this zone (DST included), not the lines' offsets. */
+        check_tz(arg);
+        if (setenv("TZ", arg, 1) == -1) {
+            fprintf(stderr, "rarr: --tz: %s\n", strerror(errno));
+            exit(RARR_EXIT_USAGE);
+        }
+        tzset();
+        opt->tz_given = 1;
+        break;
+    case OPT_MATCH_LIMIT:
+        opt->match_limit = limit_arg("--match-limit", arg);
+        break;
+    case OPT_DEPTH_LIMIT:
+        opt->depth_limit = limit_arg("--depth-limit", arg);
+        break;
+    case OPT_CHECK:
+        cli->check = 1;
+        break;
+    case OPT_EXPLAIN:
+        opt->explain = 1;
+        break;
+    case OPT_STATS:
+        cli->stats = 1;
+        break;
+    }
+}
+
+/*
+ * Read the options into 'opt', 'cli' and 'run'; unknown options and bad
+ * values exit 2. Returns the index of the first FILE argument.
  */
 static int
-load_state(struct pipeline *p, const char *path)
+parse_options(int argc, char **argv, struct pipeline_opts *opt, struct cli *cli, struct run *run)
 {
-    json_t *snap;
+    int ch;
 
-    if (state_read(path, stderr, &snap) == -1)
-        return -1;
-    if (snap != NULL) {
-        state_restore(p, snap, path, stderr);
-        json_decref(snap);
+    opterr = 0; /* unknown options are told here, with "did you mean" */
+    while ((ch = getopt_long(argc, argv, ":f:hqr:Vv", longopts, NULL)) != -1) {
+        if (ch == '?' || ch == ':') {
+            /* A short option is in optopt; a long one is the word getopt stopped at. */
+            char shortopt[3] = {'-', (char)optopt, '\0'};
+
+            bad_option(ch, optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
+        }
+        take_option(ch, optarg, opt, cli, run);
     }
-    if (state_probe(path) == -1) {
-        fprintf(stderr, "rarr: %s: cannot save state: %s\n", path, strerror(errno));
-        return -1;
+    opt->clock_given = cli->clock != NULL;
+    if (cli->clock != NULL)
+        opt->clock = strcmp(cli->clock, "arrival") == 0 ? PIPELINE_ARRIVAL : PIPELINE_EVENT;
+    else if (opt->format == RECORD_RAW)
+        opt->clock = PIPELINE_ARRIVAL;
+    if (opt->clock == PIPELINE_ARRIVAL)
+        opt->lateness_ms = 0;
+    opt->diag = cli->quiet ? NULL : stderr;
+    opt->log = stderr;
+    return optind;
+}
+
+/*
+ * Open the input at 'path', waiting for a FIFO's writer; SIGTERM or SIGINT
+ * meanwhile ends the run as usual (1 returned). Returns 0, or -1 after a
+ * message when it cannot be opened.
+ */
+static int
+open_input(struct input *in, const char *path)
+{
+    int rc;
+
+    while ((rc = input_open(in, path)) == -1 && errno == EINTR && !stop_flag)
+        ;
+    if (rc == -1 && errno == EINTR)
+        return 1;
+    if (rc == -1)
+        fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
+    return rc;
+}
+
+/*
+ * Feed every input (the FILEs, or stdin) to the pipeline, reloading the
+ * rules on SIGHUP. A FILE that cannot be read is told and makes the exit
+ * status 1; the others are still read. Returns how the last one ended.
+ */
+static enum pipeline_end
+feed_all(struct run *run, char **files, int nfiles, int verbose, struct progress *pr)
+{
+    enum pipeline_end end = PIPELINE_EOF;
+    int i, rc;
+
+    for (i = 0; i < (nfiles > 0 ? nfiles : 1); i++) {
+        const char *path = nfiles > 0 ? files[i] : "-";
+        struct input in;
+
+        if ((rc = open_input(&in, path)) == 1)
+            return PIPELINE_STOPPED;
+        if (rc == -1) {
+            run->status = RARR_EXIT_FAIL;
+            continue;
+        }
+        while ((end = pipeline_feed(run->p, &in)) == PIPELINE_RELOAD)
+            reload(run);
+        if (end == PIPELINE_READ_FAIL) {
+            fprintf(stderr, "rarr: %s: %s\n", in.name, input_error(&in));
+            run->status = RARR_EXIT_FAIL;
+        }
+        /* A detected format is told when the first lines have voted (pipeline.c). */
+        if (verbose && i == 0 && pipeline_opts(run->p)->format != RECORD_AUTO)
+            fprintf(stderr, "rarr: %s: format %s\n", in.name,
+                    record_format_name(pipeline_opts(run->p)->format));
+        pr->done += in.bytes;
+        input_close(&in);
+        if (end == PIPELINE_OUT_FAIL || end == PIPELINE_STOPPED)
+            break;
     }
-    return 0;
+    return end;
+}
+
+/* The end of the run: the last steps, the report, the exit status. */
+static void
+finish(struct run *run, enum pipeline_end end, const struct cli *cli, struct report *rep)
+{
+    if (end != PIPELINE_OUT_FAIL && pipeline_finish(run->p) == -1)
+        end = PIPELINE_OUT_FAIL;
+    if (end == PIPELINE_OUT_FAIL && errno != EPIPE) {
+        fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
+        run->status = RARR_EXIT_FAIL;
+    }
+    if (rep != NULL && write_report(rep, cli->report) == -1)
+        run->status = RARR_EXIT_FAIL;
+    if (pipeline_save_failed(run->p))
+        run->status = RARR_EXIT_FAIL;
 }
 
 int
 main(int argc, char **argv)
 {
     struct pipeline_opts opt = {.format = RECORD_AUTO,
-                                .step_ms = 60000,
+                                .step_ms = CLOCK_MINUTE_MS,
                                 .lateness_ms = RARR_REPLAY_LATENESS_MS,
                                 .emit_alerts = 1,
                                 .time_field = SIZE_MAX,
-                                .silence_ms = 5 * 60000,
+                                .silence_ms = 5 * CLOCK_MINUTE_MS,
                                 .stop = &stop_flag,
                                 .dump = &dump_flag,
                                 .hup = &hup_flag};
-    const char **rule_paths = NULL, *time_field = NULL, *clock_arg = NULL, *report_path = NULL,
-               *state_path = NULL, *gap;
-    int nrules = 0, ch, check = 0, stats = 0, quiet = 0, verbose = 0, status = 0, i, rc;
-    struct ruleset *rs;
-    struct pipeline *p;
+    struct run run = {.status = RARR_EXIT_OK};
+    struct cli cli = {0};
+    struct report *rep = NULL;
+    struct progress pr;
     struct emit em;
     struct diag d;
-    struct progress pr;
-    struct report *rep = NULL;
-    double t0 = now_seconds();
+    double t0 = clock_mono_seconds();
+    const char *gap = getenv("RARR_SAVE_GAP_MS");
+    int first;
 
-    if ((rule_paths = calloc((size_t)argc, sizeof(*rule_paths))) == NULL) {
+    if ((run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths))) == NULL) {
         fputs("rarr: out of memory\n", stderr);
-        return 1;
+        return RARR_EXIT_FAIL;
     }
-    opterr = 0; /* unknown options are told here, with "did you mean" */
-    while ((ch = getopt_long(argc, argv, ":f:hqr:Vv", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'f':
-            if (record_format_parse(optarg, &opt.format) == -1)
-                bad_value("--format", optarg, RECORD_FORMAT_LIST);
-            break;
-        case 'h':
-            help();
-            free(rule_paths);
-            return 0;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'r':
-            rule_paths[nrules++] = optarg;
-            break;
-        case 'V':
-            printf("rarr %s\n", RARR_VERSION);
-            free(rule_paths);
-            return 0;
-        case 'v':
-            verbose = opt.verbose = 1;
-            break;
-        case OPT_EMIT:
-            if (strcmp(optarg, "alerts") == 0)
-                opt.emit_alerts = 1, opt.emit_metrics = 0;
-            else if (strcmp(optarg, "metrics") == 0)
-                opt.emit_alerts = 0, opt.emit_metrics = 1;
-            else if (strcmp(optarg, "all") == 0)
-                opt.emit_alerts = 1, opt.emit_metrics = 1;
-            else
-                bad_value("--emit", optarg, "alerts, metrics or all");
-            break;
-        case OPT_STEP:
-            opt.step_ms = duration_arg("--step", optarg, 1);
-            break;
-        case OPT_LATENESS:
-            opt.lateness_ms = duration_arg("--lateness", optarg, 0);
-            opt.lateness_given = 1;
-            break;
-        case OPT_CLOCK:
-            if (strcmp(optarg, "event") != 0 && strcmp(optarg, "arrival") != 0)
-                bad_value("--clock", optarg, "event or arrival");
-            clock_arg = optarg;
-            break;
-        case OPT_SILENCE:
-            /* Live input only (SPEC section 4); replay never goes silent. 0s turns it off. */
-            opt.silence_ms = duration_arg("--silence", optarg, 0);
-            break;
-        case OPT_STATE:
-            state_path = optarg;
-            break;
-        case OPT_REPORT:
-            report_path = optarg;
-            break;
-        case OPT_TIME_FIELD:
-            time_field = optarg;
-            break;
-        case OPT_TZ:
-            /* Anomaly season slots follow this zone (DST included), not the lines' offsets. */
-            check_tz(optarg);
-            if (setenv("TZ", optarg, 1) == -1) {
-                fprintf(stderr, "rarr: --tz: %s\n", strerror(errno));
-                free(rule_paths);
-                return 2;
-            }
-            tzset();
-            opt.tz_given = 1;
-            break;
-        case OPT_MATCH_LIMIT:
-            opt.match_limit = limit_arg("--match-limit", optarg);
-            break;
-        case OPT_DEPTH_LIMIT:
-            opt.depth_limit = limit_arg("--depth-limit", optarg);
-            break;
-        case OPT_CHECK:
-            check = 1;
-            break;
-        case OPT_EXPLAIN:
-            opt.explain = 1;
-            break;
-        case OPT_STATS:
-            stats = 1;
-            break;
-        default: {
-            /* A short option is in optopt; a long one is the word getopt stopped at. */
-            char shortopt[3] = {'-', (char)optopt, '\0'};
-
-            free(rule_paths);
-            bad_option(ch, optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
-        }
-        }
-    }
-    argc -= optind;
-    argv += optind;
-    opt.clock_given = clock_arg != NULL;
-    if (clock_arg != NULL)
-        opt.clock = strcmp(clock_arg, "arrival") == 0 ? PIPELINE_ARRIVAL : PIPELINE_EVENT;
-    else if (opt.format == RECORD_RAW)
-        opt.clock = PIPELINE_ARRIVAL;
-    if (opt.clock == PIPELINE_ARRIVAL)
-        opt.lateness_ms = 0;
-
-    if ((rs = load_rules(rule_paths, nrules, time_field, opt.step_ms, &opt.time_field)) == NULL) {
-        free(rule_paths);
-        return 2;
+    first = parse_options(argc, argv, &opt, &cli, &run);
+    argc -= first;
+    argv += first;
+    emit_init(&em, STDOUT_FILENO);
+    if ((run.rs = load_rules(run.rule_paths, run.nrules, run.time_field, opt.step_ms,
+                             &opt.time_field)) == NULL) {
+        run.status = RARR_EXIT_USAGE;
+        goto done;
     }
     /* Fields the given format cannot have; auto-detection warns once it has decided. */
-    rules_warn_fields(rs, opt.format, stderr);
-    if (check) {
-        rules_describe(rs, stdout);
-        rules_free(rs);
-        free(rule_paths);
-        return fflush(stdout) == 0 ? 0 : 1;
+    rules_warn_fields(run.rs, opt.format, stderr);
+    if (cli.check) {
+        rules_describe(run.rs, stdout);
+        run.status = fflush(stdout) == 0 ? RARR_EXIT_OK : RARR_EXIT_FAIL;
+        goto done;
     }
-
     /* A closed stdout is seen as EPIPE from write(), not as a signal. */
     signal(SIGPIPE, SIG_IGN);
     catch_signals();
-    emit_init(&em, STDOUT_FILENO);
-    opt.diag = quiet ? NULL : stderr;
-    opt.state_path = state_path;
     /* Least wall time between the saves a replay makes for event time (a knob for tests). */
-    gap = getenv("RARR_SAVE_GAP_MS");
     opt.save_gap_ms = gap != NULL ? atoll(gap) : 1000;
-    if (report_path != NULL && (opt.report = rep = report_new(rs, opt.step_ms)) == NULL) {
+    if (cli.report != NULL && (opt.report = rep = report_new(run.rs, opt.step_ms)) == NULL) {
         fputs("rarr: out of memory\n", stderr);
-        rules_free(rs);
-        free(rule_paths);
-        return 1;
+        run.status = RARR_EXIT_FAIL;
+        goto done;
     }
     if (progress_setup(&pr, argv, argc)) {
         opt.progress = progress_show;
         opt.progress_arg = &pr;
     }
-    if ((p = pipeline_new(rs, &opt, &em, &d)) == NULL) {
+    if ((run.p = pipeline_new(run.rs, &opt, &em, &d)) == NULL) {
         diag_print(&d, stderr);
-        rules_free(rs);
-        free(rule_paths);
-        return 1;
+        run.status = RARR_EXIT_FAIL;
+        goto done;
     }
-    if (state_path != NULL && load_state(p, state_path) == -1) {
-        pipeline_free(p);
-        report_free(rep);
-        emit_fini(&em);
-        rules_free(rs);
-        free(rule_paths);
-        return 1;
+    if (pipeline_load_state(run.p) == -1) {
+        run.status = RARR_EXIT_FAIL;
+        goto done;
     }
-    rc = 0;
-    for (i = 0; i < (argc > 0 ? argc : 1) && rc != -2 && rc != -3; i++) {
-        const char *path = argc > 0 ? argv[i] : "-";
-        struct input in;
-
-        /* Opening a FIFO waits for a writer; SIGTERM or SIGINT then ends the run as usual. */
-        while ((rc = input_open(&in, path)) == -1 && errno == EINTR && !stop_flag)
-            ;
-        if (rc == -1 && errno == EINTR) {
-            rc = -3;
-            break;
-        }
-        if (rc == -1) {
-            fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
-            status = 1;
-            continue;
-        }
-        while ((rc = pipeline_feed(p, &in)) == -4)
-            reload(&p, &rs, rule_paths, nrules, time_field);
-        if (rc == -1) {
-            fprintf(stderr, "rarr: %s: %s\n", in.name, input_error(&in));
-            status = 1;
-        }
-        /* A detected format is told when the first lines have voted (pipeline.c). */
-        if (verbose && i == 0 && opt.format != RECORD_AUTO)
-            fprintf(stderr, "rarr: %s: format %s\n", in.name, record_format_name(opt.format));
-        pr.done += in.bytes;
-        input_close(&in);
-    }
+    finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &cli, rep);
     if (pr.shown)
         fputs("\r\033[K", stderr);
-    if (rc != -2 && pipeline_finish(p) == -1)
-        rc = -2;
-    if (rc == -2 && errno != EPIPE) {
-        fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
-        status = 1;
-    }
-    if (rep != NULL && write_report(rep, report_path) == -1)
-        status = 1;
-    if (p->save_errors > 0)
-        status = 1;
-    if (stats)
-        pipeline_stats(p, stderr, now_seconds() - t0);
-    pipeline_free(p);
+    if (cli.stats)
+        pipeline_stats(run.p, stderr, clock_mono_seconds() - t0);
+done:
+    pipeline_free(run.p);
     report_free(rep);
     emit_fini(&em);
-    rules_free(rs);
-    free(rule_paths);
-    return status;
+    rules_free(run.rs);
+    free(run.rule_paths);
+    return run.status;
 }

@@ -28,6 +28,7 @@
 #include "rarr/emit.h"
 #include "rarr/pipeline.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 #define DAY "2026-05-04T"
 #define STEP_MS 60000
@@ -644,10 +645,10 @@ test_pipeline_month_jumps_cost_a_day_each(void **state)
         run_event_at(&r, ts, "/a");
     }
     run_finish(&r);
-    assert_non_null(r.p->lines_det);
-    if (r.p->lines_det->n > 12 * (1440 + 10))
-        fail_msg("%llu steps evaluated for 12 lines", (unsigned long long)r.p->lines_det->n);
-    assert_true(r.p->lines_det->n >= 11 * 1440);
+    assert_non_null(pipeline_step(r.p)->lines_det);
+    if (pipeline_step(r.p)->lines_det->n > 12 * (1440 + 10))
+        fail_msg("%llu steps evaluated for 12 lines", (unsigned long long)pipeline_step(r.p)->lines_det->n);
+    assert_true(pipeline_step(r.p)->lines_det->n >= 11 * 1440);
     run_end(&r);
 }
 

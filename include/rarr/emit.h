@@ -28,8 +28,8 @@ int emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_
                    const struct rules_metric *m, double v, int64_t since_ms);
 int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms,
                 double v, int defined);
-int emit_anomaly(struct emit *e, int64_t t_ms, const struct rules_alert *a,
-                 const struct rules_metric *m, const struct detect_event *ev);
+int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
+                 const char *rarr, const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
 int emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule,
                  const char *metric, const char *rarr, int64_t window_ms, int64_t since_ms,

@@ -1,20 +1,23 @@
-/* state.h -- --state: windows, baselines and alert states in a versioned file, saved atomically. */
+/* state.h -- --state: the step stage's windows, baselines and alert states as versioned JSON. */
 #ifndef RARR_STATE_H
 #define RARR_STATE_H
 
-#include <stdio.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-#include "rarr/pipeline.h"
+#include "rarr/diag.h"
+#include "rarr/step.h"
 
-#define STATE_VERSION 1
+/* The format written; version 1 (detectors as an image of their C struct) is still read. */
+#define STATE_VERSION 2
 
-json_t *state_snapshot(const struct pipeline *p);
+json_t *state_snapshot(const struct step *s);
+void state_set_written(json_t *snap, int64_t written_to);
+int state_mark_firing(json_t *snap, const struct step *s);
 int state_write(const json_t *snap, const char *path);
-int state_mark_firing(json_t *snap, const struct pipeline *p);
-int state_read(const char *path, FILE *log, json_t **snap);
 int state_probe(const char *path);
-int state_restore(struct pipeline *p, const json_t *snap, const char *name, FILE *log);
+int state_read(const char *path, struct diag *d, json_t **snap);
+int state_restore(struct step *s, const json_t *snap, const char *name, struct diag *d);
 
 #endif

@@ -13,6 +13,7 @@
 #include "rarr/emit.h"
 #include "rarr/pipeline.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 #include "rarr/state.h"
 
 extern const char rarr_default_rules[];
@@ -58,8 +59,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fd = open("/dev/null", O_WRONLY);
     emit_init(&em, fd);
     if (null != NULL && (pl = pipeline_new(rs, &opt, &em, &d)) != NULL) {
-        if (state_read(path, null, &snap) == 0 && snap != NULL) {
-            state_restore(pl, snap, path, null);
+        memset(&d, 0, sizeof(d));
+        if (state_read(path, &d, &snap) == 0 && snap != NULL) {
+            state_restore(pipeline_step(pl), snap, path, &d);
             json_decref(snap);
         }
         for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)

@@ -1,0 +1,100 @@
+/* step.h -- the "step" stage: the event clock, pending steps, windows, alerts and detectors. */
+#ifndef RARR_STEP_H
+#define RARR_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rarr/alert.h"
+#include "rarr/clock.h"
+#include "rarr/detect.h"
+#include "rarr/emit.h"
+#include "rarr/report.h"
+#include "rarr/rules.h"
+#include "rarr/series.h"
+#include "rarr/window.h"
+
+/*
+ * A gap longer than this (a confirmed jump of months, or a state file that
+ * old) is crossed in one jump, also with metric records, once the windows
+ * have drained; a state this far behind the first line is dropped.
+ */
+#define STEP_MAX_JUMP_MS (31 * CLOCK_DAY_MS)
+
+/* Called after each evaluated step (flush what is queued, save when due): 0, or -1 to stop. */
+typedef int (*step_hook_fn)(void *arg);
+
+struct step_opts {
+    int64_t step_ms;
+    int64_t lateness_ms; /* how far behind the newest event a line may come */
+    int emit_alerts;
+    int emit_metrics;
+    int tz_given;          /* season slots follow the process's zone, not the lines' offsets */
+    struct report *report; /* borrowed; NULL: none */
+    step_hook_fn after;    /* NULL: none */
+    void *after_arg;
+};
+
+/*
+ * The fields are step.c's, and state.c's, which saves and restores them;
+ * everyone else goes through the functions below.
+ */
+struct step {
+    const struct ruleset *rs;
+    struct step_opts opt;
+    struct emit *em;
+
+    int started;         /* an event has been applied */
+    int evaluated;       /* a step has been evaluated */
+    int restored;        /* a state was loaded and no line has come yet */
+    int silent;          /* the input is silent: alerts hold, detectors are inhibited */
+    int tz_min;          /* UTC offset of the newest event's line */
+    int64_t max_ts;      /* newest event timestamp */
+    int64_t next_step;   /* start of the next step to evaluate */
+    int64_t horizon;     /* events before this are late: steps up to it are evaluated */
+    int64_t pending_max; /* newest step start holding a pending value */
+    int64_t zero_run;    /* steps in a row where every metric was zero */
+    int64_t quiet_steps; /* zero steps after which nothing can change */
+    int64_t idle_run;    /* steps in a row without a line (with anomaly rules) */
+    int64_t quiet_idle;  /* steps without a line before a gap may be skipped */
+    int64_t written_to;  /* steps before this were written by the run that saved the state */
+
+    size_t npending;       /* rows of the pending ring: steps that can still get lines */
+    int64_t line_step;     /* the step of the last line applied, and its row */
+    size_t line_slot;
+    struct series *pending; /* [npending][nmetrics] */
+    double *pending_lines;  /* [npending] lines applied per pending step */
+    struct series *now;     /* [nmetrics] the step being evaluated */
+    double *value;          /* [nmetrics] its value (a ratio's from its operands) */
+    unsigned char *defined; /* [nmetrics] */
+    double *alert_value;    /* [nalerts] window values, for the report */
+    unsigned char *alert_defined;
+    struct window *win;       /* [nmetrics], unused for ratios */
+    int *view_a, *view_b;     /* [nalerts] window views of the metric / ratio operands */
+    struct alert *alerts;     /* [nalerts] */
+    struct detect **det;      /* [nalerts], anomaly rules only */
+    struct detect *lines_det; /* all applied lines, when there are anomaly rules */
+    char lines_rule[32 + RARR_DUR_MAX];
+};
+
+struct step *step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em);
+void step_free(struct step *s);
+void step_reset(struct step *s);
+int step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics,
+              const double *values, size_t n);
+int step_advance(struct step *s, int64_t now);
+int step_finish(struct step *s);
+int step_stale(struct step *s, int64_t ts);
+void step_set_lateness(struct step *s, int64_t lateness_ms);
+void step_set_silent(struct step *s, int silent);
+int step_started(const struct step *s);
+int64_t step_newest(const struct step *s);
+int64_t step_horizon(const struct step *s);
+int64_t step_next(const struct step *s);
+size_t step_slot(const struct step *s, int64_t step_start);
+int step_firing(const struct step *s, size_t alert);
+void step_dump(const struct step *s, FILE *fp);
+const char *step_lines_rule(const struct step *s);
+
+#endif

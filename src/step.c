@@ -1,0 +1,667 @@
+/*
+ * step.c -- the "step" stage: the event clock, the steps still open to late
+ * lines, and what runs once a step is final (windows, metric records,
+ * threshold alerts, anomaly detectors).
+ *
+ * Time is the event clock (docs/design.md, "Time"): 'now' is the newest
+ * event timestamp minus the lateness; a step is evaluated once 'now' passes
+ * its end, and an event older than 'now' is late (the caller counts it). Events
+ * not yet evaluated wait in a small ring of pending steps, one row per step
+ * that can still receive events (lateness/step + 2 of them), indexed by the
+ * absolute step number; a row holds one series per metric. Evaluating a
+ * step moves each metric's series into its window, writes metric records,
+ * then runs the alerts and detectors. Nothing here reads the wall clock, so
+ * a replay gives the same bytes however the input arrives.
+ */
+#include "rarr/step.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The input-wide detector: drops of all applied lines, which inhibit the others. */
+static const struct detect_config lines_config = {.season = DETECT_WEEKLY,
+                                                  .direction = DETECT_DROP,
+                                                  .far = 0.1,
+                                                  .min = 10,
+                                                  .for_steps = 1};
+
+/* The longest window of each metric's threshold alerts, in steps (at least 1). */
+static size_t *
+window_steps(const struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    size_t i, w, *steps = calloc(rs->nmetrics + 1, sizeof(*steps));
+
+    if (steps == NULL)
+        return NULL;
+    for (i = 0; i < rs->nmetrics; i++)
+        steps[i] = 1;
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_alert *a = &rs->alerts[i];
+        const struct rules_metric *m = &rs->metrics[a->metric];
+
+        if (a->anomaly)
+            continue;
+        w = (size_t)(a->window_ms / s->opt.step_ms);
+        if (m->kind == RULES_RATIO) {
+            steps[m->a] = w > steps[m->a] ? w : steps[m->a];
+            steps[m->b] = w > steps[m->b] ? w : steps[m->b];
+        } else {
+            steps[a->metric] = w > steps[a->metric] ? w : steps[a->metric];
+        }
+    }
+    return steps;
+}
+
+/* A metric's ring holds the longest window any alert reads it over. */
+static int
+setup_windows(struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    size_t i, *steps = window_steps(s);
+    int rc = 0;
+
+    if (steps == NULL)
+        return -1;
+    for (i = 0; i < rs->nmetrics && rc == 0; i++)
+        if (rs->metrics[i].kind != RULES_RATIO)
+            rc = window_init(&s->win[i], steps[i]);
+    free(steps);
+    return rc;
+}
+
+/* The detector of anomaly rule 'a', configured for the step. */
+static struct detect *
+new_detector(const struct step *s, const struct rules_alert *a)
+{
+    const struct rules_metric *m = &s->rs->metrics[a->metric];
+    size_t w = (size_t)(a->window_ms / s->opt.step_ms);
+    struct detect_config cfg = {
+        .season = (enum detect_season)a->season,
+        .direction = a->direction == RULES_DROP    ? DETECT_DROP
+                     : a->direction == RULES_SPIKE ? DETECT_SPIKE
+                                                   : DETECT_BOTH,
+        .far = a->far,
+        .min = a->min,
+        .min_given = a->min_given,
+        .step_ms = s->opt.step_ms,
+        .window_steps = (int)(w < DETECT_RING ? w : DETECT_RING),
+        .for_steps = (int)((a->for_ms + s->opt.step_ms - 1) / s->opt.step_ms),
+        /*
+         * A sum watched over one step asks for point anomalies: the
+         * continuous path. Over longer windows a sum is scanned like a
+         * count, its burstiness (free to go below 1) carrying the units.
+         */
+        .continuous = m->kind == RULES_SUM && w == 1,
+        .sum = m->kind == RULES_SUM,
+    };
+    struct detect *d = malloc(sizeof(*d));
+
+    if (d != NULL)
+        detect_init(d, &cfg);
+    return d;
+}
+
+/* Alert 'i': a detector for an anomaly rule, else the window views its value reads. */
+static int
+setup_alert(struct step *s, size_t i)
+{
+    const struct rules_alert *a = &s->rs->alerts[i];
+    const struct rules_metric *m = &s->rs->metrics[a->metric];
+    size_t w = (size_t)(a->window_ms / s->opt.step_ms);
+
+    alert_init(&s->alerts[i]);
+    if (a->anomaly)
+        return (s->det[i] = new_detector(s, a)) == NULL ? -1 : 0;
+    if (m->kind == RULES_RATIO) {
+        s->view_a[i] = window_view(&s->win[m->a], w);
+        s->view_b[i] = window_view(&s->win[m->b], w);
+        return s->view_a[i] == -1 || s->view_b[i] == -1 ? -1 : 0;
+    }
+    s->view_a[i] = window_view(&s->win[a->metric], w);
+    return s->view_a[i] == -1 ? -1 : 0;
+}
+
+/*
+ * How long a run of empty steps must be before a gap may be crossed in one
+ * jump, and the input-wide detector. Anomaly detectors learn from quiet
+ * steps too, so a gap is crossed step by step, but only for a day: after a
+ * whole day without a single line the input is gone, not quiet (the "lines"
+ * detector has long fired), and the rest of the gap is skipped. Forged
+ * timestamps a month apart cannot make each line cost weeks of steps. When
+ * the whole input drops (the site or the log shipper is down), one "lines"
+ * anomaly is better than one per metric: a detector on all applied lines,
+ * over the longest anomaly window, inhibits the others while it fires a
+ * drop (docs/anomaly.md).
+ */
+static int
+setup_quiet(struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    int64_t most_for = 0, most_win = 1, w;
+    int lines_window = 0;
+    size_t i;
+
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_alert *a = &rs->alerts[i];
+
+        if (a->anomaly) {
+            s->quiet_idle = CLOCK_DAY_MS / s->opt.step_ms;
+            if (s->det[i]->cfg.window_steps > lines_window)
+                lines_window = s->det[i]->cfg.window_steps;
+            continue;
+        }
+        w = a->window_ms / s->opt.step_ms;
+        most_win = w > most_win ? w : most_win;
+        most_for = a->for_ms > most_for ? a->for_ms : most_for;
+    }
+    /* After this many all-zero steps every window is zero and every alert settled. */
+    s->quiet_steps = most_win + most_for / s->opt.step_ms + 2;
+    if (lines_window > 0) {
+        struct detect_config cfg = lines_config;
+        char dur[RARR_DUR_MAX];
+
+        cfg.step_ms = s->opt.step_ms;
+        cfg.window_steps = lines_window;
+        if ((s->lines_det = malloc(sizeof(*s->lines_det))) == NULL)
+            return -1;
+        detect_init(s->lines_det, &cfg);
+        clock_format_duration((int64_t)lines_window * s->opt.step_ms, dur);
+        snprintf(s->lines_rule, sizeof(s->lines_rule), "input lines anomaly over %s", dur);
+    }
+    return 0;
+}
+
+static int
+alloc_arrays(struct step *s)
+{
+    size_t n = s->rs->nmetrics ? s->rs->nmetrics : 1, na = s->rs->nalerts ? s->rs->nalerts : 1;
+
+    /* A pending event is at most lateness + one step ahead of the oldest open step. */
+    s->npending = (size_t)((s->opt.lateness_ms + s->opt.step_ms - 1) / s->opt.step_ms) + 2;
+    if (s->npending > SIZE_MAX / n / sizeof(*s->pending))
+        return -1;
+    s->pending = calloc(s->npending * n, sizeof(*s->pending));
+    s->pending_lines = calloc(s->npending, sizeof(*s->pending_lines));
+    s->now = calloc(n, sizeof(*s->now));
+    s->value = calloc(n, sizeof(*s->value));
+    s->defined = calloc(n, 1);
+    s->alert_value = calloc(na, sizeof(*s->alert_value));
+    s->alert_defined = calloc(na, 1);
+    s->win = calloc(n, sizeof(*s->win));
+    s->alerts = calloc(na, sizeof(*s->alerts));
+    s->det = calloc(na, sizeof(*s->det)); /* NOLINT(bugprone-sizeof-expression): pointers */
+    s->view_a = calloc(na, sizeof(*s->view_a));
+    s->view_b = calloc(na, sizeof(*s->view_b));
+    return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
+                   s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
+                   s->win == NULL || s->alerts == NULL || s->det == NULL || s->view_a == NULL ||
+                   s->view_b == NULL
+               ? -1
+               : 0;
+}
+
+/*
+ * Make the step stage for a finished ruleset (borrowed; it must outlive the
+ * stage) writing records through 'em' (borrowed). Returns NULL on
+ * out-of-memory.
+ */
+struct step *
+step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em)
+{
+    struct step *s = calloc(1, sizeof(*s));
+    size_t i;
+
+    if (s == NULL)
+        return NULL;
+    s->rs = rs;
+    s->opt = *opt;
+    s->em = em;
+    s->pending_max = INT64_MIN;
+    s->line_step = INT64_MIN / 2; /* no step cached */
+    s->horizon = INT64_MIN;
+    s->written_to = INT64_MIN;
+    if (alloc_arrays(s) == -1 || setup_windows(s) == -1)
+        goto fail;
+    for (i = 0; i < rs->nalerts; i++)
+        if (setup_alert(s, i) == -1)
+            goto fail;
+    if (setup_quiet(s) == -1)
+        goto fail;
+    return s;
+fail:
+    step_free(s);
+    return NULL;
+}
+
+/* Free the stage. Does nothing if 's' is NULL. */
+void
+step_free(struct step *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    if (s->win != NULL)
+        for (i = 0; i < s->rs->nmetrics; i++)
+            window_fini(&s->win[i]);
+    if (s->det != NULL)
+        for (i = 0; i < s->rs->nalerts; i++)
+            free(s->det[i]);
+    free(s->pending);
+    free(s->pending_lines);
+    free(s->now);
+    free(s->value);
+    free(s->defined);
+    free(s->alert_value);
+    free(s->alert_defined);
+    free(s->win);
+    free(s->alerts);
+    free(s->det);
+    free(s->lines_det);
+    free(s->view_a);
+    free(s->view_b);
+    free(s);
+}
+
+/*
+ * Forget everything learned: windows, pending steps, alert states,
+ * detectors, the event clock. The stage is as new.
+ */
+void
+step_reset(struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    size_t i, n = rs->nmetrics ? rs->nmetrics : 1;
+
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rs->metrics[i].kind != RULES_RATIO)
+            window_clear(&s->win[i]);
+    for (i = 0; i < rs->nalerts; i++) {
+        alert_init(&s->alerts[i]);
+        if (s->det[i] != NULL) {
+            struct detect_config cfg = s->det[i]->cfg;
+
+            detect_init(s->det[i], &cfg);
+        }
+    }
+    if (s->lines_det != NULL) {
+        struct detect_config cfg = s->lines_det->cfg;
+
+        detect_init(s->lines_det, &cfg);
+    }
+    memset(s->pending, 0, s->npending * n * sizeof(*s->pending));
+    memset(s->pending_lines, 0, s->npending * sizeof(*s->pending_lines));
+    s->started = s->evaluated = s->restored = 0;
+    s->max_ts = s->next_step = s->zero_run = s->idle_run = 0;
+    s->tz_min = 0;
+    s->pending_max = s->horizon = s->written_to = INT64_MIN;
+}
+
+/* The pending ring's row of the step starting at 'step_start'. */
+size_t
+step_slot(const struct step *s, int64_t step_start)
+{
+    int64_t k = step_start / s->opt.step_ms % (int64_t)s->npending;
+
+    return (size_t)(k < 0 ? k + (int64_t)s->npending : k);
+}
+
+/* A ratio's value from its operands' values; 'defined' 0 below min=, at /0 or beyond a double. */
+static double
+ratio_value(const struct rules_metric *m, double a, double b, int *defined)
+{
+    double v = b != 0 ? a / b * m->k : 0;
+
+    *defined = b >= m->min && b != 0 && isfinite(v);
+    return *defined ? v : 0;
+}
+
+/* What a step writes: nothing for the steps the run that saved the state already wrote. */
+struct out {
+    int alerts, metrics, quiet;
+    struct report *rep;
+};
+
+/*
+ * Move the step's pending series into the windows and compute every
+ * metric's value (ratios from their operands); write the metric records.
+ */
+static int
+close_metrics(struct step *s, int64_t start, const struct out *o)
+{
+    const struct ruleset *rs = s->rs;
+    struct series *pend = s->pending + step_slot(s, start) * rs->nmetrics;
+    int64_t t = start + s->opt.step_ms;
+    int rc = 0, all_zero = 1, defined;
+    size_t i;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (rs->metrics[i].kind == RULES_RATIO)
+            continue;
+        s->now[i] = pend[i];
+        s->value[i] = pend[i].value;
+        if (pend[i].value != 0)
+            all_zero = 0;
+        window_push(&s->win[i], pend[i].value);
+        pend[i] = (struct series){0, 0};
+    }
+    s->zero_run = all_zero ? s->zero_run + 1 : 0;
+    s->evaluated = 1;
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
+        defined = 1;
+        if (m->kind == RULES_RATIO)
+            s->value[i] = ratio_value(m, s->value[m->a], s->value[m->b], &defined);
+        s->defined[i] = (unsigned char)defined;
+        if (o->metrics)
+            rc |= emit_metric(s->em, t, m, s->opt.step_ms, s->value[i], defined);
+    }
+    return rc;
+}
+
+/* The input-wide detector's step. Returns whether it inhibits the others (a drop firing). */
+static int
+lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, int *rc)
+{
+    double *pl = &s->pending_lines[step_slot(s, start)];
+    int64_t t = start + s->opt.step_ms;
+    struct detect_event dev;
+
+    if (s->lines_det == NULL)
+        return 0;
+    detect_step(s->lines_det, t, local, *pl, (double)s->opt.step_ms / 60000, 0, &dev);
+    s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
+    *pl = 0;
+    if (dev.fired != 0 && o->alerts)
+        *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, &dev);
+    return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
+}
+
+/* Anomaly rule 'i' at the step ending 't'. */
+static int
+anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, const struct out *o)
+{
+    const struct rules_alert *a = &s->rs->alerts[i];
+    const struct rules_metric *m = &s->rs->metrics[a->metric];
+    double x = s->value[a->metric], e = (double)s->opt.step_ms / 60000;
+    struct detect_event dev;
+    int rc = 0;
+
+    if (m->kind == RULES_RATIO) {
+        x = s->value[m->a];
+        e = s->value[m->b];
+    }
+    if (s->det[i]->cfg.continuous) {
+        /* A step without any value is missing, not zero. */
+        if (s->now[a->metric].n > 0)
+            detect_value(s->det[i], t, x, inhibited, &dev);
+        else
+            memset(&dev, 0, sizeof(dev));
+    } else {
+        detect_step(s->det[i], t, local, x, e, inhibited, &dev);
+    }
+    s->alert_value[i] = x;
+    s->alert_defined[i] = 1;
+    if (dev.fired != 0 && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+        rc |= emit_anomaly(s->em, t, a->rule, m->name,
+                          m->category != RULES_NONE ? rules_category_name(m->category) : NULL,
+                          &dev);
+    if (dev.fired != 0 && o->rep != NULL)
+        rc |= report_event(o->rep, i, t, dev.fired > 0);
+    return rc;
+}
+
+/* Threshold alert 'i' at the step ending 't'. */
+static int
+threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
+{
+    const struct rules_alert *a = &s->rs->alerts[i];
+    const struct rules_metric *m = &s->rs->metrics[a->metric];
+    enum alert_event ev;
+    int defined = 1, rc = 0;
+    double v;
+
+    if (m->kind == RULES_RATIO)
+        v = ratio_value(m, window_sum(&s->win[m->a], s->view_a[i]),
+                        window_sum(&s->win[m->b], s->view_b[i]), &defined);
+    else
+        v = window_sum(&s->win[a->metric], s->view_a[i]);
+    /* While the input is silent its zeros say nothing: the alert holds (one "input" record). */
+    ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent);
+    s->alert_value[i] = v;
+    s->alert_defined[i] = (unsigned char)defined;
+    if (ev != ALERT_NONE && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+        rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms);
+    if (ev != ALERT_NONE && o->rep != NULL)
+        rc |= report_event(o->rep, i, t, ev == ALERT_FIRED);
+    return rc;
+}
+
+/*
+ * Evaluate the step starting at 'start': move pending values into windows,
+ * write metric records, run the alerts. Steps the run that saved the state
+ * already wrote are evaluated again, silently for the alerts that run had
+ * (a new or changed rule's events there were never written). Returns 0 or
+ * -1 on out-of-memory.
+ */
+static int
+evaluate(struct step *s, int64_t start)
+{
+    int64_t t = start + s->opt.step_ms;
+    /* Season slots follow local time: the zone of --tz, else the lines' own offset. */
+    int64_t local =
+        start + (s->opt.tz_given ? clock_zone_offset(start) : s->tz_min) * CLOCK_MINUTE_MS;
+    int written = start < s->written_to;
+    struct out o = {.alerts = s->opt.emit_alerts && !written,
+                    .metrics = s->opt.emit_metrics && !written,
+                    .quiet = written,
+                    .rep = written ? NULL : s->opt.report};
+    int rc = close_metrics(s, start, &o), inhibited;
+    size_t i;
+
+    inhibited = lines_step(s, start, local, &o, &rc) | s->silent;
+    for (i = 0; i < s->rs->nalerts; i++)
+        rc |= s->rs->alerts[i].anomaly ? anomaly_step(s, i, t, local, inhibited, &o)
+                                       : threshold_step(s, i, t, &o);
+    if (o.rep != NULL)
+        rc |= report_step(o.rep, t, s->value, s->defined, s->alert_value, s->alert_defined);
+    return rc;
+}
+
+/*
+ * Evaluate every step that ends at or before 'now'. After a long run of
+ * all-zero steps nothing can change any more (every window is zero, every
+ * alert has settled), so without metric records a gap of days is crossed in
+ * one jump instead of step by step, once no pending step holds a value;
+ * with metric records only a gap longer than STEP_MAX_JUMP_MS is. The hook
+ * runs after each step. Returns 0, or -1 with errno set (out of memory, or
+ * the hook failed).
+ */
+int
+step_advance(struct step *s, int64_t now)
+{
+    int64_t step = s->opt.step_ms;
+
+    if (now > s->horizon)
+        s->horizon = now;
+    while (s->next_step + step <= now) {
+        if ((!s->opt.emit_metrics || now - s->next_step > STEP_MAX_JUMP_MS) &&
+            s->zero_run >= s->quiet_steps && s->idle_run >= s->quiet_idle &&
+            s->next_step > s->pending_max) {
+            int64_t last = clock_floor(now, step) - step;
+
+            if (last > s->next_step)
+                s->next_step = last;
+        }
+        if (evaluate(s, s->next_step) == -1) {
+            errno = ENOMEM;
+            return -1;
+        }
+        s->next_step += step;
+        if (s->opt.after != NULL && s->opt.after(s->opt.after_arg) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Apply one line with time 'ts' (its zone 'tz_min' minutes east of UTC)
+ * that counts in the 'n' metrics 'metrics', adding 'values' to them: the
+ * clock moves on when it is the newest event, then the line joins its
+ * step's pending series. The caller has made sure the line is not late.
+ * Returns 0, or -1 with errno set (see step_advance).
+ */
+int
+step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
+          size_t n)
+{
+    struct series *row;
+    size_t j;
+
+    if (!s->started) {
+        s->started = 1;
+        s->max_ts = ts;
+        s->tz_min = tz_min;
+        s->next_step = clock_floor(ts, s->opt.step_ms);
+        s->horizon = ts - s->opt.lateness_ms;
+    } else if (ts > s->max_ts) {
+        s->max_ts = ts;
+        s->tz_min = tz_min;
+        if (step_advance(s, ts - s->opt.lateness_ms) == -1)
+            return -1;
+    }
+    /* Most lines fall in the step of the line before: no division. */
+    if (ts < s->line_step || ts >= s->line_step + s->opt.step_ms) {
+        s->line_step = clock_floor(ts, s->opt.step_ms);
+        s->line_slot = step_slot(s, s->line_step);
+    }
+    if (!s->evaluated && s->line_step < s->next_step)
+        s->next_step = s->line_step; /* the first step is the one holding the first event */
+    s->pending_lines[s->line_slot]++;
+    if (s->line_step > s->pending_max)
+        s->pending_max = s->line_step;
+    row = s->pending + s->line_slot * s->rs->nmetrics;
+    for (j = 0; j < n; j++)
+        series_add(&row[metrics[j]], values[j]);
+    return 0;
+}
+
+/*
+ * At the end of input: evaluate every step up to the last complete one (the
+ * last whose end is at or before the newest event), lateness notwithstanding.
+ * Returns 0, or -1 with errno set.
+ */
+int
+step_finish(struct step *s)
+{
+    return s->started ? step_advance(s, s->max_ts) : 0;
+}
+
+/*
+ * The first line after a state was loaded, at 'ts': when it is more than
+ * STEP_MAX_JUMP_MS after the state's newest event, the state is forgotten
+ * (step_reset) and 1 is returned for the caller to say so; else 0.
+ */
+int
+step_stale(struct step *s, int64_t ts)
+{
+    if (!s->restored)
+        return 0;
+    s->restored = 0;
+    if (ts - s->max_ts <= STEP_MAX_JUMP_MS)
+        return 0;
+    step_reset(s);
+    return 1;
+}
+
+/* Change the lateness (the input turned out live, or raw lines take the arrival clock). */
+void
+step_set_lateness(struct step *s, int64_t lateness_ms)
+{
+    s->opt.lateness_ms = lateness_ms;
+}
+
+/* The input went silent (1) or flows again (0): while silent, alerts hold and detectors rest. */
+void
+step_set_silent(struct step *s, int silent)
+{
+    s->silent = silent;
+}
+
+/* Whether an event has been applied (the clock has started). */
+int
+step_started(const struct step *s)
+{
+    return s->started;
+}
+
+/* The newest event's time. */
+int64_t
+step_newest(const struct step *s)
+{
+    return s->max_ts;
+}
+
+/* Lines before this time are late. */
+int64_t
+step_horizon(const struct step *s)
+{
+    return s->horizon;
+}
+
+/* The start of the next step to evaluate. */
+int64_t
+step_next(const struct step *s)
+{
+    return s->next_step;
+}
+
+/* Whether alert 'i' (threshold or anomaly) is firing. */
+int
+step_firing(const struct step *s, size_t i)
+{
+    return s->rs->alerts[i].anomaly ? s->det[i]->phase == DETECT_FIRING
+                                    : s->alerts[i].state == ALERT_FIRING;
+}
+
+/* SIGUSR1: every metric's last step value and window values, to 'fp'. */
+void
+step_dump(const struct step *s, FILE *fp)
+{
+    const struct ruleset *rs = s->rs;
+    char t[RARR_TIME_MAX];
+    size_t i, v;
+
+    clock_format_time(s->next_step, t);
+    fprintf(fp, "rarr: windows at %s (newest event ", t);
+    clock_format_time(s->max_ts, t);
+    fprintf(fp, "%s)\n", t);
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+        char dur[RARR_DUR_MAX];
+
+        fprintf(fp, "rarr:   %s: last step ", m->name);
+        if (m->kind == RULES_RATIO && !s->defined[i])
+            fputs("undefined", fp);
+        else
+            fprintf(fp, "%.17g", s->value[i]);
+        if (m->kind != RULES_RATIO) {
+            for (v = 0; v < s->win[i].nviews; v++) {
+                clock_format_duration((int64_t)s->win[i].views[v].steps * s->opt.step_ms, dur);
+                fprintf(fp, ", %s %.17g", dur, s->win[i].views[v].sum);
+            }
+        }
+        fputc('\n', fp);
+    }
+}
+
+/* The rule text of the input-wide detector ("input lines anomaly over 1h"), or NULL. */
+const char *
+step_lines_rule(const struct step *s)
+{
+    return s->lines_det != NULL ? s->lines_rule : NULL;
+}
