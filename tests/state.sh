@@ -66,6 +66,27 @@ split fixtures/logs/login-outage.log "login outage" 7000 -- --emit=all
 split fixtures/logs/journald-outage.json "journald" 1000 2000 -- -r patterns/journald.rarr \
     --emit=all
 
+# 1b. A state file of format version 1 (fixtures/state/v1.state: detectors
+#     saved as an image of their C struct, written by rarr 0.1.0 under
+#     fixtures/state/v1.rarr after the first half of the log above) still
+#     loads: the second half gives the records of a split run whose state
+#     was saved in the current format, and the next save is version 2.
+head -n $((n / 2)) "$tmp/g.log" >"$tmp/g1"
+tail -n +$((n / 2 + 1)) "$tmp/g.log" >"$tmp/g2"
+cp fixtures/state/v1.state "$tmp/v1"
+"$rarr" -r fixtures/state/v1.rarr --state "$tmp/v1" <"$tmp/g2" >"$tmp/v1.out" 2>"$tmp/v1.err"
+check "version-1 state: exit 0" [ $? = 0 ]
+check "version-1 state: nothing said (no detector learns afresh)" [ ! -s "$tmp/v1.err" ]
+check "version-1 state: saved again as version 2" grep -q '^{"rarr_state":2,' "$tmp/v1"
+rm -f "$tmp/v2"
+"$rarr" -r fixtures/state/v1.rarr --state "$tmp/v2" <"$tmp/g1" >/dev/null 2>&1
+"$rarr" -r fixtures/state/v1.rarr --state "$tmp/v2" <"$tmp/g2" >"$tmp/v2.out" 2>&1
+check "version-1 state: anomalies in the second half" grep -q '"type":"anomaly"' "$tmp/v1.out"
+check "version-1 state: the records of a run from a version-2 state" cmp -s "$tmp/v1.out" "$tmp/v2.out"
+"$rarr" -r fixtures/state/v1.rarr <"$tmp/g2" >"$tmp/none.out" 2>&1
+check "version-1 state: without it the records differ (the test can fail)" \
+    test "$(cmp -s "$tmp/v1.out" "$tmp/none.out"; echo $?)" = 1
+
 # 2. SIGTERM saves the state; the next run goes on from it.
 head -n 6000 fixtures/logs/login-outage.log >"$tmp/first"
 tail -n +6001 fixtures/logs/login-outage.log >"$tmp/second"
