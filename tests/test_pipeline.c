@@ -1,7 +1,8 @@
 /*
- * test_pipeline.c -- unit tests of the per-line loop and the per-step tick
- * (src/pipeline.c), SPEC section 4, through pipeline_new / pipeline_line /
- * pipeline_finish with output written to a temporary file.
+ * test_pipeline.c -- unit tests of the per-line loop and the step stage
+ * (src/pipeline.c, src/step.c; the time rules of docs/design.md), through
+ * pipeline_new / pipeline_line / pipeline_finish with output written to a
+ * temporary file.
  *
  * JSON event lines carry millisecond timestamps so step boundaries can be
  * tested to the millisecond. Checked: which step an event lands in, the

@@ -1,9 +1,9 @@
 /*
- * test_state.c -- unit tests of the --state file (src/state.c), SPEC
- * section 6: a replay split in two with the state saved and loaded between
+ * test_state.c -- unit tests of the --state file (src/state.c,
+ * docs/state.md): a replay split in two with the state saved and loaded between
  * the halves writes the same records as one run; metrics keep their state
  * only under the same name and definition; a corrupt, truncated, foreign or
- * newer file is reported and ignored; a damaged detector image relearns; a
+ * newer file is reported and ignored; a damaged detector relearns; a
  * state that cannot be written is reported.
  */
 #include <stdarg.h>
