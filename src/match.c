@@ -1,14 +1,15 @@
 /*
- * match.c -- the "rule match" stage: PCRE2 regexes compiled once (with the
- * JIT where the platform has it) and a record tested against a metric.
+ * match.c -- the "rule match" stage: a record tested against the metrics of
+ * a finished ruleset, whose regexes rules_finish() compiled (with the JIT
+ * where the platform has it). The matcher only reads the ruleset.
  *
  * Regexes match bytes (no UTF checks unless a rule opts in with (*UTF)), so
  * invalid UTF-8 in a log line never stops a match. Every match runs under a
  * match limit and a depth limit with an explicitly sized JIT stack, so one
  * pathological regex cannot stall the stream: hitting a limit, or any other
  * error PCRE2 returns (invalid UTF-8 for a (*UTF) regex), is reported as
- * MATCH_ERROR and the pipeline counts the line as bad, with the reason. Named groups become
- * fields of the record for the rest of the metric (SPEC section 3).
+ * MATCH_ERROR and the pipeline counts the line as bad, with the reason.
+ * Named groups become fields of the record for the rest of the metric.
  */
 #include "rarr/match.h"
 
@@ -76,139 +77,6 @@ struct matcher {
 #define BIT(set, i) ((set)[(i) / 64] & (1ULL << ((i) % 64)))
 #define SET_BIT(set, i) ((set)[(i) / 64] |= 1ULL << ((i) % 64))
 
-/*
- * The literal bytes a regex "^abc..." requires at the start of every match:
- * after the '^', the bytes up to the first character with a meaning (a
- * quantifier takes the byte before it along), when no '|' outside groups and
- * classes offers another way to match. 0 when there is no such prefix, or
- * the pattern has anything that makes it hard to be sure.
- * Subjects that lack it are rejected without running PCRE2.
- */
-static size_t
-literal_prefix(const char *t, size_t len)
-{
-    size_t i, n, depth = 0;
-
-    /* Quoted runs, comments and extended mode could hide a '|' from the scan below. */
-    if (len < 2 || t[0] != '^' || memchr(t, '#', len) != NULL)
-        return 0;
-    for (i = 0; i + 1 < len; i++)
-        if (t[i] == '\\' && t[i + 1] == 'Q')
-            return 0;
-    for (i = 0; i < len; i++) {
-        if (t[i] == '\\') {
-            i++;
-        } else if (t[i] == '[') {
-            /* A class: no '|' or group inside counts; a ']' first in it is a member. */
-            i++;
-            if (i < len && t[i] == '^')
-                i++;
-            if (i < len && t[i] == ']')
-                i++;
-            for (; i < len && t[i] != ']'; i++)
-                if (t[i] == '\\')
-                    i++;
-        } else if (t[i] == '(') {
-            depth++;
-        } else if (t[i] == ')' && depth > 0) {
-            depth--;
-        } else if (t[i] == '|' && depth == 0) {
-            return 0;
-        }
-    }
-    for (n = 1; n < len && strchr("\\^$.|?*+()[]{}", t[n]) == NULL; n++)
-        ;
-    if (n < len && strchr("?*+{", t[n]) != NULL)
-        n--;
-    return n - 1;
-}
-
-static int
-compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
-{
-    int err;
-    PCRE2_SIZE off;
-    size_t jit_size = 0;
-    uint32_t count, size, i, groups, opts;
-    PCRE2_SPTR table;
-
-    c->re = pcre2_compile((PCRE2_SPTR)c->text, c->len, 0, &err, &off, NULL);
-    if (c->re == NULL) {
-        PCRE2_UCHAR msg[256];
-        unsigned col = c->loc.col;
-
-        pcre2_get_error_message(err, msg, sizeof(msg));
-        /* Point into the regex when the offset is in text the user wrote. */
-        if (off <= c->literal_len)
-            col += (unsigned)off;
-        diag_set(d, c->loc.file, c->loc.line, col, "bad regex: %s (at offset %zu of '%s')",
-                 (const char *)msg, (size_t)off, c->text);
-        diag_source(d, c->srcline, strlen(c->srcline), 1);
-        return -1;
-    }
-    /*
-     * Without the JIT, pcre2_match interprets: slower, the same results. The
-     * JIT is used only where it made code: pcre2_jit_compile succeeds without
-     * any for (*NO_JIT), and pcre2_jit_match then fails on every subject.
-     * pcre2_jit_match also skips pcre2_match's checks, the UTF-8 validity of
-     * the subject among them: a (*UTF) regex keeps pcre2_match, which reports
-     * an invalid subject as an error instead of undefined behaviour.
-     */
-    pcre2_pattern_info(c->re, PCRE2_INFO_ALLOPTIONS, &opts);
-    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 &&
-             pcre2_pattern_info(c->re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0 &&
-             !(opts & PCRE2_UTF);
-    c->prefix_len = opts & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_MULTILINE | PCRE2_UTF)
-                        ? 0
-                        : literal_prefix(c->text, c->len);
-    pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
-    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
-    pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
-    pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &table);
-    c->ngroups = groups + 1;
-    if (count == 0)
-        return 0;
-    if ((c->groups = malloc(c->ngroups * sizeof(*c->groups))) == NULL)
-        goto oom;
-    for (i = 0; i < c->ngroups; i++)
-        c->groups[i] = UINT32_MAX;
-    for (i = 0; i < count; i++) {
-        PCRE2_SPTR e = table + (size_t)i * size;
-        uint32_t g = ((uint32_t)e[0] << 8) | e[1];
-        size_t f = rules_field(rs, (const char *)e + 2);
-
-        if (f == SIZE_MAX)
-            goto oom;
-        c->groups[g] = (uint32_t)f;
-        rs->fields[f].captured = 1;
-    }
-    return 0;
-oom:
-    diag_set(d, c->loc.file, c->loc.line, 0, "out of memory");
-    return -1;
-}
-
-/*
- * Compile every regex condition of the ruleset. Named groups are entered in
- * the field table. Returns 0, or -1 with 'd' naming the rule, PCRE2's
- * message and the column of the error.
- */
-int
-match_compile(struct ruleset *rs, struct diag *d)
-{
-    size_t i, j;
-
-    for (i = 0; i < rs->nmetrics; i++) {
-        struct rules_metric *m = &rs->metrics[i];
-
-        for (j = 0; j < m->nconds; j++)
-            if (m->conds[j].op != RULES_EQUAL && m->conds[j].re == NULL &&
-                compile_cond(rs, &m->conds[j], d) == -1)
-                return -1;
-    }
-    return 0;
-}
-
 /* Whether condition 'c' reads a field whose value may be a named capture. */
 static int
 reads_capture(const struct ruleset *rs, const struct rules_cond *c)
@@ -245,16 +113,96 @@ memo_sort(struct matcher *mt)
 }
 
 /*
- * Make the per-thread matching state for a compiled ruleset: match data
- * big enough for the regex with the most groups, limits, JIT stack, and a
- * memo per field that conditions read. Returns NULL on out-of-memory.
+ * The number of the memo of 'field', made the first time a condition reads
+ * the field; -1 on out-of-memory (the memo is counted, so match_free frees
+ * what was made of it).
+ */
+static long
+memo_for(struct matcher *mt, size_t field)
+{
+    struct memo *mo;
+    size_t k;
+
+    for (k = 0; k < mt->nmemos && mt->memos[k].field != field; k++)
+        ;
+    if (k < mt->nmemos)
+        return (long)k;
+    mo = &mt->memos[k];
+    mo->field = field;
+    mo->nslots = MEMO_SLOTS_MAX;
+    while (mo->nslots > MEMO_SLOTS_MIN && mo->nslots * mt->entry_size > MEMO_TABLE_BYTES)
+        mo->nslots /= 2;
+    mo->users = calloc(mt->words, sizeof(uint64_t));
+    mo->slots = calloc(mo->nslots, mt->entry_size);
+    mt->nmemos++;
+    return mo->users == NULL || mo->slots == NULL ? -1 : (long)k;
+}
+
+/*
+ * Plan metric 'i', whose first condition is number 'n' of all: whether it
+ * counts lines and whether the caller must read its captures in scope, and
+ * the memo of each condition's field unless the field may be a named
+ * capture. '*most' grows to the most groups a regex has. -1 on out-of-memory.
+ */
+static int
+plan_metric(struct matcher *mt, size_t i, size_t n, uint32_t *most)
+{
+    const struct ruleset *rs = mt->rs;
+    const struct rules_metric *m = &rs->metrics[i];
+    size_t j;
+    long k;
+
+    mt->first_cond[i] = n;
+    if (m->kind != RULES_RATIO)
+        SET_BIT(mt->counted, i);
+    if (m->kind == RULES_SUM && rs->fields[m->sum_field].captured)
+        SET_BIT(mt->scoped, i);
+    for (j = 0; j < m->nconds; j++, n++) {
+        const struct rules_cond *c = &m->conds[j];
+
+        if (c->ngroups > *most)
+            *most = c->ngroups;
+        mt->cond_memo[n] = -1;
+        if (c->groups != NULL || reads_capture(rs, c))
+            SET_BIT(mt->scoped, i);
+        if (reads_capture(rs, c))
+            continue;
+        if ((k = memo_for(mt, c->field)) == -1)
+            return -1;
+        mt->cond_memo[n] = (int)k;
+        SET_BIT(mt->memos[k].users, i);
+    }
+    return 0;
+}
+
+/* After memo_sort: cond_memo numbered the memos in the order they were made; renumber by field. */
+static void
+memo_renumber(struct matcher *mt)
+{
+    const struct ruleset *rs = mt->rs;
+    size_t i, j, k, n = 0;
+
+    for (i = 0; i < rs->nmetrics; i++)
+        for (j = 0; j < rs->metrics[i].nconds; j++, n++)
+            if (mt->cond_memo[n] >= 0)
+                for (k = 0; k < mt->nmemos; k++)
+                    if (mt->memos[k].field == rs->metrics[i].conds[j].field)
+                        mt->cond_memo[n] = (int)k;
+}
+
+/*
+ * Make the per-thread matching state for a ruleset that rules_finish()
+ * compiled, which it borrows (it must outlive the matcher): match data big
+ * enough for the regex with the most groups, limits (0: the defaults), JIT
+ * stack, and a memo per field that conditions read. Returns NULL on
+ * out-of-memory.
  */
 struct matcher *
 match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
 {
     struct matcher *mt = calloc(1, sizeof(*mt));
     uint32_t most = 1;
-    size_t i, j, k, w, n = 0;
+    size_t i, w, n = 0;
 
     if (mt == NULL)
         return NULL;
@@ -273,52 +221,11 @@ match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit)
     if (mt->first_cond == NULL || mt->cond_memo == NULL || mt->memos == NULL ||
         mt->counted == NULL || mt->scoped == NULL || mt->cand == NULL || mt->spare == NULL)
         goto oom;
-    for (i = 0, n = 0; i < rs->nmetrics; i++) {
-        const struct rules_metric *m = &rs->metrics[i];
-
-        mt->first_cond[i] = n;
-        if (m->kind != RULES_RATIO)
-            SET_BIT(mt->counted, i);
-        if (m->kind == RULES_SUM && rs->fields[m->sum_field].captured)
-            SET_BIT(mt->scoped, i);
-        for (j = 0; j < m->nconds; j++, n++) {
-            const struct rules_cond *c = &m->conds[j];
-
-            if (c->ngroups > most)
-                most = c->ngroups;
-            mt->cond_memo[n] = -1;
-            if (c->groups != NULL || reads_capture(rs, c))
-                SET_BIT(mt->scoped, i);
-            if (reads_capture(rs, c))
-                continue;
-            for (k = 0; k < mt->nmemos && mt->memos[k].field != c->field; k++)
-                ;
-            if (k == mt->nmemos) {
-                struct memo *mo = &mt->memos[k];
-
-                mo->field = c->field;
-                mo->nslots = MEMO_SLOTS_MAX;
-                while (mo->nslots > MEMO_SLOTS_MIN &&
-                       mo->nslots * mt->entry_size > MEMO_TABLE_BYTES)
-                    mo->nslots /= 2;
-                mo->users = calloc(mt->words, sizeof(uint64_t));
-                mo->slots = calloc(mo->nslots, mt->entry_size);
-                if (mo->users == NULL || mo->slots == NULL)
-                    goto oom;
-                mt->nmemos++;
-            }
-            mt->cond_memo[n] = (int)k;
-            SET_BIT(mt->memos[k].users, i);
-        }
-    }
+    for (i = 0, n = 0; i < rs->nmetrics; n += rs->metrics[i].nconds, i++)
+        if (plan_metric(mt, i, n, &most) == -1)
+            goto oom;
     memo_sort(mt);
-    /* cond_memo numbered the memos before sorting: renumber by field. */
-    for (n = 0, i = 0; i < rs->nmetrics; i++)
-        for (j = 0; j < rs->metrics[i].nconds; j++, n++)
-            if (mt->cond_memo[n] >= 0)
-                for (k = 0; k < mt->nmemos; k++)
-                    if (mt->memos[k].field == rs->metrics[i].conds[j].field)
-                        mt->cond_memo[n] = (int)k;
+    memo_renumber(mt);
     for (w = 0; w < mt->words; w++)
         mt->scoped[w] &= mt->counted[w];
     mt->md = pcre2_match_data_create(most, NULL);
@@ -576,7 +483,7 @@ match_scoped(const struct matcher *mt, size_t i)
 /*
  * Find the event time of a raw line: the first regex condition with a
  * named group "time" that matches the record and whose capture reads as a
- * timestamp (SPEC section 2, raw with --clock=event). Returns 0 with
+ * timestamp (raw lines read with --clock=event). Returns 0 with
  * '*ts_ms' set, or -1.
  */
 int

@@ -1,78 +1,89 @@
 /*
- * rules.c -- the rule-file parser: text in SPEC section 3's language becomes
- * a struct ruleset that match, window and alert read.
+ * rules.c -- the ruleset model: what the rule files define, between the
+ * parser (src/rules_parse.c), which builds it, and the stages that read it
+ * (match, window, alert, detect, emit, state).
  *
- * One directive a line; a line is cut into tokens at white space, where a
- * single-quoted run is taken literally and may hold spaces, and '#' outside
- * quotes ends the line. Every error names FILE:LINE:COL and carries the
- * source line so main can underline the offending text. Names (of metrics in
- * ratios and alerts) are resolved in rules_finish(), after every file is read,
- * so the order of files in a rules directory does not matter. Regexes are
- * compiled by match_compile() from rules_finish().
+ * The ruleset owns every string and array in it, the compiled regexes too:
+ * rules_finish() resolves the names that ratios and alerts use, checks each
+ * alert's window against the step and compiles every regex condition (with
+ * the JIT where the platform has it), and rules_free() frees it all. Regexes
+ * are compiled without options: they match bytes, with no UTF-8 checks
+ * unless a rule opts in with (*UTF).
  *
- * Every error is reported, not only the first: a line with an error is
- * left as far as it was built and parsing goes on with the next word or the
- * next line, so one run of --check lists all that is wrong (up to
- * RARR_DIAG_MAX). Regexes are test-compiled as they are read, so their
- * errors come in file order with the others. A ruleset that had an error
- * is only good for rules_free(): rules_finish() then reports what it finds
- * and returns -1 without compiling.
+ * Names of defines, metrics, fields and alerts' rules are found through hash
+ * tables, so loading n rules costs O(n), not O(n^2). Errors are counted in
+ * the ruleset as they are reported into the caller's struct diag
+ * (rules_error), so that one run lists them all; a ruleset that had one is
+ * only good for rules_free().
  */
 #include "rarr/rules.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rarr/buf.h"
 #include "rarr/clock.h"
-#include "rarr/match.h"
 
-#define MAX_TOKENS 64
-#define WORD_MAX 64 /* longest word copied for a "did you mean" */
-
-struct token {
-    const char *p; /* as written, quotes included */
-    size_t len;
-    unsigned col;
-};
-
-/* What the parser of one line knows: where it is, for errors. */
-struct cursor {
-    struct ruleset *rs;
-    const char *file; /* owned by rs */
-    unsigned line;
-    const char *src; /* the line, without its newline */
-    size_t srclen;
-    const char *rest, *end; /* the text after this line, for "defined later" */
-    int stop_line;          /* an error left the rest of the line unreadable */
-    int partial;            /* the line ended in '\': do not ask for what is missing */
-    int skip_next;          /* the next line is this one's continuation: skip it */
-    struct diag *d;
-};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const category_names[] = {[RULES_NONE] = "",
                                              [RULES_RETENTION] = "retention",
                                              [RULES_ACTIVATION] = "activation",
                                              [RULES_REVENUE] = "revenue",
                                              [RULES_REFERRAL] = "referral"};
+static const char *const op_names[] = {
+    [RULES_MATCH] = "~", [RULES_NOT_MATCH] = "!~", [RULES_EQUAL] = "="};
+static const char *const season_names[] = {
+    [RULES_SEASON_NONE] = "none", [RULES_SEASON_DAILY] = "daily", [RULES_SEASON_WEEKLY] = "weekly"};
+static const char *const direction_names[] = {
+    [RULES_BOTH] = "both", [RULES_DROP] = "drop", [RULES_SPIKE] = "spike"};
 
-/* The category as written in rules and records ("" for none). */
+/* Entry 'i' of 'names' ('n' of them), or NULL when 'i' is out of range. */
+static const char *
+name_of(const char *const *names, size_t n, int i)
+{
+    return i >= 0 && (size_t)i < n ? names[i] : NULL;
+}
+
+/* The category as written in rules and records ("" for none); NULL past the last. */
 const char *
 rules_category_name(enum rules_category c)
 {
-    return category_names[c];
+    return name_of(category_names, NELEM(category_names), (int)c);
+}
+
+/* A condition's operator as written: "~", "!~" or "="; NULL past the last. */
+const char *
+rules_op_name(enum rules_op op)
+{
+    return name_of(op_names, NELEM(op_names), (int)op);
+}
+
+/* An anomaly rule's season= value: "none", "daily" or "weekly"; NULL past the last. */
+const char *
+rules_season_name(enum rules_season s)
+{
+    return name_of(season_names, NELEM(season_names), (int)s);
+}
+
+/* An anomaly rule's direction= value: "both", "drop" or "spike"; NULL past the last. */
+const char *
+rules_direction_name(enum rules_direction dir)
+{
+    return name_of(direction_names, NELEM(direction_names), (int)dir);
 }
 
 /*
- * Report one error into 'd': the ruleset's first error sets it, later ones
- * are added. When 'd' is full the ruleset stops reading. Returns -1.
+ * Report one error into 'd', at 'loc', with the source line 'src' ('srclen'
+ * bytes, NULL for none) and a caret 'width' columns wide: the ruleset's
+ * first error sets 'd', later ones are added. When 'd' is full the ruleset
+ * stops reading. Every error of a ruleset, the parser's and rules_finish()'s,
+ * goes through here so that they are counted. Returns -1.
  */
-static int
-report(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const char *src,
-       size_t srclen, unsigned width, const char *msg)
+int
+rules_error(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const char *src,
+            size_t srclen, unsigned width, const char *msg)
 {
     if (rs->nerrors++ == 0)
         diag_set(d, loc->file, loc->line, loc->col, "%s", msg);
@@ -81,44 +92,6 @@ report(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const ch
     if (src != NULL)
         diag_source(d, src, srclen, width);
     return -1;
-}
-
-static int fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Report an error at column 'col' of the line being parsed. Returns -1. */
-static int
-fail(struct cursor *c, unsigned col, unsigned width, const char *fmt, ...)
-{
-    struct rules_loc loc = {c->file, c->line, col};
-    va_list ap;
-    char msg[sizeof(c->d->msg)];
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return report(c->rs, c->d, &loc, c->src, c->srclen, width, msg);
-}
-
-/* Out of memory: report it and read nothing more. */
-static int
-oom(struct cursor *c)
-{
-    fail(c, 0, 0, "out of memory");
-    c->rs->stopped = 1;
-    return -1;
-}
-
-static char *
-xstrndup(const char *p, size_t len)
-{
-    char *s = malloc(len + 1);
-
-    if (s != NULL) {
-        memcpy(s, p, len);
-        s[len] = '\0';
-    }
-    return s;
 }
 
 /*
@@ -148,11 +121,11 @@ grow(void *arr, size_t *n, size_t size)
 
 /*
  * A table from names to the index of their element in one of the ruleset's
- * arrays, so that looking a name up does not scan the array (which made
- * loading n rules cost n^2). Open addressing with linear probing in a
- * power-of-two number of slots, at most half of them used. A slot points
- * at the element's own copy of its name, which stays where it is when the
- * array is reallocated; the table owns only its slots.
+ * arrays, so that looking a name up does not scan the array. Open
+ * addressing with linear probing in a power-of-two number of slots, at most
+ * half of them used. A slot points at the element's own copy of its name,
+ * which stays where it is when the array is reallocated; the table owns
+ * only its slots.
  */
 struct name_slot {
     const char *name; /* NULL: the slot is empty */
@@ -245,26 +218,6 @@ table_add(struct name_table *t, const char *name, size_t len, size_t idx)
     return 0;
 }
 
-/* Whether 'len' bytes at 'p' spell the word 's'. */
-static int
-same(const char *p, size_t len, const char *s)
-{
-    return strlen(s) == len && memcmp(p, s, len) == 0;
-}
-
-/* diag_nearest() for a word that is not NUL-terminated. */
-static const char *
-nearest(const char *p, size_t len, const char *const *cands, size_t n)
-{
-    char word[WORD_MAX + 1];
-
-    if (len == 0 || len > WORD_MAX)
-        return NULL;
-    memcpy(word, p, len);
-    word[len] = '\0';
-    return diag_nearest(word, cands, n);
-}
-
 /* Make an empty ruleset. Returns NULL on out-of-memory. */
 struct ruleset *
 rules_new(void)
@@ -278,6 +231,7 @@ rules_new(void)
     return rs;
 }
 
+/* Free the name tables (not the names: the elements own them). Does nothing if 'n' is NULL. */
 static void
 names_free(struct rules_names *n)
 {
@@ -290,20 +244,45 @@ names_free(struct rules_names *n)
     free(n);
 }
 
+/* Free what a metric owns: its conditions (compiled regexes included) and strings. */
 static void
-cond_fini(struct rules_cond *c)
+metric_fini(struct rules_metric *m)
 {
-    free(c->text);
-    free(c->srcline);
-    free(c->groups);
-    pcre2_code_free(c->re);
+    size_t j;
+
+    for (j = 0; j < m->nconds; j++) {
+        free(m->conds[j].text);
+        free(m->conds[j].srcline);
+        free(m->conds[j].groups);
+        pcre2_code_free(m->conds[j].re);
+    }
+    free(m->conds);
+    free(m->name);
+    free(m->a_name);
+    free(m->b_name);
+    free(m->srcline);
+}
+
+/* Free the field table and each field's JSON key path. */
+static void
+fields_free(struct record_fieldref *fields, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < fields[i].npath; j++)
+            free(fields[i].path[j]);
+        free(fields[i].path);
+        free(fields[i].name);
+    }
+    free(fields);
 }
 
 /* Free a ruleset and everything it owns. Does nothing if 'rs' is NULL. */
 void
 rules_free(struct ruleset *rs)
 {
-    size_t i, j;
+    size_t i;
 
     if (rs == NULL)
         return;
@@ -315,17 +294,8 @@ rules_free(struct ruleset *rs)
         free(rs->defines[i].text);
     }
     free(rs->defines);
-    for (i = 0; i < rs->nmetrics; i++) {
-        struct rules_metric *m = &rs->metrics[i];
-
-        for (j = 0; j < m->nconds; j++)
-            cond_fini(&m->conds[j]);
-        free(m->conds);
-        free(m->name);
-        free(m->a_name);
-        free(m->b_name);
-        free(m->srcline);
-    }
+    for (i = 0; i < rs->nmetrics; i++)
+        metric_fini(&rs->metrics[i]);
     free(rs->metrics);
     for (i = 0; i < rs->nalerts; i++) {
         free(rs->alerts[i].metric_name);
@@ -333,13 +303,7 @@ rules_free(struct ruleset *rs)
         free(rs->alerts[i].srcline);
     }
     free(rs->alerts);
-    for (i = 0; i < rs->nfields; i++) {
-        for (j = 0; j < rs->fields[i].npath; j++)
-            free(rs->fields[i].path[j]);
-        free(rs->fields[i].path);
-        free(rs->fields[i].name);
-    }
-    free(rs->fields);
+    fields_free(rs->fields, rs->nfields);
     names_free(rs->names);
     free(rs);
 }
@@ -364,23 +328,20 @@ rules_field(struct ruleset *rs, const char *name)
     f->clf = record_clf_field(name);
     if ((f->name = strdup(name)) == NULL ||
         table_add(&rs->names->fields, f->name, strlen(f->name), rs->nfields - 1) == -1)
-        goto oom;
+        return SIZE_MAX; /* the half-made entry is left for rules_free */
     for (p = name;; p = dot + 1) {
         char **path;
 
         dot = strchr(p, '.');
         if ((path = grow(f->path, &f->npath, sizeof(*path))) == NULL)
-            goto oom;
+            return SIZE_MAX;
         f->path = path;
-        if ((path[f->npath - 1] = xstrndup(p, dot ? (size_t)(dot - p) : strlen(p))) == NULL)
-            goto oom;
+        if ((path[f->npath - 1] = strndup(p, dot ? (size_t)(dot - p) : strlen(p))) == NULL)
+            return SIZE_MAX;
         if (dot == NULL)
             break;
     }
     return rs->nfields - 1;
-oom:
-    /* Leave the half-made entry: rules_free frees it. */
-    return SIZE_MAX;
 }
 
 /* Find a metric or ratio by name. Returns 0 with '*out' set, or -1. */
@@ -396,1479 +357,145 @@ rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out)
 }
 
 /*
- * Cut a line into tokens. A quote runs to the next quote; '#' outside quotes
- * ends the line. Returns the number of tokens or -1 (unterminated quote).
+ * Keep a copy of 'file', the name of a text about to be parsed: the
+ * locations of its rules point at the copy until rules_free(). Returns the
+ * copy, or NULL on out-of-memory.
  */
-static int
-tokenize(struct cursor *c, struct token *tok)
+const char *
+rules_add_file(struct ruleset *rs, const char *file)
 {
-    const char *p = c->src, *end = c->src + c->srclen;
-    int n = 0;
+    char **files;
 
-    for (;;) {
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        if (p == end || *p == '#')
-            return n;
-        if (n == MAX_TOKENS)
-            return fail(c, (unsigned)(p - c->src) + 1, 1, "too many words on one line (at most %d)",
-                        MAX_TOKENS);
-        tok[n].p = p;
-        tok[n].col = (unsigned)(p - c->src) + 1;
-        while (p < end && *p != ' ' && *p != '\t' && *p != '#') {
-            if (*p == '\'') {
-                const char *q = memchr(p + 1, '\'', (size_t)(end - p - 1));
-
-                if (q == NULL)
-                    return fail(c, (unsigned)(p - c->src) + 1, 1,
-                                "unterminated quote (a quote inside a regex is written \\x27)");
-                p = q;
-            }
-            p++;
-        }
-        tok[n].len = (size_t)(p - tok[n].p);
-        n++;
-    }
-}
-
-/* Copy a token's text without its quotes ("'a b'c" -> "a bc"). */
-static char *
-unquote(const char *p, size_t len)
-{
-    char *s = malloc(len + 1), *w = s;
-    size_t i;
-
-    if (s == NULL)
+    if ((files = grow(rs->files, &rs->nfiles, sizeof(*files))) == NULL)
         return NULL;
-    for (i = 0; i < len; i++)
-        if (p[i] != '\'')
-            *w++ = p[i];
-    *w = '\0';
-    return s;
-}
-
-/* Whether a token holds a quote after its first 'skip' bytes. */
-static int
-quoted(const struct token *t, size_t skip)
-{
-    return skip < t->len && memchr(t->p + skip, '\'', t->len - skip) != NULL;
-}
-
-static int
-is_name(const char *p, size_t len)
-{
-    size_t i;
-
-    if (len == 0 || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'))
-        return 0;
-    for (i = 1; i < len; i++)
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-              (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
-            return 0;
-    return 1;
+    rs->files = files;
+    return files[rs->nfiles - 1] = strdup(file);
 }
 
 /*
- * The column in the source line of the first byte of a token's value (after
- * 'skip' bytes of key and operator, and after an opening quote).
+ * Add a define named by 'len' bytes at 'name' (no NUL among them), taking
+ * over 'text', its expansion (NULL: it was too long). The caller has
+ * checked that no define has the name. Returns the define, or NULL on
+ * out-of-memory ('text' is then freed, or owned by a half-made define).
  */
-static unsigned
-value_col(const struct token *t, size_t skip)
+struct rules_define *
+rules_add_define(struct ruleset *rs, const char *name, size_t len, char *text)
 {
-    return t->col + (unsigned)skip + (skip < t->len && t->p[skip] == '\'');
-}
-
-/*
- * A value written in double quotes ("status~\"^5\"", "name=\"a b\"") would
- * keep its quotes as part of the text and never match: an error that shows
- * the single-quoted form. 'skip' bytes of key and operator come first. The
- * rest of the line is not read (a double-quoted space cut it into words).
- * Returns -1 with the error, or 0.
- */
-static int
-check_double_quotes(struct cursor *c, const struct token *t, size_t skip)
-{
-    const char *open = t->p + skip, *end = c->src + c->srclen, *close;
-    unsigned width;
-
-    if (skip >= t->len || *open != '"')
-        return 0;
-    if ((close = memchr(open + 1, '"', (size_t)(end - open - 1))) != NULL) {
-        width = (unsigned)(close - open) + 1;
-    } else {
-        close = t->p + t->len;
-        width = (unsigned)(close - open);
-    }
-    c->stop_line = 1;
-    return fail(c, t->col + (unsigned)skip, width,
-                "values are written in single quotes: %.*s'%.*s'", (int)skip, t->p,
-                (int)(close - open - 1), open + 1);
-}
-
-/* The length of an operator ("~", "!~", "=", "!=") at the start of 'p', or 0. */
-static size_t
-op_at(const char *p, size_t len)
-{
-    if (len >= 2 && p[0] == '!' && (p[1] == '~' || p[1] == '='))
-        return 2;
-    return len >= 1 && (p[0] == '~' || p[0] == '=') ? 1 : 0;
-}
-
-/*
- * "status ~ '^5'", "status~ '^5'", "window = 15m": a condition or option cut
- * by spaces around its operator reads as several broken words. Token 'i' has
- * no operator or ends in one ('has_op' says which); if a neighbour completes
- * it, this is an error that shows the words joined, and the rest of the line
- * is not read. Returns -1 with the error, or 0.
- */
-static int
-check_spaced(struct cursor *c, const struct token *tok, int n, int i, int has_op, const char *what)
-{
-    const struct token *t = &tok[i];
-    size_t oplen;
-    int j = i + 1, k;
-    char join[512];
-    size_t w = 0;
-
-    if (j >= n)
-        return 0;
-    if (has_op) {
-        if (t->p[t->len - 1] != '~' && t->p[t->len - 1] != '=')
-            return 0;
-    } else if ((oplen = op_at(tok[j].p, tok[j].len)) == 0) {
-        return 0;
-    } else if (oplen == tok[j].len && j + 1 < n) {
-        j++;
-    }
-    for (k = i; k <= j && w + tok[k].len < sizeof(join); k++) {
-        memcpy(join + w, tok[k].p, tok[k].len);
-        w += tok[k].len;
-    }
-    c->stop_line = 1;
-    return fail(c, t->col, tok[j].col + (unsigned)tok[j].len - t->col,
-                "no spaces around the operator in %s: write %.*s", what, (int)w, join);
-}
-
-/*
- * The line, after the one being parsed, where the same text writes "define
- * NAME", or 0: a pattern used before its define is another mistake than a
- * misspelt one, and says so.
- */
-static unsigned
-defined_later(const struct cursor *c, const char *name, size_t len)
-{
-    const char *p, *nl, *q;
-    unsigned line = c->line;
-
-    for (p = c->rest; p != NULL && p < c->end; p = nl + 1) {
-        line++;
-        if ((nl = memchr(p, '\n', (size_t)(c->end - p))) == NULL)
-            nl = c->end;
-        for (q = p; q < nl && (*q == ' ' || *q == '\t'); q++)
-            ;
-        if ((size_t)(nl - q) > 7 && memcmp(q, "define", 6) == 0 && (q[6] == ' ' || q[6] == '\t')) {
-            for (q += 6; q < nl && (*q == ' ' || *q == '\t'); q++)
-                ;
-            if ((size_t)(nl - q) >= len && memcmp(q, name, len) == 0 &&
-                (q + len == nl || q[len] == ' ' || q[len] == '\t' || q[len] == '\r'))
-                return line;
-        }
-    }
-    return 0;
-}
-
-/* The define named like 'len' bytes at 'p', or NULL. */
-static const struct rules_define *
-find_define(const struct ruleset *rs, const char *p, size_t len)
-{
-    size_t i = table_find(&rs->names->defines, p, len);
-
-    return i != SIZE_MAX ? &rs->defines[i] : NULL;
-}
-
-/* The define name nearest to 'len' bytes at 'p', for "did you mean"; NULL if none is. */
-static const char *
-nearest_define(const struct ruleset *rs, const char *p, size_t len)
-{
-    const char **names = malloc((rs->ndefines + 1) * sizeof(*names)), *near;
-    size_t i;
-
-    if (names == NULL)
-        return NULL;
-    for (i = 0; i < rs->ndefines; i++)
-        names[i] = rs->defines[i].name;
-    near = nearest(p, len, names, rs->ndefines);
-    free(names);
-    return near;
-}
-
-/* Report the reference '%{NAME}' ('len' bytes at 'ref', column 'col') no earlier define names. */
-static int
-undefined_pattern(struct cursor *c, const char *ref, size_t len, unsigned col)
-{
-    unsigned later = defined_later(c, ref + 2, len - 3);
-    const char *near;
-
-    if (later > 0)
-        return fail(c, col, (unsigned)len,
-                    "pattern '%.*s' is defined later, at line %u (a define must come before the "
-                    "rules that use it)",
-                    (int)len, ref, later);
-    if ((near = nearest_define(c->rs, ref + 2, len - 3)) != NULL)
-        return fail(c, col, (unsigned)len, "undefined pattern '%.*s' (did you mean '%%{%s}'?)",
-                    (int)len, ref, near);
-    return fail(c, col, (unsigned)len,
-                "undefined pattern '%.*s' (define it earlier with: define NAME 'REGEX')", (int)len,
-                ref);
-}
-
-/* How expand() ended. */
-enum expansion {
-    EXPAND_OK,
-    EXPAND_BAD,     /* an undefined pattern or out of memory, reported */
-    EXPAND_TOO_LONG /* past RULES_EXPAND_MAX, reported here or at the define used */
-};
-
-/*
- * The text expanding reference 'ref' ('len' bytes, at column 'col') would
- * pass RULES_EXPAND_MAX: an error naming it, and the define being written
- * ('name', NULL in a condition's regex).
- */
-static enum expansion
-too_long(struct cursor *c, const struct token *name, const char *ref, size_t len, unsigned col)
-{
-    if (name != NULL)
-        fail(c, col, (unsigned)len,
-             "'%.*s' makes pattern '%.*s' longer than %d bytes, the most a regex may expand to",
-             (int)len, ref, (int)name->len, name->p, RULES_EXPAND_MAX);
-    else
-        fail(c, col, (unsigned)len,
-             "'%.*s' makes the regex longer than %d bytes, the most a regex may expand to",
-             (int)len, ref, RULES_EXPAND_MAX);
-    return EXPAND_TOO_LONG;
-}
-
-/*
- * Expand %{NAME} references to earlier defines in a regex written at column
- * 'col', for define 'name' (NULL: a condition). '*out' gets a new string
- * (caller frees) when it returns EXPAND_OK, else NULL with the error set.
- * The length is checked before each byte is added, so a text that would
- * pass RULES_EXPAND_MAX costs at most that much memory. A reference to a
- * define that was too long fails without a word: that define had its error.
- */
-static enum expansion
-expand(struct cursor *c, const struct token *name, const char *p, size_t len, unsigned col,
-       char **out, size_t *literal_len)
-{
-    const struct rules_define *def;
-    struct buf b;
-    size_t i = 0, ref = 0, reflen = 0, dlen;
-    enum expansion rc = EXPAND_BAD;
-
-    buf_init(&b);
-    *out = NULL;
-    *literal_len = len;
-    while (i < len) {
-        const char *close;
-
-        if (!(p[i] == '%' && i + 1 < len && p[i + 1] == '{') ||
-            (close = memchr(p + i, '}', len - i)) == NULL) {
-            /* Once something is expanded, every byte counts against the limit. */
-            if (reflen > 0 && b.len >= RULES_EXPAND_MAX) {
-                rc = too_long(c, name, p + ref, reflen, col + (unsigned)ref);
-                goto out;
-            }
-            if (buf_addc(&b, p[i++]) == -1)
-                goto oom;
-            continue;
-        }
-        if ((def = find_define(c->rs, p + i + 2, (size_t)(close - p - i - 2))) == NULL) {
-            undefined_pattern(c, p + i, (size_t)(close - p - i + 1), col + (unsigned)i);
-            goto out;
-        }
-        if (reflen == 0)
-            *literal_len = b.len;
-        ref = i;
-        reflen = (size_t)(close - p - i + 1);
-        if (def->text == NULL) {
-            rc = EXPAND_TOO_LONG;
-            goto out;
-        }
-        if ((dlen = strlen(def->text)) > RULES_EXPAND_MAX || b.len > RULES_EXPAND_MAX - dlen) {
-            rc = too_long(c, name, p + ref, reflen, col + (unsigned)ref);
-            goto out;
-        }
-        if (buf_add(&b, def->text, dlen) == -1)
-            goto oom;
-        i = (size_t)(close - p) + 1;
-    }
-    if (buf_addc(&b, '\0') == -1)
-        goto oom;
-    *out = b.p;
-    return EXPAND_OK;
-oom:
-    oom(c);
-out:
-    buf_fini(&b);
-    return rc;
-}
-
-static int
-bad_name(struct cursor *c, const struct token *t)
-{
-    return fail(c, t->col, (unsigned)t->len,
-                "bad name '%.*s' (letters, digits and _, not starting with a digit)", (int)t->len,
-                t->p);
-}
-
-static int
-parse_define(struct cursor *c, struct token *tok, int n)
-{
-    struct ruleset *rs = c->rs;
     struct rules_define *d;
-    enum expansion rc;
-    size_t lit;
-    char *text, *raw;
 
-    if (n >= 3 && check_double_quotes(c, &tok[2], 0) == -1)
-        return -1;
-    if (n != 3)
-        return fail(c, n < 3 ? (unsigned)c->srclen + 1 : tok[3].col, 1,
-                    "expected: define NAME 'REGEX'");
-    if (!is_name(tok[1].p, tok[1].len))
-        return bad_name(c, &tok[1]);
-    if (find_define(rs, tok[1].p, tok[1].len) != NULL)
-        return fail(c, tok[1].col, (unsigned)tok[1].len, "pattern '%.*s' is already defined",
-                    (int)tok[1].len, tok[1].p);
-    if ((raw = unquote(tok[2].p, tok[2].len)) == NULL)
-        return oom(c);
-    rc = expand(c, &tok[1], raw, strlen(raw), value_col(&tok[2], 0), &text, &lit);
-    free(raw);
-    if (rc == EXPAND_BAD)
-        return -1;
-    /*
-     * One that is too long is kept without its text, so that the lines using
-     * it fail quietly: in a chain of doubling defines only the first one past
-     * the limit is an error, not every later level as "undefined".
-     */
     if ((d = grow(rs->defines, &rs->ndefines, sizeof(*d))) == NULL) {
         free(text);
-        return oom(c);
+        return NULL;
     }
     rs->defines = d;
     d = &d[rs->ndefines - 1];
     d->text = text;
-    if ((d->name = xstrndup(tok[1].p, tok[1].len)) == NULL ||
-        table_add(&rs->names->defines, d->name, tok[1].len, rs->ndefines - 1) == -1)
-        return oom(c);
-    return rc == EXPAND_OK ? 0 : -1;
+    if ((d->name = strndup(name, len)) == NULL ||
+        table_add(&rs->names->defines, d->name, len, rs->ndefines - 1) == -1)
+        return NULL;
+    return d;
 }
 
-static int
-check_new_name(struct cursor *c, const struct token *t)
-{
-    const struct rules_metric *m;
-    size_t i;
-
-    if (!is_name(t->p, t->len))
-        return bad_name(c, t);
-    if ((i = table_find(&c->rs->names->metrics, t->p, t->len)) == SIZE_MAX)
-        return 0;
-    m = &c->rs->metrics[i];
-    return fail(c, t->col, (unsigned)t->len, "'%.*s' is already defined at %s:%u", (int)t->len,
-                t->p, m->loc.file, m->loc.line);
-}
-
-static struct rules_metric *
-new_metric(struct cursor *c, const struct token *name)
+/*
+ * Add a metric (a count until the caller says otherwise) named by 'len'
+ * bytes at 'name', defined at 'loc' on the line 'src' ('srclen' bytes,
+ * copied for error carets). The caller has checked that no metric has the
+ * name. Returns the zeroed metric, or NULL on out-of-memory.
+ */
+struct rules_metric *
+rules_add_metric(struct ruleset *rs, const char *name, size_t len, const struct rules_loc *loc,
+                 const char *src, size_t srclen)
 {
     struct rules_metric *m;
 
-    if ((m = grow(c->rs->metrics, &c->rs->nmetrics, sizeof(*m))) == NULL) {
-        oom(c);
+    if ((m = grow(rs->metrics, &rs->nmetrics, sizeof(*m))) == NULL)
         return NULL;
-    }
-    c->rs->metrics = m;
-    m = &m[c->rs->nmetrics - 1];
-    m->loc = (struct rules_loc){c->file, c->line, name->col};
-    m->name = xstrndup(name->p, name->len);
-    m->srcline = xstrndup(c->src, c->srclen);
+    rs->metrics = m;
+    m = &m[rs->nmetrics - 1];
+    m->loc = *loc;
+    m->name = strndup(name, len);
+    m->srcline = strndup(src, srclen);
     if (m->name == NULL || m->srcline == NULL ||
-        table_add(&c->rs->names->metrics, m->name, name->len, c->rs->nmetrics - 1) == -1) {
-        oom(c);
+        table_add(&rs->names->metrics, m->name, len, rs->nmetrics - 1) == -1)
         return NULL;
-    }
     return m;
 }
 
-/* Read the value of 't' after 'skip' bytes as a category. */
-static int
-parse_category(struct cursor *c, const struct token *t, size_t skip, enum rules_category *out)
+/* Add a zeroed condition to metric 'm'. Returns it, or NULL on out-of-memory. */
+struct rules_cond *
+rules_add_cond(struct rules_metric *m)
 {
-    char *v = unquote(t->p + skip, t->len - skip);
-    const char *near;
-    int i, rc;
+    struct rules_cond *c;
 
-    if (v == NULL)
-        return oom(c);
-    for (i = RULES_RETENTION; i <= RULES_REFERRAL; i++) {
-        if (strcmp(v, category_names[i]) == 0) {
-            *out = (enum rules_category)i;
-            free(v);
-            return 0;
-        }
-    }
-    if ((near = diag_nearest(v, category_names + 1, 4)) != NULL)
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                  "unknown category '%s' (did you mean '%s'?)", v, near);
-    else
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                  "unknown category '%s' (expected retention, activation, revenue or referral)", v);
-    free(v);
-    return rc;
-}
-
-/* Find the operator of "key~v", "key!~v" or "key=v" outside quotes. */
-static size_t
-find_op(const struct token *t, enum rules_op *op, size_t *oplen)
-{
-    size_t i;
-
-    for (i = 0; i < t->len && t->p[i] != '\''; i++) {
-        if (t->p[i] == '~') {
-            *op = RULES_MATCH;
-            *oplen = 1;
-            if (i > 0 && t->p[i - 1] == '!') {
-                *op = RULES_NOT_MATCH;
-                *oplen = 2;
-                return i - 1;
-            }
-            return i;
-        }
-        if (t->p[i] == '=') {
-            *op = RULES_EQUAL;
-            *oplen = 1;
-            return i;
-        }
-    }
-    return SIZE_MAX;
+    if ((c = grow(m->conds, &m->nconds, sizeof(*c))) == NULL)
+        return NULL;
+    m->conds = c;
+    return &c[m->nconds - 1];
 }
 
 /*
- * Operators other languages have: "!=" (the field would be "status!"),
- * "==" and "=~" (the value would start with '=' or '~'), "~=". Each is an
- * error that shows the rarr way. The operator found is at 'at'.
+ * Add an alert on the metric named by 'len' bytes at 'metric', written at
+ * 'loc' on the line 'src' ('srclen' bytes, copied). Its name is entered by
+ * rules_name_alert() once it has one. Returns the otherwise zeroed alert,
+ * or NULL on out-of-memory.
  */
-static int
-check_operator(struct cursor *c, const struct token *t, size_t at, enum rules_op op)
-{
-    const char *v = t->p + at + 2;
-    size_t flen = at, vlen = t->len - at - 2;
-    unsigned col = t->col + (unsigned)at;
-    char *raw;
-    int rc;
-
-    if (op == RULES_EQUAL && at > 0 && t->p[at - 1] == '!') {
-        flen--;
-        col--;
-        v--;
-        vlen++;
-        if ((raw = unquote(v, vlen)) == NULL)
-            return oom(c);
-        rc = fail(c, col, 2, "unknown operator '!=' (for 'not equal' write %.*s!~'^%s$')",
-                  (int)flen, t->p, raw);
-        free(raw);
-        return rc;
-    }
-    if (at + 1 >= t->len || (op == RULES_EQUAL ? t->p[at + 1] != '=' && t->p[at + 1] != '~'
-                                               : op != RULES_MATCH || t->p[at + 1] != '='))
-        return 0;
-    if ((raw = unquote(v, vlen)) == NULL)
-        return oom(c);
-    rc = fail(c, col, 2, "unknown operator '%.2s' (write %.*s%s'%s')", t->p + at, (int)flen, t->p,
-              t->p[at] == '=' && t->p[at + 1] == '=' ? "=" : "~", raw);
-    free(raw);
-    return rc;
-}
-
-/*
- * A field name ('len' bytes at 'p', written at column 'col'): no quotes,
- * blanks or operators in it (it is printed back unquoted by --check), no
- * empty part between dots.
- */
-static int
-check_field(struct cursor *c, const char *p, size_t len, unsigned col)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (p[i] == '\0' || strchr("\"' \t~=", p[i]) != NULL)
-            return fail(c, col, (unsigned)len,
-                        "bad field name '%.*s' (field names are written without quotes, blanks, "
-                        "'~' or '=')",
-                        (int)len, p);
-        if (p[i] == '.' && (i == 0 || i + 1 == len || p[i + 1] == '.'))
-            return fail(c, col, (unsigned)len,
-                        "bad field name '%.*s' (a dot needs a name on both sides)", (int)len, p);
-    }
-    return 0;
-}
-
-/* The options of a metric line; only the first two are supported. */
-static const char *const metric_opts[] = {"rarr", "sum", "distinct", "p50",
-                                          "p95",  "p99", "by",       "max_keys"};
-#define NMETRIC_OPTS (sizeof(metric_opts) / sizeof(metric_opts[0]))
-
-/* Options of alert and anomaly lines that are a mistake on a metric line. */
-static const char *const misplaced_opts[] = {"window", "for",    "below",     "above",
-                                             "clear",  "season", "direction", "sensitivity"};
-#define NMISPLACED (sizeof(misplaced_opts) / sizeof(misplaced_opts[0]))
-
-/*
- * Test-compile a condition's regex as it is read, so that its error comes
- * in file order with the others; match_compile() compiles it for good.
- * The message is the one match_compile() gives.
- */
-static int
-check_regex(struct cursor *c, const struct rules_cond *cond)
-{
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE off;
-    pcre2_code *re;
-    unsigned col = cond->loc.col;
-    int err;
-
-    if ((re = pcre2_compile((PCRE2_SPTR)cond->text, cond->len, 0, &err, &off, NULL)) != NULL) {
-        pcre2_code_free(re);
-        return 0;
-    }
-    pcre2_get_error_message(err, msg, sizeof(msg));
-    /* Point into the regex when the offset is in text the user wrote. */
-    if (off <= cond->literal_len)
-        col += (unsigned)off;
-    return fail(c, col, 1, "bad regex: %s (at offset %zu of '%s')%s", (const char *)msg,
-                (size_t)off, cond->text,
-                err == PCRE2_ERROR_END_BACKSLASH
-                    ? " (a backslash does not escape a quote: a quote is written \\x27)"
-                    : "");
-}
-
-/*
- * In field='TEXT' nothing is expanded: a '%{NAME}' of a define there would
- * be compared as written, so it is an error that shows the regex to write.
- */
-static int
-check_literal(struct cursor *c, const struct token *t, size_t at, const char *raw)
-{
-    const char *p, *close;
-
-    for (p = strstr(raw, "%{"); p != NULL; p = strstr(p + 2, "%{")) {
-        if ((close = strchr(p, '}')) == NULL)
-            return 0;
-        if (find_define(c->rs, p + 2, (size_t)(close - p - 2)) != NULL)
-            return fail(c, value_col(t, at + 1) + (unsigned)(p - raw), (unsigned)(close - p + 1),
-                        "'%.*s' is not expanded in ='TEXT', which is compared as written (write "
-                        "%.*s~'^%s$')",
-                        (int)(close - p + 1), p, (int)at, t->p, raw);
-    }
-    return 0;
-}
-
-/* Add condition 't' (field, operator at 'at' of 'oplen' bytes, value) to metric 'm'. */
-static int
-add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
-         enum rules_op op, size_t oplen)
-{
-    struct rules_cond *cond;
-    enum expansion rc;
-    char *field, *raw;
-    size_t vstart = at + oplen;
-
-    if ((cond = grow(m->conds, &m->nconds, sizeof(*cond))) == NULL)
-        return oom(c);
-    m->conds = cond;
-    cond = &cond[m->nconds - 1];
-    if ((field = xstrndup(t->p, at)) == NULL)
-        return oom(c);
-    cond->field = rules_field(c->rs, field);
-    free(field);
-    if (cond->field == SIZE_MAX)
-        return oom(c);
-    cond->op = op;
-    cond->loc = (struct rules_loc){c->file, c->line, value_col(t, vstart)};
-    if ((cond->srcline = xstrndup(c->src, c->srclen)) == NULL ||
-        (raw = unquote(t->p + vstart, t->len - vstart)) == NULL)
-        return oom(c);
-    if (op == RULES_EQUAL) {
-        cond->text = raw;
-        cond->len = cond->literal_len = strlen(raw);
-        return check_literal(c, t, at, raw);
-    }
-    rc = expand(c, NULL, raw, strlen(raw), cond->loc.col, &cond->text, &cond->literal_len);
-    free(raw);
-    if (rc != EXPAND_OK)
-        return -1;
-    cond->len = strlen(cond->text);
-    return check_regex(c, cond);
-}
-
-/*
- * rarr=CATEGORY or sum=FIELD on a metric line ('at' bytes of key); 'seen'
- * has a bit for each option already given.
- */
-static int
-metric_option(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
-              unsigned *seen)
-{
-    size_t i;
-    char *v;
-
-    for (i = 0; i < NMETRIC_OPTS && !same(t->p, at, metric_opts[i]); i++)
-        ;
-    if (i >= 2)
-        return fail(c, t->col, (unsigned)at,
-                    "'%.*s=' is not supported by this version of rarr (count and sum= are)",
-                    (int)at, t->p);
-    if (*seen & (1u << i))
-        return fail(c, t->col, (unsigned)t->len,
-                    i == 0 ? "rarr= is given twice" : "a metric has one kind at most");
-    *seen |= 1u << i;
-    if (i == 0)
-        return parse_category(c, t, at + 1, &m->category);
-    if ((v = unquote(t->p + at + 1, t->len - at - 1)) == NULL)
-        return oom(c);
-    if (v[0] == '\0') {
-        free(v);
-        return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
-    }
-    if (check_field(c, v, strlen(v), value_col(t, at + 1)) == -1) {
-        free(v);
-        return -1;
-    }
-    m->kind = RULES_SUM;
-    m->sum_field = rules_field(c->rs, v);
-    free(v);
-    return m->sum_field == SIZE_MAX ? oom(c) : 0;
-}
-
-/*
- * "key=value" on a metric line is a condition unless the key is a metric
- * option. An alert's option (window=15m) or a near miss of a metric option
- * (rar=retention) with an unquoted value is taken for a mistake, not for a
- * condition on a field of that name: a quoted value says a field is meant.
- */
-static int
-check_misplaced(struct cursor *c, const struct token *t, size_t at)
-{
-    const char *near, *v = t->p + at + 1;
-    int vlen = (int)(t->len - at - 1);
-    char key[WORD_MAX + 1];
-    size_t i;
-
-    if (quoted(t, at + 1) || at > WORD_MAX)
-        return 0;
-    memcpy(key, t->p, at);
-    key[at] = '\0';
-    for (i = 0; i < NMISPLACED; i++)
-        if (strcmp(key, misplaced_opts[i]) == 0)
-            return fail(c, t->col, (unsigned)at,
-                        "%s= is an option of alert and anomaly lines (to compare a field named "
-                        "%s, quote the value: %s='%.*s')",
-                        key, key, key, vlen, v);
-    if (record_clf_field(key) >= 0 || (near = diag_nearest(key, metric_opts, NMETRIC_OPTS)) == NULL)
-        return 0;
-    return fail(c, t->col, (unsigned)at,
-                "unknown option '%s' (did you mean '%s'? to compare a field named %s, quote the "
-                "value: %s='%.*s')",
-                key, near, key, key, vlen, v);
-}
-
-/* One word after a metric's name: a condition or an option. */
-static int
-metric_word(struct cursor *c, struct rules_metric *m, const struct token *tok, int n, int i,
-            unsigned *seen)
-{
-    const struct token *t = &tok[i];
-    enum rules_op op = RULES_MATCH;
-    size_t oplen = 0, at = find_op(t, &op, &oplen);
-
-    if (at == SIZE_MAX || at == 0) {
-        if (at == SIZE_MAX && check_spaced(c, tok, n, i, 0, "a condition") == -1)
-            return -1;
-        return fail(c, t->col, (unsigned)t->len,
-                    "expected a condition like field~'regex', field!~'regex' or field='text', or "
-                    "an option, got '%.*s'%s",
-                    (int)t->len, t->p,
-                    memchr(t->p, '<', t->len) || memchr(t->p, '>', t->len)
-                        ? " (conditions compare text: 5xx is status~'^5')"
-                        : "");
-    }
-    if (at + oplen == t->len) {
-        if (check_spaced(c, tok, n, i, 1, "a condition") == -1)
-            return -1;
-        if (same(t->p, at, "sum"))
-            return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
-        return fail(c, t->col + (unsigned)t->len, 1,
-                    "expected a value after '%.*s' (an empty value is written '')", (int)oplen,
-                    t->p + at);
-    }
-    if (check_operator(c, t, at, op) == -1 || check_field(c, t->p, at, t->col) == -1 ||
-        check_double_quotes(c, t, at + oplen) == -1)
-        return -1;
-    if (op == RULES_EQUAL) {
-        size_t k;
-
-        for (k = 0; k < NMETRIC_OPTS && !same(t->p, at, metric_opts[k]); k++)
-            ;
-        if (k < NMETRIC_OPTS)
-            return metric_option(c, m, t, at, seen);
-        if (check_misplaced(c, t, at) == -1)
-            return -1;
-    }
-    return add_cond(c, m, t, at, op, oplen);
-}
-
-static int
-parse_metric(struct cursor *c, struct token *tok, int n)
-{
-    struct rules_metric *m;
-    unsigned seen = 0;
-    int i, bad = 0;
-
-    if (n < 2)
-        return fail(c, (unsigned)c->srclen + 1, 1,
-                    "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD]");
-    if (check_new_name(c, &tok[1]) == -1 || (m = new_metric(c, &tok[1])) == NULL)
-        return -1;
-    /* Each word is checked on its own: one line may show several errors. */
-    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
-        if (metric_word(c, m, tok, n, i, &seen) == -1)
-            bad = 1;
-    return bad ? -1 : 0;
-}
-
-/* Why 'v' is not a number, when a common slip explains it ("" otherwise). */
-static const char *
-number_hint(const char *v)
-{
-    if (strchr(v, '%') != NULL)
-        return " (write it without the % sign)";
-    if (strchr(v, ',') != NULL)
-        return " (a decimal point is written '.')";
-    if (strpbrk(v, "Oo") != NULL && strspn(v, "0123456789.+-Oo") == strlen(v))
-        return " (a letter O where a 0 was meant?)";
-    return "";
-}
-
-static int
-parse_number(struct cursor *c, const struct token *t, size_t skip, double *out)
-{
-    char *v = unquote(t->p + skip, t->len - skip), *end;
-    int rc = 0;
-
-    if (v == NULL)
-        return oom(c);
-    errno = 0;
-    *out = strtod(v, &end);
-    if (v[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(*out))
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "expected a number, got '%s'%s",
-                  v, number_hint(v));
-    free(v);
-    return rc;
-}
-
-static int
-parse_duration(struct cursor *c, const struct token *t, size_t skip, int64_t *out, int positive)
-{
-    const char *why;
-    char *v = unquote(t->p + skip, t->len - skip);
-    int rc = 0;
-
-    if (v == NULL)
-        return oom(c);
-    if (clock_parse_duration(v, strlen(v), out, &why) == -1)
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "bad duration '%s': %s (%s)", v,
-                  why,
-                  strchr(v, '.') != NULL
-                      ? "durations are whole numbers with units: 90m or 1h30m, not 1.5h"
-                      : "expected a duration like 15m or 1h30m; units ms s m h d w");
-    else if (positive && *out == 0)
-        rc = fail(c, value_col(t, skip), (unsigned)(t->len - skip), "a window must be positive");
-    free(v);
-    return rc;
-}
-
-static const char *
-skip_blank(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* Expect 'ch' after blanks at '*pp' and step over it; -1 with "expected WHAT". */
-static int
-ratio_char(struct cursor *c, const char **pp, char ch, const char *what)
-{
-    const char *end = c->src + c->srclen, *p = skip_blank(*pp, end);
-
-    if (p >= end || *p != ch)
-        return fail(c, (unsigned)(p - c->src) + 1, 1, "expected %s", what);
-    *pp = p + 1;
-    return 0;
-}
-
-/* Read a metric name after blanks at '*pp' into '*dst' (caller frees), its column into '*col'. */
-static int
-ratio_name(struct cursor *c, const char **pp, char **dst, unsigned *col)
-{
-    const char *end = c->src + c->srclen, *s = skip_blank(*pp, end), *p = s;
-
-    while (p < end && is_name(s, (size_t)(p - s + 1)))
-        p++;
-    if (p == s)
-        return fail(c, (unsigned)(s - c->src) + 1, 1, "expected a metric name");
-    if ((*dst = xstrndup(s, (size_t)(p - s))) == NULL)
-        return oom(c);
-    *col = (unsigned)(s - c->src) + 1;
-    *pp = p;
-    return 0;
-}
-
-/* The "* K" after the operands, if written; '*pp' moves past it (or past blanks). */
-static int
-ratio_factor(struct cursor *c, struct rules_metric *m, const char **pp)
-{
-    const char *end = c->src + c->srclen, *p = skip_blank(*pp, end), *s;
-    char *num, *numend;
-    int bad;
-
-    *pp = p;
-    if (p >= end || *p != '*')
-        return 0;
-    for (s = p = skip_blank(p + 1, end); p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
-        ;
-    *pp = p;
-    if ((num = xstrndup(s, (size_t)(p - s))) == NULL)
-        return oom(c);
-    m->k = strtod(num, &numend);
-    bad = num[0] == '\0' || *numend != '\0' || !isfinite(m->k);
-    free(num);
-    if (bad)
-        return fail(c, (unsigned)(s - c->src) + 1, p > s ? (unsigned)(p - s) : 1,
-                    "expected a number after '*'");
-    return 0;
-}
-
-/*
- * The expression "= A / B [* K]" from '*pp', read by characters: "a/b*100"
- * and "a / b * 100" alike. '*pp' ends where the options start.
- */
-static int
-ratio_expr(struct cursor *c, struct rules_metric *m, const char **pp)
-{
-    const char *end = c->src + c->srclen, *p, *s;
-
-    if (ratio_char(c, pp, '=', "'=' after the ratio's name (ratio NAME = A / B)") == -1 ||
-        ratio_name(c, pp, &m->a_name, &m->a_col) == -1 ||
-        ratio_char(c, pp, '/', "'/' between the two metrics (ratio NAME = A / B)") == -1 ||
-        ratio_name(c, pp, &m->b_name, &m->b_col) == -1 || ratio_factor(c, m, pp) == -1)
-        return -1;
-    p = *pp;
-    /* Text glued to the expression ("a / b-c") is an error, not an ignored tail. */
-    if (p < end && *p != ' ' && *p != '\t' && *p != '#' && p[-1] != ' ' && p[-1] != '\t') {
-        for (s = p; p < end && *p != ' ' && *p != '\t' && *p != '#'; p++)
-            ;
-        return fail(c, (unsigned)(s - c->src) + 1, (unsigned)(p - s),
-                    "unexpected '%.*s' after the ratio (expected * K, min=N or rarr=CATEGORY)",
-                    (int)(p - s), s);
-    }
-    return 0;
-}
-
-/* One option after a ratio's expression: min=N or rarr=CATEGORY, each at most once. */
-static int
-ratio_option(struct cursor *c, struct rules_metric *m, const struct token *tok, int n, int i,
-             unsigned *seen)
-{
-    static const char *const opts[] = {"min", "rarr"};
-    const struct token *t = &tok[i];
-    const char *eq = memchr(t->p, '=', t->len), *near;
-    size_t k = eq != NULL ? (size_t)(eq - t->p) : t->len;
-    int o;
-
-    for (o = 0; o < 2 && !same(t->p, k, opts[o]); o++)
-        ;
-    if ((eq == NULL || eq + 1 == t->p + t->len) &&
-        check_spaced(c, tok, n, i, eq != NULL, "an option") == -1)
-        return -1;
-    if (o == 2 && eq != NULL && (near = nearest(t->p, k, opts, 2)) != NULL)
-        return fail(c, t->col, (unsigned)k, "unknown ratio option '%.*s' (did you mean '%s'?)",
-                    (int)k, t->p, near);
-    if (o == 2 || eq == NULL || eq + 1 == t->p + t->len)
-        return fail(c, t->col, (unsigned)t->len,
-                    "unknown ratio option '%.*s' (expected min=N or rarr=CATEGORY)", (int)t->len,
-                    t->p);
-    if (check_double_quotes(c, t, k + 1) == -1)
-        return -1;
-    if (*seen & (1u << o))
-        return fail(c, t->col, (unsigned)t->len, "%s= is given twice", opts[o]);
-    *seen |= 1u << o;
-    if (o == 1)
-        return parse_category(c, t, k + 1, &m->category);
-    if (parse_number(c, t, k + 1, &m->min) == -1)
-        return -1;
-    return m->min < 0
-               ? fail(c, value_col(t, k + 1), (unsigned)(t->len - k - 1), "min= cannot be negative")
-               : 0;
-}
-
-/* ratio NAME = A / B [* K] [min=N] [rarr=CATEGORY] */
-static int
-parse_ratio(struct cursor *c, struct token *tok, int n)
-{
-    struct rules_metric *m;
-    struct token name;
-    const char *p, *s;
-    unsigned seen = 0;
-    int i, bad = 0;
-
-    if (n < 2)
-        return fail(c, (unsigned)c->srclen + 1, 1, "expected: ratio NAME = A / B [* K] [min=N]");
-    /* "ratio r=a/b": the name ends at '=' even without a space. */
-    name = tok[1];
-    if ((s = memchr(name.p, '=', name.len)) != NULL)
-        name.len = (size_t)(s - name.p);
-    if (check_new_name(c, &name) == -1 || (m = new_metric(c, &name)) == NULL)
-        return -1;
-    m->kind = RULES_RATIO;
-    m->k = 1;
-    m->min = 1;
-    p = name.p + name.len;
-    if (ratio_expr(c, m, &p) == -1)
-        return -1;
-    /* The rest are options: the tokens that start at or after p. */
-    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
-        if (tok[i].p >= p && ratio_option(c, m, tok, n, i, &seen) == -1)
-            bad = 1;
-    return bad ? -1 : 0;
-}
-
-/* Read the value of option 't' (after 'skip' bytes) as one of 'words'; -1 with an error. */
-static int
-parse_word(struct cursor *c, const struct token *t, size_t skip, const char *const *words,
-           int nwords, const char *expected)
-{
-    size_t len = t->len - skip;
-    const char *near;
-    int i;
-
-    for (i = 0; i < nwords; i++)
-        if (same(t->p + skip, len, words[i]))
-            return i;
-    if ((near = nearest(t->p + skip, len, words, (size_t)nwords)) != NULL)
-        return fail(c, value_col(t, skip), (unsigned)len,
-                    "unknown value '%.*s' (did you mean '%s'?)", (int)len, t->p + skip, near);
-    return fail(c, value_col(t, skip), (unsigned)len, "unknown value '%.*s' (expected %s)",
-                (int)len, t->p + skip, expected);
-}
-
-/* The options of alert and anomaly lines, and which of them each takes. */
-enum alert_opt {
-    AO_WINDOW,
-    AO_FOR,
-    AO_NAME,
-    AO_BELOW,
-    AO_ABOVE,
-    AO_CLEAR,
-    AO_SEASON,
-    AO_DIRECTION,
-    AO_SENSITIVITY,
-    AO_MIN,
-    AO_N
-};
-static const char *const alert_opts[AO_N] = {"window",      "for",   "name",   "below",
-                                             "above",       "clear", "season", "direction",
-                                             "sensitivity", "min"};
-static const unsigned alert_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
-                                    1u << AO_BELOW | 1u << AO_ABOVE | 1u << AO_CLEAR;
-static const unsigned anomaly_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
-                                      1u << AO_SEASON | 1u << AO_DIRECTION | 1u << AO_SENSITIVITY |
-                                      1u << AO_MIN;
-
-/* An option that line does not take: the other kind's, a near miss, or unknown. */
-static int
-unknown_alert_option(struct cursor *c, const struct token *t, size_t k, int o, int anomaly)
-{
-    const char *cands[AO_N], *near;
-    unsigned takes = anomaly ? anomaly_takes : alert_takes;
-    size_t nc = 0;
-    int i;
-
-    if (o < AO_N)
-        return fail(c, t->col, (unsigned)k, "%s= is an option of %s lines, not of %s lines",
-                    alert_opts[o], anomaly ? "alert" : "anomaly", anomaly ? "anomaly" : "alert");
-    for (i = 0; i < AO_N; i++)
-        if (takes & (1u << i))
-            cands[nc++] = alert_opts[i];
-    if ((near = nearest(t->p, k, cands, nc)) != NULL)
-        return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (did you mean '%s'?)", (int)k,
-                    t->p, near);
-    return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (expected %s)", (int)k, t->p,
-                anomaly ? "window, season, direction, sensitivity, min, for, name"
-                        : "window, below, above, for, clear, name");
-}
-
-/* Read the value (after 'skip' bytes of 't') of alert option 'o' into 'a'. */
-static int
-alert_value(struct cursor *c, struct rules_alert *a, const struct token *t, size_t skip,
-            enum alert_opt o)
-{
-    static const char *const seasons[] = {"none", "daily", "weekly"};
-    static const char *const directions[] = {"both", "drop", "spike"};
-    static const char *const sensitivities[] = {"low", "medium", "high"};
-    static const double fars[] = {0.01, 0.1, 1};
-    int w;
-
-    switch (o) {
-    case AO_WINDOW:
-        a->window_loc = (struct rules_loc){c->file, c->line, t->col};
-        a->window_width = (unsigned)t->len;
-        return parse_duration(c, t, skip, &a->window_ms, 1);
-    case AO_FOR:
-        a->for_loc = (struct rules_loc){c->file, c->line, t->col};
-        a->for_width = (unsigned)t->len;
-        return parse_duration(c, t, skip, &a->for_ms, 0);
-    case AO_NAME:
-        if ((a->rule = unquote(t->p + skip, t->len - skip)) == NULL)
-            return oom(c);
-        return a->rule[0] == '\0' ? fail(c, t->col, (unsigned)t->len, "name= cannot be empty") : 0;
-    case AO_BELOW:
-    case AO_ABOVE:
-        a->above = o == AO_ABOVE;
-        return parse_number(c, t, skip, &a->threshold);
-    case AO_CLEAR:
-        return parse_number(c, t, skip, &a->clear);
-    case AO_SEASON:
-        if ((w = parse_word(c, t, skip, seasons, 3, "none, daily or weekly")) == -1)
-            return -1;
-        a->season = (enum rules_season)w;
-        return 0;
-    case AO_DIRECTION:
-        if ((w = parse_word(c, t, skip, directions, 3, "drop, spike or both")) == -1)
-            return -1;
-        a->direction = (enum rules_direction)w;
-        return 0;
-    case AO_SENSITIVITY:
-        if ((w = parse_word(c, t, skip, sensitivities, 3, "low, medium or high")) == -1)
-            return -1;
-        a->far = fars[w];
-        return 0;
-    case AO_MIN:
-        a->min_given = 1;
-        if (parse_number(c, t, skip, &a->min) == -1)
-            return -1;
-        return a->min < 0 ? fail(c, value_col(t, skip), (unsigned)(t->len - skip),
-                                 "min= cannot be negative")
-                          : 0;
-    case AO_N:
-        break;
-    }
-    return 0;
-}
-
-/* One option of an alert or anomaly line; 'seen' has a bit for each one given. */
-static int
-alert_option(struct cursor *c, struct rules_alert *a, const struct token *tok, int n, int i,
-             unsigned *seen)
-{
-    const struct token *t = &tok[i];
-    const char *eq = memchr(t->p, '=', t->len);
-    size_t k = eq != NULL ? (size_t)(eq - t->p) : t->len;
-    unsigned takes = a->anomaly ? anomaly_takes : alert_takes;
-    int o;
-
-    if (eq == NULL || eq + 1 == t->p + t->len) {
-        if (check_spaced(c, tok, n, i, eq != NULL, "an option") == -1)
-            return -1;
-        return fail(c, t->col, (unsigned)t->len, "expected an option like window=15m, got '%.*s'",
-                    (int)t->len, t->p);
-    }
-    for (o = 0; o < AO_N && !same(t->p, k, alert_opts[o]); o++)
-        ;
-    if (o == AO_N || !(takes & (1u << o)))
-        return unknown_alert_option(c, t, k, o, a->anomaly);
-    if (check_double_quotes(c, t, k + 1) == -1)
-        return -1;
-    if ((o == AO_BELOW || o == AO_ABOVE) && (*seen & (1u << AO_BELOW | 1u << AO_ABOVE)))
-        return fail(c, t->col, (unsigned)t->len, "an alert has one of below= or above=");
-    if (*seen & (1u << o))
-        return fail(c, t->col, (unsigned)t->len, "%s= is given twice", alert_opts[o]);
-    *seen |= 1u << o;
-    return alert_value(c, a, t, k + 1, (enum alert_opt)o);
-}
-
-/* A new alert (or anomaly rule) on the metric named by 't', with the defaults. */
-static struct rules_alert *
-new_alert(struct cursor *c, const struct token *t, int anomaly)
+struct rules_alert *
+rules_add_alert(struct ruleset *rs, const char *metric, size_t len, const struct rules_loc *loc,
+                const char *src, size_t srclen)
 {
     struct rules_alert *a;
 
-    if ((a = grow(c->rs->alerts, &c->rs->nalerts, sizeof(*a))) == NULL) {
-        oom(c);
+    if ((a = grow(rs->alerts, &rs->nalerts, sizeof(*a))) == NULL)
         return NULL;
-    }
-    c->rs->alerts = a;
-    a = &a[c->rs->nalerts - 1];
-    a->anomaly = anomaly;
-    a->season = RULES_SEASON_WEEKLY;
-    a->far = 0.1;
-    a->min = 10;
-    a->loc = (struct rules_loc){c->file, c->line, t->col};
-    if ((a->metric_name = xstrndup(t->p, t->len)) == NULL ||
-        (a->srcline = xstrndup(c->src, c->srclen)) == NULL) {
-        oom(c);
+    rs->alerts = a;
+    a = &a[rs->nalerts - 1];
+    a->loc = *loc;
+    if ((a->metric_name = strndup(metric, len)) == NULL ||
+        (a->srcline = strndup(src, srclen)) == NULL)
         return NULL;
-    }
     return a;
 }
 
-/* The rule text of an alert without name=: "METRIC below X over W", "METRIC anomaly over W". */
-static int
-alert_rule_text(struct cursor *c, struct rules_alert *a)
-{
-    char dur[RARR_DUR_MAX];
-    struct buf b;
-
-    clock_format_duration(a->window_ms, dur);
-    buf_init(&b);
-    if (a->anomaly
-            ? buf_printf(&b, "%s anomaly over %s", a->metric_name, dur) == -1
-            : (buf_printf(&b, "%s %s ", a->metric_name, a->above ? "above" : "below") == -1 ||
-               buf_add_double(&b, a->threshold) == -1 || buf_printf(&b, " over %s", dur) == -1)) {
-        buf_fini(&b);
-        return oom(c);
-    }
-    a->rule = b.p;
-    return 0;
-}
-
 /*
- * After the options: what the line must have, clear= on the right side, the
- * rule text, and a name no earlier alert has (events are told apart by it).
- */
-static int
-alert_end(struct cursor *c, struct rules_alert *a, const struct token *word, unsigned seen)
-{
-    const struct rules_alert *o;
-    size_t i;
-
-    if (!c->partial && !(seen & (1u << AO_WINDOW)) && a->anomaly)
-        return fail(c, word->col, (unsigned)word->len, "an anomaly rule needs window=");
-    if (!c->partial && !a->anomaly &&
-        (!(seen & (1u << AO_WINDOW)) || !(seen & (1u << AO_BELOW | 1u << AO_ABOVE))))
-        return fail(c, word->col, (unsigned)word->len,
-                    "an alert needs window= and below= or above=");
-    if (!(seen & (1u << AO_CLEAR)))
-        a->clear = a->threshold;
-    else if (a->above ? a->clear > a->threshold : a->clear < a->threshold)
-        return fail(c, word->col, (unsigned)word->len,
-                    "clear=%g is on the wrong side of the threshold %g (it must be %s it)",
-                    a->clear, a->threshold, a->above ? "at or below" : "at or above");
-    if (a->rule == NULL && alert_rule_text(c, a) == -1)
-        return -1;
-    if ((i = table_find(&c->rs->names->rules, a->rule, strlen(a->rule))) == SIZE_MAX)
-        return 0;
-    o = &c->rs->alerts[i];
-    return fail(c, a->loc.col, (unsigned)strlen(a->metric_name),
-                "the rule at %s:%u is already named '%s' (give one of them another name=)",
-                o->loc.file, o->loc.line, a->rule);
-}
-
-/*
- * alert METRIC window=DUR (below=X | above=X) [for=DUR] [clear=X] [name=ID]
- * anomaly METRIC window=DUR [season=none|daily|weekly] [direction=drop|spike|both]
- *         [sensitivity=low|medium|high] [min=N] [for=DUR] [name=ID]
- * Both watch one metric over a window and share the state machine's shape,
- * so they share one struct and this one parser.
- */
-static int
-parse_alert(struct cursor *c, struct token *tok, int n, int anomaly)
-{
-    struct rules_alert *a;
-    unsigned seen = 0;
-    int i, bad = 0;
-
-    if (n < 2 || !is_name(tok[1].p, tok[1].len))
-        return fail(c, n < 2 ? (unsigned)c->srclen + 1 : tok[1].col,
-                    n < 2 ? 1 : (unsigned)tok[1].len,
-                    anomaly ? "expected: anomaly METRIC window=DUR [season=…] [direction=…] "
-                              "[sensitivity=…] [min=N] [for=DUR] [name=ID]"
-                            : "expected: alert METRIC window=DUR (below=X | above=X) [for=DUR] "
-                              "[clear=X] [name=ID]");
-    if ((a = new_alert(c, &tok[1], anomaly)) == NULL)
-        return -1;
-    for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
-        if (alert_option(c, a, tok, n, i, &seen) == -1)
-            bad = 1;
-    /* After an error, what seems missing may only be misspelt: say nothing more. */
-    if (!bad && alert_end(c, a, &tok[0], seen) == -1)
-        bad = 1;
-    /* Its name, even on a line with an error, is taken: later rules are told so. */
-    if (a->rule != NULL &&
-        table_add(&c->rs->names->rules, a->rule, strlen(a->rule), c->rs->nalerts - 1) == -1)
-        return oom(c);
-    return bad ? -1 : 0;
-}
-
-static const char *const directives[] = {"define", "metric", "ratio", "alert", "anomaly"};
-#define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
-
-/*
- * A line ending in '\' (outside quotes): rules are one line each, so this
- * is an error. The '\' is dropped and the line read as far as it goes, and
- * the next line, the intended continuation, is skipped (not reported twice).
- */
-static int
-check_backslash(struct cursor *c, struct token *tok, int *n)
-{
-    struct token *t = &tok[*n - 1];
-
-    if (t->p[t->len - 1] != '\\')
-        return 0;
-    c->partial = 1;
-    c->skip_next = 1;
-    fail(c, t->col + (unsigned)t->len - 1, 1,
-         "a rule is written on one line ('\\' does not continue it on the next)");
-    if (--t->len == 0)
-        (*n)--;
-    return -1;
-}
-
-static int
-parse_line(struct cursor *c)
-{
-    struct token tok[MAX_TOKENS] = {{0}};
-    const char *near;
-    int n = tokenize(c, tok), bad, rc;
-
-    if (n <= 0)
-        return n;
-    bad = check_backslash(c, tok, &n);
-    if (n == 0)
-        return -1;
-    if (same(tok[0].p, tok[0].len, "define"))
-        rc = parse_define(c, tok, n);
-    else if (same(tok[0].p, tok[0].len, "metric"))
-        rc = parse_metric(c, tok, n);
-    else if (same(tok[0].p, tok[0].len, "ratio"))
-        rc = parse_ratio(c, tok, n);
-    else if (same(tok[0].p, tok[0].len, "alert"))
-        rc = parse_alert(c, tok, n, 0);
-    else if (same(tok[0].p, tok[0].len, "anomaly"))
-        rc = parse_alert(c, tok, n, 1);
-    else if ((near = nearest(tok[0].p, tok[0].len, directives, NDIRECTIVES)) != NULL)
-        rc = fail(c, tok[0].col, (unsigned)tok[0].len,
-                  "unknown directive '%.*s' (did you mean '%s'?)", (int)tok[0].len, tok[0].p, near);
-    else
-        rc = fail(c, tok[0].col, (unsigned)tok[0].len,
-                  "unknown directive '%.*s' (expected define, metric, ratio, alert or anomaly)",
-                  (int)tok[0].len, tok[0].p);
-    return bad ? -1 : rc;
-}
-
-/*
- * The line after one that ended in '\' is skipped, unless it starts with a
- * directive (then it is a rule of its own). Sets c->skip_next again when it
- * too ends in '\'. Returns whether to skip it.
- */
-static int
-skip_continuation(struct cursor *c)
-{
-    const char *p = skip_blank(c->src, c->src + c->srclen), *e = c->src + c->srclen;
-    size_t i, len;
-
-    for (i = 0; i < NDIRECTIVES; i++) {
-        len = strlen(directives[i]);
-        if ((size_t)(e - p) >= len && memcmp(p, directives[i], len) == 0 &&
-            (p + len == e || p[len] == ' ' || p[len] == '\t'))
-            return 0;
-    }
-    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    c->skip_next = e > p && e[-1] == '\\';
-    return 1;
-}
-
-/* Parse the line from 'p' to 'nl' (its newline or the end of the text). */
-static void
-parse_text_line(struct cursor *c, const char *p, const char *nl)
-{
-    const char *nul;
-    int skip = c->skip_next;
-
-    c->line++;
-    c->src = p;
-    c->srclen = (size_t)(nl - p);
-    c->rest = nl < c->end ? nl + 1 : c->end;
-    c->stop_line = c->partial = c->skip_next = 0;
-    if (c->srclen > 0 && p[c->srclen - 1] == '\r')
-        c->srclen--;
-    if (skip && skip_continuation(c))
-        return;
-    if ((nul = memchr(p, '\0', c->srclen)) != NULL) {
-        fail(c, (unsigned)(nul - p) + 1, 1, "a NUL byte in a rule file");
-        return;
-    }
-    parse_line(c);
-}
-
-/*
- * Parse rule text 'text' read from 'file' (a name for messages) into 'rs'.
- * Every error is reported into 'd', in file order, after those that earlier
- * calls on 'rs' reported into the same 'd' (pass the same one to every call
- * on a ruleset, and to rules_finish). Returns 0, or -1 when this text had an
- * error or the ruleset had stopped reading (out of memory, too many errors).
+ * Enter the rule name of alert 'i' so that rules_find_alert() finds it
+ * (an alert without one yet is left out). A name is entered once: the
+ * first alert of a name is the one found. Returns -1 on out-of-memory.
  */
 int
-rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, struct diag *d)
+rules_name_alert(struct ruleset *rs, size_t i)
 {
-    struct cursor c = {.rs = rs, .d = d, .end = text + len};
-    const char *p = text, *end = text + len, *nl;
-    size_t before = rs->nerrors;
-    char **files;
+    const char *rule = rs->alerts[i].rule;
 
-    if (rs->stopped)
-        return -1;
-    if ((files = grow(rs->files, &rs->nfiles, sizeof(*files))) == NULL ||
-        (files[rs->nfiles - 1] = strdup(file)) == NULL) {
-        struct rules_loc loc = {file, 0, 0};
-
-        if (files != NULL)
-            rs->files = files;
-        rs->stopped = 1;
-        return report(rs, d, &loc, NULL, 0, 0, "out of memory");
-    }
-    rs->files = files;
-    c.file = files[rs->nfiles - 1];
-    for (; p < end && !rs->stopped; p = nl + 1) {
-        if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-            nl = end;
-        parse_text_line(&c, p, nl);
-        if (nl == end)
-            break;
-    }
-    return rs->nerrors > before || rs->stopped ? -1 : 0;
+    if (rule == NULL)
+        return 0;
+    return table_add(&rs->names->rules, rule, strlen(rule), i);
 }
 
-static int
-read_file(const char *path, struct buf *b)
+/* The define named by 'len' bytes at 'name', or NULL. */
+const struct rules_define *
+rules_find_define(const struct ruleset *rs, const char *name, size_t len)
 {
-    FILE *fp = fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
+    size_t i = table_find(&rs->names->defines, name, len);
 
-    if (fp == NULL)
-        return -1;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        if (buf_add(b, chunk, n) == -1) {
-            errno = ENOMEM;
-            rc = -1;
-            break;
-        }
-    }
-    if (ferror(fp))
-        rc = -1;
-    fclose(fp);
-    return rc;
+    return i != SIZE_MAX ? &rs->defines[i] : NULL;
 }
 
-static int
-cmp_names(const void *a, const void *b)
+/* The metric or ratio named by 'len' bytes at 'name', or NULL. */
+const struct rules_metric *
+rules_find_metric(const struct ruleset *rs, const char *name, size_t len)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t i = table_find(&rs->names->metrics, name, len);
+
+    return i != SIZE_MAX ? &rs->metrics[i] : NULL;
 }
 
-/* The paths of the "*.rarr" files of directory 'dir' ('path'), sorted; -1 on out-of-memory. */
-static int
-dir_files(DIR *dir, const char *path, char ***out, size_t *n)
+/* The first alert whose rule name rules_name_alert() entered as 'rule', or NULL. */
+const struct rules_alert *
+rules_find_alert(const struct ruleset *rs, const char *rule)
 {
-    struct dirent *e;
-    char **names = NULL, **nn;
-    size_t len;
+    size_t i = table_find(&rs->names->rules, rule, strlen(rule));
 
-    *n = 0;
-    while ((e = readdir(dir)) != NULL) {
-        len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".rarr") != 0 || e->d_name[0] == '.')
-            continue;
-        if ((nn = grow(names, n, sizeof(*nn))) == NULL)
-            break;
-        names = nn;
-        if ((names[*n - 1] = malloc(strlen(path) + len + 2)) == NULL)
-            break;
-        sprintf(names[*n - 1], "%s/%s", path, e->d_name);
-    }
-    *out = names;
-    if (e != NULL)
-        return -1;
-    if (names != NULL)
-        qsort(names, *n, sizeof(*names), cmp_names);
-    return 0;
-}
-
-/* Load every "*.rarr" file of a directory in name order, each with all its errors. */
-static int
-load_dir(struct ruleset *rs, const char *path, DIR *dir, struct diag *d)
-{
-    struct rules_loc loc = {path, 0, 0};
-    char **names;
-    size_t n, i;
-    int rc = 0;
-
-    if (dir_files(dir, path, &names, &n) == -1) {
-        rs->stopped = 1;
-        rc = report(rs, d, &loc, NULL, 0, 0, "out of memory");
-    } else if (n == 0) {
-        rc = report(rs, d, &loc, NULL, 0, 0, "no *.rarr files in this directory");
-    }
-    for (i = 0; i < n; i++) {
-        if (names[i] != NULL && rules_load_path(rs, names[i], d) == -1)
-            rc = -1;
-        free(names[i]);
-    }
-    free(names);
-    return rc;
-}
-
-/*
- * Load a rule file, or every "*.rarr" file of a directory in name order.
- * Errors go into 'd' as rules_parse() reports them (a file that cannot be
- * read is one). Returns 0, or -1 when there was an error.
- */
-int
-rules_load_path(struct ruleset *rs, const char *path, struct diag *d)
-{
-    struct rules_loc loc = {path, 0, 0};
-    struct buf b;
-    DIR *dir;
-    int rc = -1;
-
-    if (rs->stopped)
-        return -1;
-    if ((dir = opendir(path)) != NULL) {
-        rc = load_dir(rs, path, dir, d);
-        closedir(dir);
-        return rc;
-    }
-    buf_init(&b);
-    if (read_file(path, &b) == -1)
-        report(rs, d, &loc, NULL, 0, 0, strerror(errno));
-    else
-        rc = rules_parse(rs, path, buf_cstr(&b), b.len, d);
-    buf_fini(&b);
-    return rc;
+    return i != SIZE_MAX ? &rs->alerts[i] : NULL;
 }
 
 static int fail_at(struct ruleset *rs, struct diag *d, const struct rules_loc *loc,
@@ -1886,7 +513,7 @@ fail_at(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return report(rs, d, loc, srcline, strlen(srcline), width, msg);
+    return rules_error(rs, d, loc, srcline, strlen(srcline), width, msg);
 }
 
 /* The metric name nearest to 'name', for "did you mean"; NULL if none is. */
@@ -1906,6 +533,7 @@ nearest_metric(const struct ruleset *rs, const char *name)
     return near;
 }
 
+/* Resolve the metric 'name' used at 'loc' into '*out'; 'want_plain': not a ratio. */
 static int
 resolve(struct ruleset *rs, const char *name, const struct rules_loc *loc, const char *srcline,
         int want_plain, size_t *out, struct diag *d)
@@ -1972,12 +600,160 @@ finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct 
 }
 
 /*
+ * The literal bytes a regex "^abc..." requires at the start of every match:
+ * after the '^', the bytes up to the first character with a meaning (a
+ * quantifier takes the byte before it along), when no '|' outside groups and
+ * classes offers another way to match. 0 when there is no such prefix, or
+ * the pattern has anything that makes it hard to be sure.
+ * The matcher rejects subjects that lack it without running PCRE2.
+ */
+static size_t
+literal_prefix(const char *t, size_t len)
+{
+    size_t i, n, depth = 0;
+
+    /* Quoted runs, comments and extended mode could hide a '|' from the scan below. */
+    if (len < 2 || t[0] != '^' || memchr(t, '#', len) != NULL)
+        return 0;
+    for (i = 0; i + 1 < len; i++)
+        if (t[i] == '\\' && t[i + 1] == 'Q')
+            return 0;
+    for (i = 0; i < len; i++) {
+        if (t[i] == '\\') {
+            i++;
+        } else if (t[i] == '[') {
+            /* A class: no '|' or group inside counts; a ']' first in it is a member. */
+            i++;
+            if (i < len && t[i] == '^')
+                i++;
+            if (i < len && t[i] == ']')
+                i++;
+            for (; i < len && t[i] != ']'; i++)
+                if (t[i] == '\\')
+                    i++;
+        } else if (t[i] == '(') {
+            depth++;
+        } else if (t[i] == ')' && depth > 0) {
+            depth--;
+        } else if (t[i] == '|' && depth == 0) {
+            return 0;
+        }
+    }
+    for (n = 1; n < len && strchr("\\^$.|?*+()[]{}", t[n]) == NULL; n++)
+        ;
+    if (n < len && strchr("?*+{", t[n]) != NULL)
+        n--;
+    return n - 1;
+}
+
+/*
+ * Map the named groups of condition 'c''s compiled regex to fields (entered
+ * in the field table, marked as captured). Returns -1 on out-of-memory.
+ */
+static int
+cond_groups(struct ruleset *rs, struct rules_cond *c)
+{
+    uint32_t count, size, i, groups;
+    PCRE2_SPTR table;
+
+    pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &table);
+    c->ngroups = groups + 1;
+    if (count == 0)
+        return 0;
+    if ((c->groups = malloc(c->ngroups * sizeof(*c->groups))) == NULL)
+        return -1;
+    for (i = 0; i < c->ngroups; i++)
+        c->groups[i] = UINT32_MAX;
+    for (i = 0; i < count; i++) {
+        PCRE2_SPTR e = table + (size_t)i * size;
+        uint32_t g = ((uint32_t)e[0] << 8) | e[1];
+        size_t f = rules_field(rs, (const char *)e + 2);
+
+        if (f == SIZE_MAX)
+            return -1;
+        c->groups[g] = (uint32_t)f;
+        rs->fields[f].captured = 1;
+    }
+    return 0;
+}
+
+/* Compile the regex of condition 'c' for good. Returns 0, or -1 with 'd' set. */
+static int
+compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
+{
+    int err;
+    PCRE2_SIZE off;
+    size_t jit_size = 0;
+    uint32_t opts;
+
+    c->re = pcre2_compile((PCRE2_SPTR)c->text, c->len, 0, &err, &off, NULL);
+    if (c->re == NULL) {
+        PCRE2_UCHAR msg[256];
+        unsigned col = c->loc.col;
+
+        pcre2_get_error_message(err, msg, sizeof(msg));
+        /* Point into the regex when the offset is in text the user wrote. */
+        if (off <= c->literal_len)
+            col += (unsigned)off;
+        diag_set(d, c->loc.file, c->loc.line, col, "bad regex: %s (at offset %zu of '%s')",
+                 (const char *)msg, (size_t)off, c->text);
+        diag_source(d, c->srcline, strlen(c->srcline), 1);
+        return -1;
+    }
+    /*
+     * Without the JIT, pcre2_match interprets: slower, the same results. The
+     * JIT is used only where it made code: pcre2_jit_compile succeeds without
+     * any for (*NO_JIT), and pcre2_jit_match then fails on every subject.
+     * pcre2_jit_match also skips pcre2_match's checks, the UTF-8 validity of
+     * the subject among them: a (*UTF) regex keeps pcre2_match, which reports
+     * an invalid subject as an error instead of undefined behaviour.
+     */
+    pcre2_pattern_info(c->re, PCRE2_INFO_ALLOPTIONS, &opts);
+    c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0 &&
+             pcre2_pattern_info(c->re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0 &&
+             !(opts & PCRE2_UTF);
+    c->prefix_len = opts & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_MULTILINE | PCRE2_UTF)
+                        ? 0
+                        : literal_prefix(c->text, c->len);
+    if (cond_groups(rs, c) == -1) {
+        diag_set(d, c->loc.file, c->loc.line, 0, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Compile every regex condition of the ruleset; named groups are entered in
+ * the field table. Returns 0, or -1 with 'd' naming the rule, PCRE2's
+ * message and the column of the error.
+ */
+static int
+compile_regexes(struct ruleset *rs, struct diag *d)
+{
+    size_t i, j;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        struct rules_metric *m = &rs->metrics[i];
+
+        for (j = 0; j < m->nconds; j++)
+            if (m->conds[j].op != RULES_EQUAL && m->conds[j].re == NULL &&
+                compile_cond(rs, &m->conds[j], d) == -1)
+                return -1;
+    }
+    return 0;
+}
+
+/*
  * Finish a ruleset once every file is parsed: resolve the names ratios and
  * alerts use, check every alert's window and for= against the evaluation
  * step (each a whole number of steps) and compile the regexes. Its errors
  * are added to those parsing reported into 'd' (also after a parse error,
  * so that one run shows them all), and 'd' is sorted into file order.
- * Returns 0, or -1 when the ruleset had any error.
+ * Returns 0, or -1 when the ruleset had any error (then nothing is
+ * compiled).
  */
 int
 rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d)
@@ -1995,9 +771,10 @@ rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d)
         diag_sort(d, (const char *const *)rs->files, rs->nfiles);
         return -1;
     }
-    return match_compile(rs, d);
+    return compile_regexes(rs, d);
 }
 
+/* Print 'key' and 'v' in the shortest form that reads back to the same number. */
 static void
 put_number(FILE *fp, const char *key, double v)
 {
@@ -2009,6 +786,7 @@ put_number(FILE *fp, const char *key, double v)
     buf_fini(&b);
 }
 
+/* Print " key=DUR" with 'ms' as a duration like 1h30m. */
 static void
 put_duration(FILE *fp, const char *key, int64_t ms)
 {
@@ -2037,10 +815,10 @@ put_value(FILE *fp, const struct rules_cond *c)
     fputc('\'', fp);
 }
 
+/* One metric or ratio as a rule line for --check. */
 static void
 describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp)
 {
-    static const char *const ops[] = {"~", "!~", "="};
     size_t j;
 
     if (m->kind == RULES_RATIO) {
@@ -2051,9 +829,9 @@ describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp
         fprintf(fp, "metric %s", m->name);
     }
     if (m->category != RULES_NONE)
-        fprintf(fp, " rarr=%s", category_names[m->category]);
+        fprintf(fp, " rarr=%s", rules_category_name(m->category));
     for (j = 0; j < m->nconds; j++) {
-        fprintf(fp, " %s%s", rs->fields[m->conds[j].field].name, ops[m->conds[j].op]);
+        fprintf(fp, " %s%s", rs->fields[m->conds[j].field].name, rules_op_name(m->conds[j].op));
         put_value(fp, &m->conds[j]);
     }
     if (m->kind == RULES_SUM)
@@ -2061,17 +839,15 @@ describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp
     fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
 }
 
+/* One alert or anomaly rule as a rule line for --check, every default written out. */
 static void
 describe_alert(const struct rules_alert *a, FILE *fp)
 {
-    static const char *const seasons[] = {"none", "daily", "weekly"};
-    static const char *const directions[] = {"both", "drop", "spike"};
-
     if (a->anomaly) {
         fprintf(fp, "anomaly %s", a->metric_name);
         put_duration(fp, "window", a->window_ms);
-        fprintf(fp, " season=%s direction=%s sensitivity=%s", seasons[a->season],
-                directions[a->direction],
+        fprintf(fp, " season=%s direction=%s sensitivity=%s", rules_season_name(a->season),
+                rules_direction_name(a->direction),
                 a->far < 0.05  ? "low"
                 : a->far < 0.5 ? "medium"
                                : "high");
@@ -2132,10 +908,10 @@ nearest_field(enum record_format fmt, const char *name)
     static const char *const names[] = {
         "line",  "remote_addr", "ident",  "user",  "time",    "request",    "method", "path",
         "query", "protocol",    "status", "bytes", "referer", "user_agent", "extra",  "vhost"};
-    const char *have[sizeof(names) / sizeof(names[0])];
+    const char *have[NELEM(names)];
     size_t i, n = 0;
 
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    for (i = 0; i < NELEM(names); i++)
         if (record_format_has_field(fmt, record_clf_field(names[i])))
             have[n++] = names[i];
     return diag_nearest(name, have, n);
@@ -2162,10 +938,12 @@ warn_field(const struct ruleset *rs, const struct rules_metric *m, size_t f,
 
 /*
  * Warn about every field the rules read (in conditions and sum=) that lines
- * of format 'fmt' cannot have: not an error, they read as empty. One warning per field, at its
- * first use, with "did you mean" when a field of that format is close; a named group of the same
- * metric is a field. Nothing is known of JSON (or of a format not yet detected). Call after
- * rules_finish(), with -f or once the format is detected. Returns the number of warnings.
+ * of format 'fmt' cannot have: not an error, they read as empty. One warning
+ * per field, at its first use, with "did you mean" when a field of that
+ * format is close; a named group of the same metric is a field. Nothing is
+ * known of JSON (or of a format not yet detected). Call after
+ * rules_finish(), with -f or once the format is detected. Returns the
+ * number of warnings.
  */
 int
 rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)

@@ -27,6 +27,7 @@
 #include "rarr/buf.h"
 #include "rarr/emit.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 #define T_0209 1777860540000LL /* 2026-05-04T02:09:00Z */
 #define T_0214 1777860840000LL /* 2026-05-04T02:14:00Z */

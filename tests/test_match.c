@@ -1,9 +1,9 @@
 /*
- * test_match.c -- unit tests of the rule match stage (src/match.c), SPEC section 3.
+ * test_match.c -- unit tests of the rule match stage (src/match.c).
  *
  * Records are built the way the pipeline builds them (record_begin, then
  * input_clf_parse for web log lines, or the raw format's single `line`
- * field) and tested against metrics compiled by match_compile: every
+ * field) and tested against metrics compiled by rules_finish: every
  * condition must hold, `!~` and `=`, missing fields read as empty, named
  * captures live for the rest of their metric only, regexes match bytes
  * (unless a rule opts into (*UTF)), a pathological regex stops at the match
@@ -22,6 +22,7 @@
 #include "rarr/match.h"
 #include "rarr/record.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 /* A compiled ruleset with its matcher and one record to fill. */
 struct fixture {

@@ -1,5 +1,6 @@
 /*
- * test_rules.c -- unit tests of the rule-file parser (src/rules.c), SPEC section 3.
+ * test_rules.c -- unit tests of the rule-file parser (src/rules_parse.c) and
+ * the ruleset it builds (src/rules.c): the rule language of docs/rules.md.
  *
  * Valid files: defines expanded in later defines and metrics, categories,
  * the three condition operators, quoting and comments, sum=, ratios written
@@ -22,6 +23,7 @@
 
 #include "rarr/buf.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 #define FILE_NAME "t.rarr"
 #define STEP_MS 60000
@@ -170,6 +172,24 @@ test_rules_metric_category_and_conditions(void **state)
     assert_string_equal(rules_category_name(RULES_RETENTION), "retention");
     assert_string_equal(rules_category_name(RULES_NONE), "");
     rules_free(rs);
+}
+
+/* The words of the language for operators, seasons and directions have one home. */
+static void
+test_rules_enum_names(void **state)
+{
+    (void)state;
+    assert_string_equal(rules_op_name(RULES_MATCH), "~");
+    assert_string_equal(rules_op_name(RULES_NOT_MATCH), "!~");
+    assert_string_equal(rules_op_name(RULES_EQUAL), "=");
+    assert_string_equal(rules_season_name(RULES_SEASON_NONE), "none");
+    assert_string_equal(rules_season_name(RULES_SEASON_DAILY), "daily");
+    assert_string_equal(rules_season_name(RULES_SEASON_WEEKLY), "weekly");
+    assert_string_equal(rules_direction_name(RULES_BOTH), "both");
+    assert_string_equal(rules_direction_name(RULES_DROP), "drop");
+    assert_string_equal(rules_direction_name(RULES_SPIKE), "spike");
+    assert_null(rules_season_name((enum rules_season)3));
+    assert_null(rules_category_name((enum rules_category)5));
 }
 
 static void
@@ -683,7 +703,7 @@ test_rules_error_ratio_shape(void **state)
 
 /*
  * Text glued to the end of the ratio's expression is not silently dropped:
- * "a / b-c" is not "a / b" (SPEC section 3: unknown options are errors).
+ * "a / b-c" is not "a / b" (unknown options are errors).
  */
 static void
 test_rules_error_ratio_trailing_garbage(void **state)
@@ -710,7 +730,7 @@ test_rules_error_too_many_words(void **state)
     buf_fini(&b);
 }
 
-/* Column of the NUL byte: SPEC section 3 reports every error as FILE:LINE:COL. */
+/* Column of the NUL byte: every error is reported as FILE:LINE:COL. */
 static void
 test_rules_error_nul_byte(void **state)
 {
@@ -1755,6 +1775,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_define_used_in_later_define_and_metric),
         cmocka_unit_test(test_rules_metric_category_and_conditions),
+        cmocka_unit_test(test_rules_enum_names),
         cmocka_unit_test(test_rules_quoted_values_keep_spaces),
         cmocka_unit_test(test_rules_comments_and_blank_lines),
         cmocka_unit_test(test_rules_sum_kind),

@@ -1,4 +1,4 @@
-/* match.h -- PCRE2 compile (JIT) and matching a record against a metric's conditions. */
+/* match.h -- matching a record against the conditions of a finished ruleset's metrics. */
 #ifndef RARR_MATCH_H
 #define RARR_MATCH_H
 
@@ -12,7 +12,6 @@ enum match_result { MATCH_NO, MATCH_YES, MATCH_ERROR };
 
 struct matcher;
 
-int match_compile(struct ruleset *rs, struct diag *d);
 struct matcher *match_new(const struct ruleset *rs, uint32_t match_limit, uint32_t depth_limit);
 void match_free(struct matcher *mt);
 enum match_result match_metric(struct matcher *mt, const struct rules_metric *m, struct record *r,

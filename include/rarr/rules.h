@@ -1,4 +1,9 @@
-/* rules.h -- the rule language (SPEC section 3) parsed into a ruleset. */
+/*
+ * rules.h -- the ruleset: metrics, ratios, alerts and anomaly rules as the
+ * rule files define them (docs/rules.md), their names resolved and their
+ * regexes compiled. src/rules_parse.c builds one; match, window, alert and
+ * the rest read it.
+ */
 #ifndef RARR_RULES_H
 #define RARR_RULES_H
 
@@ -37,7 +42,7 @@ struct rules_cond {
     size_t literal_len;   /* bytes of 'text' before the first expansion */
     struct rules_loc loc; /* column of the value's first byte */
     char *srcline;        /* the rule's line, for error carets */
-    pcre2_code *re;       /* set by match_compile */
+    pcre2_code *re;       /* set by rules_finish */
     int jit;              /* re was JIT-compiled: pcre2_jit_match, no option checks */
     size_t prefix_len;    /* text[1..prefix_len]: literal bytes every match starts with */
     uint32_t *groups;     /* group number -> field number (UINT32_MAX: unnamed) */
@@ -62,7 +67,7 @@ struct rules_metric {
 enum rules_season { RULES_SEASON_NONE, RULES_SEASON_DAILY, RULES_SEASON_WEEKLY };
 enum rules_direction { RULES_BOTH, RULES_DROP, RULES_SPIKE };
 
-/* A threshold alert, or with 'anomaly' set an anomaly rule (SPEC section 3). */
+/* A threshold alert, or with 'anomaly' set an anomaly rule. */
 struct rules_alert {
     char *metric_name;
     size_t metric;
@@ -85,7 +90,7 @@ struct ruleset {
     char **files;
     size_t nfiles;
     struct rules_define {
-        char *name, *text; /* text NULL: it expanded past RULES_EXPAND_MAX (an error) */
+        char *name, *text; /* text NULL: it expanded past the parser's limit (an error) */
     } * defines;
     size_t ndefines;
     struct rules_metric *metrics;
@@ -99,23 +104,35 @@ struct ruleset {
     struct rules_names *names; /* the names above, hashed (rules.c's own) */
 };
 
-/*
- * The most bytes a regex or define that uses %{NAME} may expand to: 64 KiB.
- * Defines nest, so each level can double the text: without a cap forty
- * lines would ask for a terabyte. PCRE2 built with its usual 2-byte links
- * compiles no regex whose code passes 64 KiB, so real patterns stay below.
- */
-#define RULES_EXPAND_MAX 65536
-
 struct ruleset *rules_new(void);
 void rules_free(struct ruleset *rs);
-int rules_parse(struct ruleset *rs, const char *file, const char *text, size_t len, struct diag *d);
-int rules_load_path(struct ruleset *rs, const char *path, struct diag *d);
 int rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d);
 size_t rules_field(struct ruleset *rs, const char *name);
+int rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out);
 void rules_describe(const struct ruleset *rs, FILE *fp);
 int rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp);
-int rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out);
+
+/* The words of the rule language for the enums above; NULL past the last value. */
 const char *rules_category_name(enum rules_category c);
+const char *rules_op_name(enum rules_op op);
+const char *rules_season_name(enum rules_season s);
+const char *rules_direction_name(enum rules_direction dir);
+
+/* Building a ruleset, for the parser: NULL or -1 on out-of-memory. */
+int rules_error(struct ruleset *rs, struct diag *d, const struct rules_loc *loc, const char *src,
+                size_t srclen, unsigned width, const char *msg);
+const char *rules_add_file(struct ruleset *rs, const char *file);
+struct rules_define *rules_add_define(struct ruleset *rs, const char *name, size_t len, char *text);
+struct rules_metric *rules_add_metric(struct ruleset *rs, const char *name, size_t len,
+                                      const struct rules_loc *loc, const char *src, size_t srclen);
+struct rules_cond *rules_add_cond(struct rules_metric *m);
+struct rules_alert *rules_add_alert(struct ruleset *rs, const char *metric, size_t len,
+                                    const struct rules_loc *loc, const char *src, size_t srclen);
+int rules_name_alert(struct ruleset *rs, size_t i);
+const struct rules_define *rules_find_define(const struct ruleset *rs, const char *name,
+                                             size_t len);
+const struct rules_metric *rules_find_metric(const struct ruleset *rs, const char *name,
+                                             size_t len);
+const struct rules_alert *rules_find_alert(const struct ruleset *rs, const char *rule);
 
 #endif

@@ -10,6 +10,7 @@
 #include "rarr/input_json.h"
 #include "rarr/record.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 static const char rules[] = "metric a path~'x' MESSAGE~'y' http.response.status_code~'^5'\n"
                             "metric b user.id~'.' ts~'.' _SYSTEMD_UNIT='app.service'\n";

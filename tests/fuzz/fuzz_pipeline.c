@@ -32,6 +32,7 @@
 #include "rarr/emit.h"
 #include "rarr/pipeline.h"
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 struct setup {
     const char *rules;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "rarr/rules.h"
+#include "rarr/rules_parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
