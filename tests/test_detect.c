@@ -1,7 +1,9 @@
 /*
  * test_detect.c -- the detector's building blocks: incomplete gamma and
  * Poisson tails against closed forms, the Poisson-lognormal tail, and the
- * seasonal baseline learning a level, a daily shape and a weekly shape.
+ * seasonal baseline learning a level, a daily shape and a weekly shape; the
+ * detector on generated traffic; the table of learned fields that the state
+ * file saves by name, and the check of a loaded detector.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -583,6 +585,500 @@ test_detect_dst_change_is_not_an_anomaly(void **state)
     assert_true(dst_firings(0) > 0);
 }
 
+/* ---- The learned fields by name, and the check of a loaded detector. ---- */
+
+static size_t
+field_size(enum detect_field_type type)
+{
+    switch (type) {
+    case DETECT_F_DOUBLE:
+        return sizeof(double);
+    case DETECT_F_INT64:
+        return sizeof(int64_t);
+    case DETECT_F_UINT64:
+        return sizeof(uint64_t);
+    case DETECT_F_INT:
+        return sizeof(int);
+    }
+    return 0;
+}
+
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_clear_padding)
+#define HAVE_CLEAR_PADDING 1
+#endif
+#endif
+
+#ifdef HAVE_CLEAR_PADDING
+/* The nesting of struct detect in small: an array of structs inside a struct, then a hole. */
+struct probe {
+    int k;
+    struct {
+        struct detect_slot s[3];
+        struct detect_slot g;
+    } in;
+    double x[9];
+    int i;
+    int64_t j;
+};
+
+/*
+ * Whether __builtin_clear_padding finds the padding of 'struct probe' where
+ * offsetof says it is. GCC 12 does not: after an array of structs inside a
+ * struct it clears bytes one array too early (members' bytes, in struct
+ * detect), so there it cannot be asked.
+ */
+static int
+clear_padding_works(void)
+{
+    static struct probe p;
+    const unsigned char *b = (const unsigned char *)&p;
+    size_t hole = offsetof(struct probe, i) + sizeof(int), i;
+
+    memset(&p, 0xff, sizeof(p));
+    __builtin_clear_padding(&p);
+    for (i = 0; i < sizeof(p); i++)
+        if ((b[i] == 0) != ((i >= sizeof(int) && i < 8) || (i >= hole && i < hole + 4)))
+            return 0;
+    return 1;
+}
+#endif
+
+/*
+ * Mark in 'is_member' the bytes of struct detect that belong to a member, as
+ * opposed to padding, and return 1; return 0 where the compiler cannot say.
+ * It is asked, not guessed: every byte is set, then __builtin_clear_padding
+ * zeroes exactly the padding, so the bytes still set are the members'.
+ */
+static int
+member_bytes(unsigned char *is_member)
+{
+#ifdef HAVE_CLEAR_PADDING
+    static struct detect d;
+    const unsigned char *b = (const unsigned char *)&d;
+    size_t i;
+
+    if (!clear_padding_works())
+        return 0;
+    memset(&d, 0xff, sizeof(d));
+    __builtin_clear_padding(&d);
+    for (i = 0; i < sizeof(d); i++)
+        is_member[i] = b[i] != 0;
+    return 1;
+#else
+    (void)is_member;
+    return 0;
+#endif
+}
+
+/*
+ * The rows of detect_fields cover every byte of struct detect but cfg and
+ * padding, each byte once. A byte map of the struct is marked row by row
+ * (an overlap, a row past the end or into cfg fails at once), then
+ * compared with the member bytes the compiler reports; a member added
+ * without a row shows up as bytes no row covers, wherever it lands.
+ *
+ * Where the compiler cannot report them (clang 14, GCC 12: see
+ * clear_padding_works) the test falls back on what padding can look like
+ * in this struct, whose members are 4 and 8 bytes: every gap the rows leave
+ * outside cfg must be shorter than 8 bytes and end on an 8-byte boundary
+ * (the hole before an 8-byte member, or the tail). That still catches any
+ * new 8-byte member and any 4-byte member that does not land in one of the
+ * existing 4-byte holes after an int; the exact check catches those too.
+ */
+static void
+test_detect_fields_cover_every_learned_byte(void **state)
+{
+    static unsigned char covered[sizeof(struct detect)], member[sizeof(struct detect)];
+    size_t cfg_at = offsetof(struct detect, cfg);
+    size_t cfg_end = cfg_at + sizeof(((struct detect *)0)->cfg);
+    size_t i, j, k, size, at, gap = 0;
+
+    (void)state;
+    memset(covered, 0, sizeof(covered));
+    for (i = 0; i < detect_nfields; i++) {
+        const struct detect_field *f = &detect_fields[i];
+
+        size = field_size(f->type);
+        if (size == 0 || f->count < 1 || f->stride < size)
+            fail_msg("%s: type %d, count %zu, stride %zu", f->name, (int)f->type, f->count,
+                     f->stride);
+        for (j = 0; j < f->count; j++) {
+            at = f->offset + j * f->stride;
+            if (at + size > sizeof(struct detect))
+                fail_msg("%s[%zu] ends past struct detect", f->name, j);
+            if (at < cfg_end && at + size > cfg_at)
+                fail_msg("%s[%zu] is inside cfg", f->name, j);
+            for (k = at; k < at + size; k++) {
+                if (covered[k])
+                    fail_msg("%s[%zu] overlaps another field at byte %zu", f->name, j, k);
+                covered[k] = 1;
+            }
+        }
+    }
+    if (member_bytes(member)) {
+        for (k = 0; k < sizeof(struct detect); k++)
+            if ((k < cfg_at || k >= cfg_end) && covered[k] != member[k])
+                fail_msg("byte %zu of struct detect: %s", k,
+                         member[k] ? "a member no field names" : "padding named as a field");
+        return;
+    }
+    for (k = 0; k <= sizeof(struct detect); k++) {
+        if (k < sizeof(struct detect) && (k >= cfg_at && k < cfg_end))
+            continue;
+        if (k < sizeof(struct detect) && !covered[k]) {
+            gap++;
+            continue;
+        }
+        if (gap > 0 && (gap >= _Alignof(struct detect) || k % _Alignof(struct detect) != 0))
+            fail_msg("%zu bytes before byte %zu are named by no field", gap, k);
+        gap = 0;
+    }
+}
+
+/*
+ * The saved names: unique, member paths in lower case, and the same set as
+ * ever. A saved file finds its fields by these names, so the list below
+ * changes only by additions: a renamed field would be lost on load.
+ */
+static const struct {
+    const char *name;
+    enum detect_field_type type;
+    size_t count;
+} saved_names[] = {
+    {"bl.week.a", DETECT_F_DOUBLE, DETECT_WEEK_SLOTS},
+    {"bl.week.b", DETECT_F_DOUBLE, DETECT_WEEK_SLOTS},
+    {"bl.week.period", DETECT_F_INT64, DETECT_WEEK_SLOTS},
+    {"bl.day.a", DETECT_F_DOUBLE, DETECT_DAY_SLOTS},
+    {"bl.day.b", DETECT_F_DOUBLE, DETECT_DAY_SLOTS},
+    {"bl.day.period", DETECT_F_INT64, DETECT_DAY_SLOTS},
+    {"bl.global.a", DETECT_F_DOUBLE, 1},
+    {"bl.global.b", DETECT_F_DOUBLE, 1},
+    {"bl.global.period", DETECT_F_INT64, 1},
+    {"dow_a", DETECT_F_DOUBLE, 7},
+    {"dow_b", DETECT_F_DOUBLE, 7},
+    {"dow_period", DETECT_F_INT64, 7},
+    {"sxx", DETECT_F_DOUBLE, DETECT_SCALES},
+    {"smu", DETECT_F_DOUBLE, DETECT_SCALES},
+    {"tau2", DETECT_F_DOUBLE, 1},
+    {"hour_x", DETECT_F_DOUBLE, 1},
+    {"hour_m", DETECT_F_DOUBLE, 1},
+    {"hour_aeff", DETECT_F_DOUBLE, 1},
+    {"hour", DETECT_F_INT64, 1},
+    {"hour_fired", DETECT_F_INT, 1},
+    {"n", DETECT_F_UINT64, 1},
+    {"cx", DETECT_F_DOUBLE, DETECT_RING + 1},
+    {"cm", DETECT_F_DOUBLE, DETECT_RING + 1},
+    {"phase", DETECT_F_INT, 1},
+    {"pending", DETECT_F_INT, 1},
+    {"dir", DETECT_F_INT, 1},
+    {"clear_count", DETECT_F_INT, 1},
+    {"effect", DETECT_F_DOUBLE, 1},
+    {"since_ms", DETECT_F_INT64, 1},
+    {"frozen_since_ms", DETECT_F_INT64, 1},
+    {"rebound_until_ms", DETECT_F_INT64, 1},
+    {"usable_from", DETECT_F_UINT64, 1},
+    {"holdoff_until", DETECT_F_UINT64, 1},
+    {"relearning", DETECT_F_INT, 1},
+    {"cont.log.level", DETECT_F_DOUBLE, 1},
+    {"cont.log.slow", DETECT_F_DOUBLE, 1},
+    {"cont.log.mad", DETECT_F_DOUBLE, 1},
+    {"cont.log.hi", DETECT_F_DOUBLE, 1},
+    {"cont.log.lo", DETECT_F_DOUBLE, 1},
+    {"cont.log.rate", DETECT_F_DOUBLE, 2},
+    {"cont.log.m1", DETECT_F_DOUBLE, 2},
+    {"cont.log.m2", DETECT_F_DOUBLE, 2},
+    {"cont.log.n_mad", DETECT_F_DOUBLE, 1},
+    {"cont.log.started", DETECT_F_INT, 1},
+    {"cont.id.level", DETECT_F_DOUBLE, 1},
+    {"cont.id.slow", DETECT_F_DOUBLE, 1},
+    {"cont.id.mad", DETECT_F_DOUBLE, 1},
+    {"cont.id.hi", DETECT_F_DOUBLE, 1},
+    {"cont.id.lo", DETECT_F_DOUBLE, 1},
+    {"cont.id.rate", DETECT_F_DOUBLE, 2},
+    {"cont.id.m1", DETECT_F_DOUBLE, 2},
+    {"cont.id.m2", DETECT_F_DOUBLE, 2},
+    {"cont.id.n_mad", DETECT_F_DOUBLE, 1},
+    {"cont.id.started", DETECT_F_INT, 1},
+    {"cont.use_log", DETECT_F_INT, 1},
+    {"cont.fire_rate", DETECT_F_DOUBLE, 1},
+    {"cont.seen", DETECT_F_UINT64, 1},
+};
+
+/* The row named 'name', or detect_nfields. */
+static size_t
+find_field(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < detect_nfields; i++)
+        if (strcmp(detect_fields[i].name, name) == 0)
+            break;
+    return i;
+}
+
+static void
+test_detect_field_names_are_unique_and_stable(void **state)
+{
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < detect_nfields; i++) {
+        const char *name = detect_fields[i].name;
+
+        if (name == NULL || name[0] == '\0' ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != strlen(name) ||
+            name[0] == '.' || name[strlen(name) - 1] == '.' || strstr(name, "..") != NULL)
+            fail_msg("field %zu: bad name '%s'", i, name ? name : "(null)");
+        for (j = 0; j < i; j++)
+            if (strcmp(detect_fields[j].name, name) == 0)
+                fail_msg("field name '%s' twice", name);
+    }
+    assert_int_equal(detect_nfields, sizeof(saved_names) / sizeof(saved_names[0]));
+    for (i = 0; i < sizeof(saved_names) / sizeof(saved_names[0]); i++) {
+        if ((j = find_field(saved_names[i].name)) == detect_nfields)
+            fail_msg("field '%s' is gone", saved_names[i].name);
+        if (detect_fields[j].type != saved_names[i].type ||
+            detect_fields[j].count != saved_names[i].count)
+            fail_msg("field '%s': type %d count %zu, want %d and %zu", saved_names[i].name,
+                     (int)detect_fields[j].type, detect_fields[j].count, (int)saved_names[i].type,
+                     saved_names[i].count);
+    }
+}
+
+/* Copy every field of the table, element by element, as a save and a load would. */
+static void
+copy_fields(struct detect *to, const struct detect *from)
+{
+    size_t i, j, at;
+
+    for (i = 0; i < detect_nfields; i++)
+        for (j = 0; j < detect_fields[i].count; j++) {
+            at = detect_fields[i].offset + j * detect_fields[i].stride;
+            memcpy((char *)to + at, (const char *)from + at, field_size(detect_fields[i].type));
+        }
+}
+
+static int
+same_fields(const struct detect *a, const struct detect *b)
+{
+    size_t i, j, at;
+
+    for (i = 0; i < detect_nfields; i++)
+        for (j = 0; j < detect_fields[i].count; j++) {
+            at = detect_fields[i].offset + j * detect_fields[i].stride;
+            if (memcmp((const char *)a + at, (const char *)b + at,
+                       field_size(detect_fields[i].type)) != 0)
+                return 0;
+        }
+    return 1;
+}
+
+static void
+assert_same_event(const struct detect_event *a, const struct detect_event *b, int step)
+{
+    if (a->fired != b->fired || a->window_ms != b->window_ms || a->dir != b->dir ||
+        a->since_ms != b->since_ms || memcmp(&a->value, &b->value, sizeof(a->value)) != 0 ||
+        memcmp(&a->expected, &b->expected, sizeof(a->expected)) != 0 ||
+        memcmp(&a->lower, &b->lower, sizeof(a->lower)) != 0 ||
+        memcmp(&a->upper, &b->upper, sizeof(a->upper)) != 0 ||
+        memcmp(&a->score, &b->score, sizeof(a->score)) != 0 ||
+        memcmp(&a->p, &b->p, sizeof(a->p)) != 0 || (a->reason == NULL) != (b->reason == NULL) ||
+        (a->reason != NULL && strcmp(a->reason, b->reason) != 0))
+        fail_msg("step %d: the carried-over detector's event differs: fired %d value %.17g "
+                 "score %.17g, the original's %d %.17g %.17g",
+                 step, b->fired, b->value, b->score, a->fired, a->value, a->score);
+}
+
+/* Step 'step' of a one-minute series: a count step, or a value on the continuous path. */
+static void
+drive(struct detect *d, int step, double x, struct detect_event *ev)
+{
+    int64_t t = MONDAY + (int64_t)step * 60000;
+
+    if (d->cfg.continuous)
+        detect_value(d, t + 60000, x, 0, ev);
+    else
+        detect_step(d, t + 60000, t, x, 1, 0, ev);
+}
+
+/* Counts at 10 a minute with a daily shape, nothing for an hour from day 5 noon; or
+ * (values) 100 +- 5 % with a spike at step 1500. */
+static double
+traffic(int continuous, int step)
+{
+    int start = 5 * 1440 + 12 * 60;
+    double shape = 0.55 + 0.45 * sin(2 * 3.14159265358979 * (step % 1440) / 1440.0);
+
+    if (continuous)
+        return 100 * (1 + 0.05 * (2 * unit() - 1)) * (step == 1500 ? 3 : 1);
+    return poisson(10 * shape * (step >= start && step < start + 60 ? 0 : 1));
+}
+
+/*
+ * Run 'a' to step 'split', carry its fields alone into 'b' (a fresh
+ * detector whose every learned byte was garbage), then feed both to 'end':
+ * they must decide the same at every step and end with the same fields.
+ * Returns the events after the split.
+ */
+static int
+carry_over(struct detect *a, struct detect *b, int split, int end)
+{
+    struct detect_config cfg = a->cfg;
+    struct detect_event ea, eb;
+    int step, events = 0;
+    double x;
+
+    rng = 88172645463325252ULL;
+    for (step = 0; step < split; step++)
+        drive(a, step, traffic(a->cfg.continuous, step), &ea);
+    detect_init(b, &cfg);
+    memset(b, 0xa5, sizeof(*b));
+    b->cfg = a->cfg;
+    copy_fields(b, a);
+    assert_int_equal(detect_check(b), 0);
+    for (step = split; step < end; step++) {
+        x = traffic(a->cfg.continuous, step);
+        drive(a, step, x, &ea);
+        drive(b, step, x, &eb);
+        assert_same_event(&ea, &eb, step);
+        events += ea.fired != 0;
+    }
+    assert_true(same_fields(a, b));
+    return events;
+}
+
+/* A detector carried over by its fields alone, mid-firing, goes on exactly as the original. */
+static void
+test_detect_fields_carry_a_detector(void **state)
+{
+    static struct detect a, b;
+    int start = 5 * 1440 + 12 * 60;
+
+    (void)state;
+    setup_detect(&a, DETECT_DAILY, DETECT_BOTH, 60);
+    /* Split in the middle of the outage: firing, frozen, with a rebound ahead. */
+    assert_true(carry_over(&a, &b, start + 30, 7 * 1440) >= 1);
+    assert_int_equal(a.phase, DETECT_OK);
+    setup_values(&a);
+    assert_true(carry_over(&a, &b, 1400, 2000) >= 1);
+}
+
+/* What the detector leaves, from the start through warm-up, firing and resolving, passes. */
+static void
+test_detect_check_accepts_what_the_detector_leaves(void **state)
+{
+    static struct detect d;
+    struct detect_event ev;
+    int step, firing = 0;
+
+    (void)state;
+    setup_detect(&d, DETECT_WEEKLY, DETECT_BOTH, 60);
+    assert_int_equal(detect_check(&d), 0);
+    rng = 88172645463325252ULL;
+    for (step = 0; step < 7 * 1440; step++) {
+        drive(&d, step, traffic(0, step), &ev);
+        firing |= d.phase == DETECT_FIRING;
+        if (step % 97 == 0 || d.phase == DETECT_FIRING)
+            assert_int_equal(detect_check(&d), 0);
+    }
+    assert_true(firing);
+    setup_values(&d);
+    for (step = 0; step < 2000; step++) {
+        drive(&d, step, traffic(1, step), &ev);
+        assert_int_equal(detect_check(&d), 0);
+    }
+}
+
+/* One kind of damage a loaded detector may carry; 'k' from 0 while it returns 1. */
+static int
+damage(struct detect *d, int k)
+{
+    int bad;
+
+    switch (k) {
+    case 0:
+        bad = 3;
+        memcpy(&d->phase, &bad, sizeof(bad));
+        return 1;
+    case 1:
+        bad = -1;
+        memcpy(&d->phase, &bad, sizeof(bad));
+        return 1;
+    case 2:
+        d->dir = 2;
+        return 1;
+    case 3:
+        d->pending = -1;
+        return 1;
+    case 4:
+        d->clear_count = -3;
+        return 1;
+    case 5:
+        d->relearning = 2;
+        return 1;
+    case 6:
+        d->tau2 = NAN;
+        return 1;
+    case 7:
+        d->cx[17] = INFINITY;
+        return 1;
+    case 8:
+        d->bl.week[100].b = -1;
+        return 1;
+    case 9:
+        d->bl.global.a = -0.5;
+        return 1;
+    case 10:
+        d->dow_a[3] = -1;
+        return 1;
+    case 11:
+        d->smu[11] = -2;
+        return 1;
+    case 12:
+        d->cont.id.mad = -1;
+        return 1;
+    case 13:
+        d->cont.log.rate[1] = NAN;
+        return 1;
+    case 14:
+        d->cont.use_log = 7;
+        return 1;
+    case 15:
+        d->cont.id.started = -1;
+        return 1;
+    case 16:
+        d->hour_fired = 9;
+        return 1;
+    case 17:
+        d->cont.fire_rate = -1e-9;
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_detect_check_refuses_damage(void **state)
+{
+    static struct detect good, d;
+    struct detect_event ev;
+    int step, k;
+
+    (void)state;
+    setup_detect(&good, DETECT_DAILY, DETECT_BOTH, 60);
+    rng = 88172645463325252ULL;
+    for (step = 0; step < 2 * 1440; step++)
+        drive(&good, step, traffic(0, step), &ev);
+    assert_int_equal(detect_check(&good), 0);
+    for (k = 0;; k++) {
+        d = good;
+        if (!damage(&d, k))
+            break;
+        if (detect_check(&d) != -1)
+            fail_msg("damage %d was accepted", k);
+    }
+}
+
 int
 main(void)
 {
@@ -610,6 +1106,11 @@ main(void)
         cmocka_unit_test(test_detect_values_point_spike_fires),
         cmocka_unit_test(test_detect_values_scale_free),
         cmocka_unit_test(test_detect_dst_change_is_not_an_anomaly),
+        cmocka_unit_test(test_detect_fields_cover_every_learned_byte),
+        cmocka_unit_test(test_detect_field_names_are_unique_and_stable),
+        cmocka_unit_test(test_detect_fields_carry_a_detector),
+        cmocka_unit_test(test_detect_check_accepts_what_the_detector_leaves),
+        cmocka_unit_test(test_detect_check_refuses_damage),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,11 @@
-/* detect.h -- the anomaly detector's building blocks: predictive tails and the seasonal baseline.
+/*
+ * detect.h -- the anomaly detector: predictive tails, the seasonal baseline,
+ * the per-rule detector and the table that names its learned fields.
  */
 #ifndef RARR_DETECT_H
 #define RARR_DETECT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DETECT_WEEK_SLOTS 168
@@ -17,7 +20,7 @@ struct detect_slot {
 };
 
 /*
- * A hierarchical seasonal Gamma-Poisson baseline (ANOMALY.md 4.2): a global
+ * A hierarchical seasonal Gamma-Poisson baseline (docs/anomaly.md): a global
  * rate, hour-of-day and hour-of-week slots in local time, each shrunk to its
  * parent. One plain struct, no pointers, so it can be saved as it is.
  */
@@ -72,7 +75,7 @@ struct detect_scale {
 };
 
 /*
- * The continuous path (ANOMALY.md, "Measured ... B"): a one-step-ahead EW
+ * The continuous path (docs/anomaly.md, sums over one step): a one-step-ahead EW
  * level, a robust spread, tails learned from the series' own residuals by
  * peaks over threshold, and a new-extreme test against a discounted envelope.
  */
@@ -86,7 +89,8 @@ struct detect_cont {
 /*
  * One anomaly rule's whole state: configuration, baseline, dispersion and
  * variance estimates, the recent steps and the state machine. A plain struct
- * without pointers, so it can be copied and saved as it is.
+ * without pointers, so it can be copied. Every member but 'cfg' is named in
+ * detect_fields: a new member needs a row there (tests/test_detect.c checks).
  */
 struct detect {
     struct detect_config cfg;
@@ -109,7 +113,7 @@ struct detect {
     struct detect_cont cont;
 };
 
-/* What one step decided, for the anomaly record (SPEC section 5). */
+/* What one step decided, for the anomaly record (README, "Output records"). */
 struct detect_event {
     int fired;         /* 1 firing, -1 resolved, 0 nothing */
     int64_t window_ms; /* the window that triggered (firing) or was tested (resolved) */
@@ -125,5 +129,30 @@ void detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, doubl
 void detect_value(struct detect *d, int64_t end_ms, double y, int inhibited,
                   struct detect_event *ev);
 double detect_phi(const struct detect *d, int w);
+int detect_check(const struct detect *d);
+
+/*
+ * The learned fields of struct detect by name, for saving a detector field by
+ * field (everything but 'cfg', which comes from the rules). A row is 'count'
+ * elements of 'type', the first at 'offset' in struct detect, the next
+ * 'stride' bytes further. Names are the members' paths ("tau2", "cx",
+ * "bl.week.a", "cont.log.level") and never change meaning: a new member gets
+ * a new name. A loader starts from detect_init, overwrites the fields it
+ * finds, then calls detect_check. enum members are stored as DETECT_F_INT.
+ * Not in the table: cfg.continuous, which detect_step sets for good when a
+ * sum goes negative; the rules' value comes back after a load.
+ */
+enum detect_field_type { DETECT_F_DOUBLE, DETECT_F_INT64, DETECT_F_UINT64, DETECT_F_INT };
+
+struct detect_field {
+    const char *name;
+    enum detect_field_type type;
+    size_t offset; /* offsetof(struct detect, ...) of the first element */
+    size_t count;  /* elements: 1 for a scalar */
+    size_t stride; /* bytes from one element to the next */
+};
+
+extern const struct detect_field detect_fields[];
+extern const size_t detect_nfields;
 
 #endif
