@@ -173,8 +173,8 @@ clock_format_duration(int64_t ms, char *out)
     static const struct {
         const char *u;
         int64_t ms;
-    } units[] = {{"w", 7 * CLOCK_DAY_MS}, {"d", CLOCK_DAY_MS}, {"h", CLOCK_HOUR_MS},
-                 {"m", CLOCK_MINUTE_MS},          {"s", CLOCK_SECOND_MS},       {"ms", 1}};
+    } units[] = {{"w", 7 * CLOCK_DAY_MS}, {"d", CLOCK_DAY_MS},    {"h", CLOCK_HOUR_MS},
+                 {"m", CLOCK_MINUTE_MS},  {"s", CLOCK_SECOND_MS}, {"ms", 1}};
     size_t i, n = 0;
 
     if (ms <= 0) {

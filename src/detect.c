@@ -725,6 +725,7 @@ step_firing(struct detect *d, const struct step *s, struct detect_event *ev)
     int w = recovery_window(d);
     struct cand c;
 
+    memset(&c, 0, sizeof(c));
     c.phi = detect_phi(d, w);
     window_sums(d, w, &c.x, &c.m);
     c.s2 = sigma2(d, s->w_slot, s->aeff, c.phi);
@@ -1154,6 +1155,8 @@ _Static_assert(sizeof(enum detect_phase) == sizeof(int), "phase is saved as an i
  * _Generic or braced rows inside macros, hence the fence.
  */
 /* clang-format off */
+/* A member's path cannot be parenthesized inside offsetof: the rows' macros take paths. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 /* The field type of member 'm' of struct detect; any other type does not compile. */
 #define FIELD_TYPE(m)                                                                              \
     _Generic(((struct detect *)0)->m,                                                              \
@@ -1176,6 +1179,7 @@ _Static_assert(sizeof(enum detect_phase) == sizeof(int), "phase is saved as an i
     SCALAR(name ".hi", s.hi), SCALAR(name ".lo", s.lo), ARRAY(name ".rate", s.rate),               \
     ARRAY(name ".m1", s.m1), ARRAY(name ".m2", s.m2), SCALAR(name ".n_mad", s.n_mad),              \
     SCALAR(name ".started", s.started)
+/* NOLINTEND(bugprone-macro-parentheses) */
 /* clang-format on */
 
 /*
@@ -1268,9 +1272,11 @@ all_finite(const struct detect *d)
     return 1;
 }
 
+/* NOLINTBEGIN(bugprone-macro-parentheses): member paths, as above */
 #define NONNEG(m) all_nonneg(d, offsetof(struct detect, m[0]), ARRAY_LEN(m), MEMBER_SIZE(m[0]))
 #define NONNEG_SLOTS(layer, f)                                                                     \
     all_nonneg(d, offsetof(struct detect, layer[0].f), ARRAY_LEN(layer), MEMBER_SIZE(layer[0]))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /*
  * Whether a detector read back from a saved state is one that detect_step

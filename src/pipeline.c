@@ -100,7 +100,8 @@ struct pipeline {
 };
 
 /* Tell the operator (stderr): the one place the loop prints a warning. */
-static void say(const struct pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct pipeline *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 say(const struct pipeline *p, const char *fmt, ...)
@@ -408,9 +409,8 @@ stretch(struct pipeline *p, const char *src, uint64_t lineno, const char *line, 
                    *guess = record_format_name(p->stretch_guess);
 
         p->stretch_warned = 1;
-        say(p, "rarr: %s:%llu: warning: %u of the last %llu lines are not %s lines",
-            p->stretch_src, (unsigned long long)p->stretch_lineno, p->stretch_bad,
-            (unsigned long long)n, as);
+        say(p, "rarr: %s:%llu: warning: %u of the last %llu lines are not %s lines", p->stretch_src,
+            (unsigned long long)p->stretch_lineno, p->stretch_bad, (unsigned long long)n, as);
         if (p->stretch_guess != p->format)
             say(p, "; they look like %s (try -f %s)", guess, guess);
         say(p, "; rarr --help lists the formats\n");
@@ -444,7 +444,8 @@ late(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts, const cha
                 "order? give the oldest first\n",
                 src, (unsigned long long)lineno, dur, p->max_src);
         else
-            say(p, "rarr: %s:%llu: %s behind the newest event: this input is far out of time order\n",
+            say(p,
+                "rarr: %s:%llu: %s behind the newest event: this input is far out of time order\n",
                 src, (unsigned long long)lineno, dur);
     }
     return skip(p, src, lineno, DIAG_LATE, line, len);
@@ -508,8 +509,8 @@ hold_jump(struct pipeline *p, const char *src, uint64_t lineno, const char *line
     int vouched =
         p->last_wall != 0 && ts <= p->last_wall + jump_ms(p) && ts >= p->last_wall - LIVE_MS;
 
-    if (h->n > 0 &&
-        (step_started(p->step) ? ts < h->v[0].ts_ms - jump_ms(p) : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
+    if (h->n > 0 && (step_started(p->step) ? ts < h->v[0].ts_ms - jump_ms(p)
+                                           : llabs(ts - h->v[0].ts_ms) > START_AGREE_MS))
         reject_held(p);
     if (hold_add(h, src, lineno, line, len, ts) == -1) {
         errno = ENOMEM;
@@ -698,7 +699,7 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
     if (n < 0)
         return skip(p, src, lineno,
                     match_error(p->mt, p->bad.detail, sizeof(p->bad.detail)) ? DIAG_MATCH_LIMIT
-                                                                            : DIAG_MATCH_ERROR,
+                                                                             : DIAG_MATCH_ERROR,
                     r->line.p, r->line.len);
     p->parsed++;
     if (!step_started(p->step) || ts > step_newest(p->step))
@@ -1012,8 +1013,7 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
     for (i = 0; i < rs->nmetrics; i++)
         if (p->sum_skipped[i] > 0)
             fprintf(fp, "rarr: stats: sum= values skipped %s %llu (not numbers, or beyond 2^53)\n",
-                    rs->metrics[i].name,
-                    (unsigned long long)p->sum_skipped[i]);
+                    rs->metrics[i].name, (unsigned long long)p->sum_skipped[i]);
     fprintf(fp, "rarr: stats: events %llu, metric records %llu\n",
             (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);
     fprintf(fp, "rarr: stats: %.3f s, %.0f lines/s\n", seconds,

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *const clf_names[RECORD_NFIXED] = {
     [RECORD_F_LINE] = "line",       [RECORD_F_REMOTE_ADDR] = "remote_addr",
     [RECORD_F_IDENT] = "ident",     [RECORD_F_USER] = "user",

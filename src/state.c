@@ -516,7 +516,8 @@ field_elem_load(struct detect *d, const struct detect_field *f, size_t k, const 
     return 0;
 }
 
-/* Load one named field: a scalar, or an array of its 'count' elements. A missing field keeps its default. */
+/* Load one named field: a scalar, or an array of its 'count' elements. A missing field keeps its
+ * default. */
 static int
 field_load(struct detect *d, const struct detect_field *f, const json_t *o)
 {
@@ -575,7 +576,8 @@ image_load(struct detect *img, const json_t *o)
         json_string_length(json_object_get(o, "image")) != 2 * sizeof(*img))
         return -1;
     for (i = 0; i < sizeof(*img); i++) {
-        int hi = hex_digit((unsigned char)text[2 * i]), lo = hex_digit((unsigned char)text[2 * i + 1]);
+        int hi = hex_digit((unsigned char)text[2 * i]),
+            lo = hex_digit((unsigned char)text[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
             return -1;
@@ -732,8 +734,8 @@ find_saved(const json_t *list, const char *key, const char *value, unsigned char
 static int
 restore_clock(struct step *s, const json_t *c)
 {
-    static const char *const keys[] = {"max_ts",  "next_step", "horizon",    "pending_max",
-                                       "zero_run", "tz_min",   "written_to", "idle_run"};
+    static const char *const keys[] = {"max_ts",   "next_step", "horizon",    "pending_max",
+                                       "zero_run", "tz_min",    "written_to", "idle_run"};
     json_t *ev = json_object_get(c, "evaluated");
     int64_t v[8];
     size_t k;
@@ -776,9 +778,9 @@ rule_changed(const struct step *s, const char *rule, const char *metric, const c
     for (i = 0; i < s->rs->nalerts; i++) {
         const struct rules_alert *r = &s->rs->alerts[i];
 
-        if (strcmp(r->rule, rule) == 0 ||
-            (metric != NULL && type != NULL && strcmp(s->rs->metrics[r->metric].name, metric) == 0 &&
-             (strcmp(type, "anomaly") == 0) == r->anomaly))
+        if (strcmp(r->rule, rule) == 0 || (metric != NULL && type != NULL &&
+                                           strcmp(s->rs->metrics[r->metric].name, metric) == 0 &&
+                                           (strcmp(type, "anomaly") == 0) == r->anomaly))
             return 1;
     }
     return 0;
@@ -867,7 +869,10 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
                      name, rs->metrics[i].name);
             continue;
         }
-        rc = window_load(&s->win[i], o) == -1 || pending_load(s, json_object_get(o, "pending"), i) == -1 ? -1 : 0;
+        rc = window_load(&s->win[i], o) == -1 ||
+                     pending_load(s, json_object_get(o, "pending"), i) == -1
+                 ? -1
+                 : 0;
     }
     for (k = 0; taken != NULL && rc == 0 && k < json_array_size(metrics); k++)
         if (!taken[k])

@@ -21,11 +21,8 @@
 #include <string.h>
 
 /* The input-wide detector: drops of all applied lines, which inhibit the others. */
-static const struct detect_config lines_config = {.season = DETECT_WEEKLY,
-                                                  .direction = DETECT_DROP,
-                                                  .far = 0.1,
-                                                  .min = 10,
-                                                  .for_steps = 1};
+static const struct detect_config lines_config = {
+    .season = DETECT_WEEKLY, .direction = DETECT_DROP, .far = 0.1, .min = 10, .for_steps = 1};
 
 /* The longest window of each metric's threshold alerts, in steps (at least 1). */
 static size_t *
@@ -407,9 +404,9 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
     s->alert_value[i] = x;
     s->alert_defined[i] = 1;
     if (dev.fired != 0 && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
-        rc |= emit_anomaly(s->em, t, a->rule, m->name,
-                          m->category != RULES_NONE ? rules_category_name(m->category) : NULL,
-                          &dev);
+        rc |=
+            emit_anomaly(s->em, t, a->rule, m->name,
+                         m->category != RULES_NONE ? rules_category_name(m->category) : NULL, &dev);
     if (dev.fired != 0 && o->rep != NULL)
         rc |= report_event(o->rep, i, t, dev.fired > 0);
     return rc;

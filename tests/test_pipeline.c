@@ -648,7 +648,8 @@ test_pipeline_month_jumps_cost_a_day_each(void **state)
     run_finish(&r);
     assert_non_null(pipeline_step(r.p)->lines_det);
     if (pipeline_step(r.p)->lines_det->n > 12 * (1440 + 10))
-        fail_msg("%llu steps evaluated for 12 lines", (unsigned long long)pipeline_step(r.p)->lines_det->n);
+        fail_msg("%llu steps evaluated for 12 lines",
+                 (unsigned long long)pipeline_step(r.p)->lines_det->n);
     assert_true(pipeline_step(r.p)->lines_det->n >= 11 * 1440);
     run_end(&r);
 }

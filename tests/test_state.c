@@ -260,7 +260,8 @@ changed_definition_drops_only_that_metric(void **st)
     assert_int_equal(rules_lookup_metric(r.rs, "a", &a), 0);
     assert_int_equal(rules_lookup_metric(r.rs, "b", &b), 0);
     assert_true(pipeline_step(r.p)->win[a].views[0].sum > 0); /* a's window came through */
-    assert_true(pipeline_step(r.p)->win[b].views == NULL || pipeline_step(r.p)->win[b].views[0].sum == 0);
+    assert_true(pipeline_step(r.p)->win[b].views == NULL ||
+                pipeline_step(r.p)->win[b].views[0].sum == 0);
     assert_int_equal(pipeline_step(r.p)->win[b].ring[0], 0);
     msg = logged(log);
     assert_non_null(strstr(msg, "metric b: its definition changed"));
@@ -404,7 +405,7 @@ damaged_detector_relearns(void **st)
     free(text);
     text = logged(log);
     assert_non_null(strstr(text, "b anomaly over 10m: the saved detector is damaged"));
-    assert_int_equal(pipeline_step(r.p)->det[2]->n, 0);                     /* learns afresh */
+    assert_int_equal(pipeline_step(r.p)->det[2]->n, 0);      /* learns afresh */
     assert_int_equal(rules_lookup_metric(r.rs, "a", &a), 0); /* the rest came through */
     assert_true(pipeline_step(r.p)->win[a].views[0].sum > 0);
     free(text);

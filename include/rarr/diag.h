@@ -73,10 +73,10 @@ struct diag_bad {
     uint64_t reported; /* lines shown or summed up so far */
     int64_t last_summary_ms;
     FILE *fp;
-    int clear_line;       /* a progress line may be on the terminal: erase it first */
-    int64_t lateness_ms;  /* the lateness in force when the last late line came */
-    int64_t late_last_ms; /* how far the last late line was behind the newest event */
-    int64_t late_max_ms;  /* the most any late line was behind it */
+    int clear_line;               /* a progress line may be on the terminal: erase it first */
+    int64_t lateness_ms;          /* the lateness in force when the last late line came */
+    int64_t late_last_ms;         /* how far the last late line was behind the newest event */
+    int64_t late_max_ms;          /* the most any late line was behind it */
     char detail[DIAG_DETAIL_MAX]; /* what a match error met (PCRE2's message) */
 };
 

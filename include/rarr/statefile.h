@@ -6,8 +6,7 @@
 
 #include "rarr/diag.h"
 
-int statefile_read(const char *path, const char *magic, struct diag *d, char **text,
-                   size_t *len);
+int statefile_read(const char *path, const char *magic, struct diag *d, char **text, size_t *len);
 int statefile_write(const char *path, const char *text, size_t len);
 int statefile_probe(const char *path);
 

@@ -60,8 +60,8 @@ struct step {
     int64_t quiet_idle;  /* steps without a line before a gap may be skipped */
     int64_t written_to;  /* steps before this were written by the run that saved the state */
 
-    size_t npending;       /* rows of the pending ring: steps that can still get lines */
-    int64_t line_step;     /* the step of the last line applied, and its row */
+    size_t npending;   /* rows of the pending ring: steps that can still get lines */
+    int64_t line_step; /* the step of the last line applied, and its row */
     size_t line_slot;
     struct series *pending; /* [npending][nmetrics] */
     double *pending_lines;  /* [npending] lines applied per pending step */
@@ -81,8 +81,8 @@ struct step {
 struct step *step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em);
 void step_free(struct step *s);
 void step_reset(struct step *s);
-int step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics,
-              const double *values, size_t n);
+int step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
+              size_t n);
 int step_advance(struct step *s, int64_t now);
 int step_finish(struct step *s);
 int step_stale(struct step *s, int64_t ts);
