@@ -286,7 +286,7 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
     rc |= put_num(b, "lower", round(ev->lower * 1000) / 1000);
     rc |= put_num(b, "upper", round(ev->upper * 1000) / 1000);
     rc |= put_num(b, "score", round(ev->score * 100) / 100);
-    rc |= put_cstr(b, "direction", ev->dir < 0 ? "drop" : "spike");
+    rc |= put_cstr(b, "direction", rules_direction_name(ev->dir < 0 ? RULES_DROP : RULES_SPIKE));
     rc |= put_time(b, "since", ev->since_ms);
     if (ev->fired > 0)
         rc |= put_num(b, "p", ev->p);

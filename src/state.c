@@ -221,7 +221,9 @@ firing_json(const struct step *s, size_t i)
         return NULL;
     }
     if (o != NULL && a->anomaly &&
-        put(o, "direction", json_string(s->det[i]->dir < 0 ? "drop" : "spike")) != 0) {
+        put(o, "direction",
+            json_string(rules_direction_name(s->det[i]->dir < 0 ? RULES_DROP : RULES_SPIKE))) !=
+            0) {
         json_decref(o);
         return NULL;
     }

@@ -69,6 +69,12 @@ setup_windows(struct step *s)
     return rc;
 }
 
+/* A rule's season= is the detector's season: the two enums list them in one order. */
+_Static_assert((int)RULES_SEASON_NONE == (int)DETECT_NONE &&
+                   (int)RULES_SEASON_DAILY == (int)DETECT_DAILY &&
+                   (int)RULES_SEASON_WEEKLY == (int)DETECT_WEEKLY,
+               "season enums differ");
+
 /* The detector of anomaly rule 'a', configured for the step. */
 static struct detect *
 new_detector(const struct step *s, const struct rules_alert *a)
