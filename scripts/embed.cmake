@@ -1,4 +1,8 @@
-# Turn the file IN into a C source OUT defining rarr_default_rules[] and its length.
+# Turn the file IN into a C source OUT defining NAME[] (default
+# rarr_default_rules) and NAME_len, its length.
+if(NOT NAME)
+  set(NAME rarr_default_rules)
+endif()
 file(READ ${IN} hex HEX)
 string(LENGTH "${hex}" n)
 math(EXPR len "${n} / 2")
@@ -6,4 +10,5 @@ math(EXPR len "${n} / 2")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "(char)0x\\1," bytes "${hex}")
 string(REPEAT "\\(char\\)0x..," 10 ten)
 string(REGEX REPLACE "(${ten})" "\\1\n" bytes "${bytes}")
-file(WRITE ${OUT} "/* Generated from patterns/default.rarr by scripts/embed.cmake. */\n#include <stddef.h>\n\nextern const char rarr_default_rules[];\nextern const size_t rarr_default_rules_len;\n\nconst char rarr_default_rules[] = {\n${bytes}0};\nconst size_t rarr_default_rules_len = ${len};\n")
+get_filename_component(from ${IN} NAME)
+file(WRITE ${OUT} "/* Generated from ${from} by scripts/embed.cmake. */\n#include <stddef.h>\n\nextern const char ${NAME}[];\nextern const size_t ${NAME}_len;\n\nconst char ${NAME}[] = {\n${bytes}0};\nconst size_t ${NAME}_len = ${len};\n")

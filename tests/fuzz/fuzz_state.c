@@ -1,7 +1,8 @@
 /*
  * fuzz_state.c -- the state-file loader: the bytes as a state file, read,
- * restored into a pipeline of the built-in rules, then a few lines run on
- * top of whatever was restored.
+ * restored into a pipeline of the rules in tests/fuzz/state.rarr (a count,
+ * a sum, a ratio, two threshold alerts, an anomaly detector saved field by
+ * field), then a few lines run on top of whatever was restored.
  */
 #include "fuzz.h"
 
@@ -16,8 +17,9 @@
 #include "rarr/rules_parse.h"
 #include "rarr/state.h"
 
-extern const char rarr_default_rules[];
-extern const size_t rarr_default_rules_len;
+/* tests/fuzz/state.rarr, embedded at build time. */
+extern const char fuzz_state_rules[];
+extern const size_t fuzz_state_rules_len;
 
 static const char *const lines[] = {
     "1.2.3.4 - - [04/May/2026:10:00:00 +0000] \"GET /login HTTP/1.1\" 200 5 \"-\" \"-\"",
@@ -47,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rs = rules_new();
         snprintf(path, sizeof(path), "/tmp/rarr-fuzz-state-%ld", (long)getpid());
         if (rs == NULL ||
-            rules_parse(rs, "default.rarr", rarr_default_rules, rarr_default_rules_len, &d) != 0 ||
+            rules_parse(rs, "state.rarr", fuzz_state_rules, fuzz_state_rules_len, &d) != 0 ||
             rules_finish(rs, 60000, &d) != 0)
             return 0;
     }
