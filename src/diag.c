@@ -240,9 +240,11 @@ diag_print(const struct diag *d, FILE *fp)
         e = get_entry(d, i);
         print_entry(&e, fp);
     }
-    if (d->n > 0 && d->dropped > 0)
-        fprintf(fp, "rarr: %s%stoo many errors; stopping\n", d->dropped_file,
-                d->dropped_file[0] != '\0' ? ": " : "");
+    /* Errors of a file stop its reading; notes without a file (a state load's) are only cut. */
+    if (d->n > 0 && d->dropped > 0 && d->dropped_file[0] != '\0')
+        fprintf(fp, "rarr: %s: too many errors; stopping\n", d->dropped_file);
+    else if (d->n > 0 && d->dropped > 0)
+        fprintf(fp, "rarr: and %u more like these\n", d->dropped);
 }
 
 static int
