@@ -427,7 +427,7 @@ reload(struct run *run)
         fputs("rarr: SIGHUP: the rules in force stay in force\n", stderr);
         return;
     }
-    if ((p = pipeline_reload(run->p, rs)) == NULL) {
+    if ((p = pipeline_reload(run->p, rs, opt.time_field)) == NULL) {
         fputs("rarr: SIGHUP: out of memory; the rules in force stay in force\n", stderr);
         rules_free(rs);
         return;

@@ -954,17 +954,21 @@ adopt(struct pipeline *p, const struct pipeline *old)
  * SIGHUP: a pipeline for the new ruleset 'rs' (borrowed) that goes on from
  * 'old': metrics whose name and definition did not change keep their
  * windows, alerts and detectors (through the same path as --state), what
- * was dropped is told. Returns the new pipeline ('old' is then the
- * caller's to free), or NULL when memory ran out ('old' stays in force).
+ * was dropped is told. 'time_field' is --time-field's field number in 'rs'
+ * (SIZE_MAX: none); the other options are old's. Returns the new pipeline
+ * ('old' is then the caller's to free), or NULL when memory ran out ('old'
+ * stays in force).
  */
 struct pipeline *
-pipeline_reload(struct pipeline *old, const struct ruleset *rs)
+pipeline_reload(struct pipeline *old, const struct ruleset *rs, size_t time_field)
 {
+    struct pipeline_opts opt = old->opt;
     struct pipeline *p;
     struct diag d;
     json_t *snap;
 
-    if ((p = pipeline_new(rs, &old->opt, old->em, &d)) == NULL ||
+    opt.time_field = time_field;
+    if ((p = pipeline_new(rs, &opt, old->em, &d)) == NULL ||
         (snap = state_snapshot(old->step)) == NULL) {
         pipeline_free(p);
         return NULL;

@@ -161,6 +161,33 @@ check "SIGHUP: the new metric counts from the reload on" \
 check "SIGHUP: the new metric has no records before the reload" \
     [ -z "$(grep '"metric":"checkouts"' "$tmp/h" | grep '"time":"2026-05-04T0')" ]
 
+# 3c. SIGHUP with --time-field and a rule file that adds a field: the time
+#     key is looked up in the new rules' field table, so no line after the
+#     reload loses its time.
+printf "metric signups rarr=activation event='signup'\n" >"$tmp/t.rarr"
+rm -f "$tmp/fifo"
+mkfifo "$tmp/fifo"
+"$rarr" -r "$tmp/t.rarr" --time-field when --emit=metrics --stats <"$tmp/fifo" \
+    >"$tmp/tf" 2>"$tmp/tf.err" &
+pid=$!
+exec 3>"$tmp/fifo"
+head -n 3 fixtures/logs/custom-time.json >&3
+for i in $(seq 1 50); do
+    kill -USR1 $pid
+    sleep 0.1
+    grep -q 'newest event 2026-05-04T08:01' "$tmp/tf.err" && break
+done
+printf "metric big amount~'^[0-9]'\n" >>"$tmp/t.rarr"
+kill -HUP $pid
+wait_for 5 grep -q 'SIGHUP: rules reloaded' "$tmp/tf.err"
+tail -n +4 fixtures/logs/custom-time.json >&3
+exec 3>&-
+wait $pid
+check "SIGHUP with --time-field: reloaded" grep -q 'SIGHUP: rules reloaded: 2 metrics' "$tmp/tf.err"
+# Line 6 of the fixture has no "when": the one line without a time.
+check "SIGHUP with --time-field: every line keeps its time" \
+    grep -q 'stats: lines 7, parsed 6, empty 0, bad 1' "$tmp/tf.err"
+
 # 3b. SIGHUP that changes a firing alert: the old rule's alert is resolved on
 #     stdout ("reason":"rule changed"), so a pager keyed on its rule closes;
 #     one that removes it says "rule removed". The new rule starts afresh.

@@ -71,7 +71,7 @@ struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_op
                               struct emit *em, struct diag *d);
 void pipeline_free(struct pipeline *p);
 int pipeline_load_state(struct pipeline *p);
-struct pipeline *pipeline_reload(struct pipeline *old, const struct ruleset *rs);
+struct pipeline *pipeline_reload(struct pipeline *old, const struct ruleset *rs, size_t time_field);
 int pipeline_line(struct pipeline *p, const char *src, uint64_t lineno, const char *line,
                   size_t len);
 enum pipeline_end pipeline_feed(struct pipeline *p, struct input *in);
