@@ -14,10 +14,12 @@
  * key only if they share the prefix and the 64-bit digest. The key is fixed
  * so names are the same on every run and build (they reach the output).
  *
- * Slots. A new key takes the most recently released slot, or else the next
- * never-used one (0, 1, 2, ...). Slot numbers depend only on the sequence of
- * operations, never on the hash, so they are the same on every run and
- * build; keys_next walks used slots in slot order.
+ * Slots. A new key takes the lowest free slot (0, 1, 2, ...). Slot numbers
+ * depend only on the sequence of operations, never on the hash, so they are
+ * the same on every run and build, and the table is known from its keys and
+ * their slots alone: a saved table is put back key by key (keys_put) and
+ * then hands out the same slots as the one saved. keys_next walks used
+ * slots in slot order.
  *
  * Index. Open addressing with linear probing over a power-of-two array of
  * at least 4 * max_keys entries (load <= 1/4), each entry a slot reference
@@ -42,7 +44,6 @@
 
 #define REF_EMPTY 0u                           /* an index entry never used, or cleaned */
 #define REF_TOMB UINT32_MAX                    /* an index entry whose key was released */
-#define FREE_NIL UINT32_MAX                    /* the end of the free-slot list */
 #define DIGEST_K0 UINT64_C(0x0706050403020100) /* key bytes 00 .. 07, little-endian */
 #define DIGEST_K1 UINT64_C(0x0f0e0d0c0b0a0908) /* key bytes 08 .. 0f */
 
@@ -66,9 +67,9 @@ struct keys {
     size_t max, used;
     size_t hw; /* slots ever handed out: [0, hw) */
     size_t mask;
-    size_t probe;       /* KEYS_PROBE_MAX, or the index size if smaller */
-    uint32_t free_head; /* the most recently released slot, or FREE_NIL */
-    uint64_t k0, k1;    /* the index hash's key, from the seed */
+    size_t probe;    /* KEYS_PROBE_MAX, or the index size if smaller */
+    size_t low;      /* no slot below this is free */
+    uint64_t k0, k1; /* the index hash's key, from the seed */
     struct keys_stats st;
 };
 
@@ -193,7 +194,6 @@ keys_new(size_t max_keys, uint64_t seed)
     k->max = max_keys;
     k->mask = cap - 1;
     k->probe = cap < KEYS_PROBE_MAX ? cap : KEYS_PROBE_MAX;
-    k->free_head = FREE_NIL;
     k->k0 = seed ^ UINT64_C(0x243f6a8885a308d3);
     k->k1 = rotl(seed, 32) ^ UINT64_C(0x13198a2e03707344);
     return k;
@@ -249,20 +249,15 @@ probe(struct keys *k, const char *name, size_t len, uint64_t h, size_t *free_at)
     return KEYS_NONE;
 }
 
-/* Give the key 'name' (hash 'h') a slot and the index position 'at'. */
-static size_t
-take_slot(struct keys *k, const char *name, size_t len, uint64_t h, size_t at, int64_t now_ms)
+/* Put the key 'name' (hash 'h') in the free slot 'slot' at the index position 'at'. */
+static void
+place(struct keys *k, size_t slot, const char *name, size_t len, uint64_t h, size_t at,
+      int64_t now_ms)
 {
-    struct keys_slot *s;
-    size_t slot;
+    struct keys_slot *s = &k->slots[slot];
 
-    if (k->free_head != FREE_NIL) {
-        slot = k->free_head;
-        k->free_head = k->slots[slot].at;
-    } else {
-        slot = k->hw++;
-    }
-    s = &k->slots[slot];
+    if (slot >= k->hw)
+        k->hw = slot + 1;
     s->last_ms = now_ms;
     s->at = (uint32_t)at;
     s->len = (uint16_t)len;
@@ -272,7 +267,54 @@ take_slot(struct keys *k, const char *name, size_t len, uint64_t h, size_t at, i
     k->index[at].ref = (uint32_t)slot + 1;
     k->index[at].tag = (uint32_t)(h >> 32);
     k->used++;
+}
+
+/* Give the key 'name' (hash 'h') the lowest free slot and the index position 'at'. */
+static size_t
+take_slot(struct keys *k, const char *name, size_t len, uint64_t h, size_t at, int64_t now_ms)
+{
+    size_t slot;
+
+    /* The caller made sure a slot is free: the lowest one is at or after 'low'. */
+    for (slot = k->low; k->slots[slot].used; slot++)
+        ;
+    k->low = slot + 1;
+    place(k, slot, name, len, h, at, now_ms);
     return slot;
+}
+
+/*
+ * Put back a key of a saved table: 'name' ('len' bytes, as keys_name gave
+ * it: already normalized) in slot 'slot', last touched at 'last_ms'.
+ * Returns 0, or -1 (nothing changed) when the slot is out of range or in
+ * use, the name is not a normalized key, the key has a slot already, or its
+ * index window is crowded. A table put back key by key hands out the same
+ * slots as the one saved (the lowest free first).
+ */
+int
+keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last_ms)
+{
+    char norm[KEYS_LEN_MAX];
+    size_t pos, at;
+    uint64_t h;
+
+    if (slot >= k->max || k->slots[slot].used || len > KEYS_LEN_MAX)
+        return -1;
+    /* A short key is itself; a long one is a prefix, '~' and 16 hex digits. */
+    if (len == KEYS_LEN_MAX) {
+        if (name[KEYS_PREFIX_LEN] != '~')
+            return -1;
+        for (pos = KEYS_PREFIX_LEN + 1; pos < KEYS_LEN_MAX; pos++)
+            if (strchr("0123456789abcdef", name[pos]) == NULL || name[pos] == '\0')
+                return -1;
+    } else if (keys_normalize(name, len, norm) != len) {
+        return -1;
+    }
+    h = key_hash(k, name, len);
+    if ((pos = probe(k, name, len, h, &at)) != KEYS_NONE || at == KEYS_NONE)
+        return -1;
+    place(k, slot, name, len, h, at, last_ms);
+    return 0;
 }
 
 /*
@@ -353,8 +395,8 @@ keys_release(struct keys *k, size_t slot)
     }
     s->used = 0;
     s->len = 0;
-    s->at = k->free_head;
-    k->free_head = (uint32_t)slot;
+    if (slot < k->low)
+        k->low = slot;
     k->used--;
     return 0;
 }

@@ -44,6 +44,7 @@ void keys_free(struct keys *k);
 enum keys_result keys_get(struct keys *k, const char *p, size_t len, int64_t now_ms, size_t *slot);
 int keys_find(struct keys *k, const char *p, size_t len, size_t *slot);
 int keys_release(struct keys *k, size_t slot);
+int keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last_ms);
 const char *keys_name(const struct keys *k, size_t slot, size_t *len);
 int64_t keys_last(const struct keys *k, size_t slot);
 size_t keys_used(const struct keys *k);

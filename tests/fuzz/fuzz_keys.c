@@ -1,8 +1,8 @@
 /*
  * fuzz_keys.c -- the bounded key table (keys.c) driven by a sequence of
  * operations and checked against a model: per slot, in use or not, its key
- * and its time, with the slot rule (the most recently released slot, else
- * the next never-used one) and a linear search for lookups. The table must
+ * and its time, with the slot rule (the lowest free slot) and a linear
+ * search for lookups. The table must
  * agree on every answer, never hold more than max_keys keys, and keys_name
  * must give the normalized bytes. Any difference aborts.
  *
@@ -32,8 +32,6 @@
 
 struct model {
     size_t max, used, hw;
-    size_t free[MODEL_MAX]; /* released slots, the last released on top */
-    size_t nfree;
     int in_use[MODEL_MAX];
     char name[MODEL_MAX][KEYS_LEN_MAX];
     size_t len[MODEL_MAX];
@@ -109,7 +107,10 @@ check_get(struct keys *k, const char *p, size_t len, int64_t now)
         return;
     }
     CHECK(r == KEYS_ADDED && m.used < m.max);
-    want = m.nfree > 0 ? m.free[--m.nfree] : m.hw++;
+    for (want = 0; m.in_use[want]; want++)
+        ;
+    if (want >= m.hw)
+        m.hw = want + 1;
     CHECK(slot == want);
     m.in_use[slot] = 1;
     memcpy(m.name[slot], name, nlen);
@@ -137,7 +138,6 @@ check_release(struct keys *k, size_t slot)
     if (slot < m.hw && m.in_use[slot]) {
         CHECK(keys_release(k, slot) == 0);
         m.in_use[slot] = 0;
-        m.free[m.nfree++] = slot;
         m.used--;
     } else {
         CHECK(keys_release(k, slot) == -1);
