@@ -179,11 +179,14 @@ begin(struct emit *e, const char *type, int64_t t_ms)
            buf_adds(b, cached(&e->time, t_ms, clock_format_time)) | buf_addc(b, '"');
 }
 
+/* "metric", its "key" when a by= series ('key' NULL: none; any bytes, escaped), "rarr". */
 static int
-put_metric(struct buf *b, const struct rules_metric *m)
+put_metric(struct buf *b, const struct rules_metric *m, const char *key, size_t key_len)
 {
     int rc = put_cstr(b, "metric", m->name);
 
+    if (key != NULL)
+        rc |= put_key(b, "key") | emit_json_string(b, key, key_len);
     if (m->category != RULES_NONE)
         rc |= put_cstr(b, "rarr", rules_category_name(m->category));
     return rc;
@@ -191,11 +194,13 @@ put_metric(struct buf *b, const struct rules_metric *m)
 
 /*
  * Queue a threshold record (firing or resolved) for alert 'a' on metric 'm'
- * at step end 't_ms'. Returns 0 or -1 on out-of-memory.
+ * at step end 't_ms'; 'key' (NULL: none) is the by= series it is about.
+ * Returns 0 or -1 on out-of-memory.
  */
 int
 emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_alert *a,
-               const struct rules_metric *m, double v, int64_t since_ms)
+               const struct rules_metric *m, double v, int64_t since_ms, const char *key,
+               size_t key_len)
 {
     struct buf *b = &e->out;
     int rc;
@@ -203,7 +208,7 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
     rc = begin(e, "threshold", t_ms);
     rc |= put_cstr(b, "state", firing ? "firing" : "resolved");
     rc |= put_cstr(b, "rule", a->rule);
-    rc |= put_metric(b, m);
+    rc |= put_metric(b, m, key, key_len);
     rc |= put_dur(e, "window", a->window_ms);
     rc |= put_num(b, "value", v);
     rc |= put_num(b, "threshold", a->threshold);
@@ -217,17 +222,18 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
 
 /*
  * Queue a metric record: metric 'm' over the one step ending at 't_ms';
- * 'defined' 0 writes "value":null (a ratio below its min=).
+ * 'defined' 0 writes "value":null (a ratio below its min=); 'key' (NULL:
+ * none) is the by= series it is of.
  */
 int
 emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms, double v,
-            int defined)
+            int defined, const char *key, size_t key_len)
 {
     struct buf *b = &e->out;
     int rc;
 
     rc = begin(e, "metric", t_ms);
-    rc |= put_metric(b, m);
+    rc |= put_metric(b, m, key, key_len);
     rc |= put_dur(e, "step", step_ms);
     rc |= defined ? put_num(b, "value", v) : buf_adds(b, ",\"value\":null");
     rc |= buf_add(b, "}\n", 2);
@@ -301,14 +307,14 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
 /*
  * Queue the resolved record of an alert whose rule changed or went while it
  * was firing (SIGHUP, or a --state file from other rules): its type
- * ("threshold" or "anomaly"), rule, metric and category (NULL: none),
+ * ("threshold" or "anomaly"), rule, metric, by= key and category (NULL: none),
  * window, since, an anomaly's direction (else NULL) and the reason. No value
  * is written: the rule that measured it is gone.
  */
 int
 emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, const char *metric,
-             const char *rarr, int64_t window_ms, int64_t since_ms, const char *direction,
-             const char *reason)
+             const char *key, size_t key_len, const char *rarr, int64_t window_ms, int64_t since_ms,
+             const char *direction, const char *reason)
 {
     struct buf *b = &e->out;
     int rc;
@@ -318,6 +324,8 @@ emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, c
     rc |= put_cstr(b, "rule", rule);
     if (metric != NULL)
         rc |= put_cstr(b, "metric", metric);
+    if (key != NULL)
+        rc |= put_key(b, "key") | emit_json_string(b, key, key_len);
     if (rarr != NULL)
         rc |= put_cstr(b, "rarr", rarr);
     rc |= put_dur(e, "window", window_ms);

@@ -78,8 +78,9 @@ struct pipeline {
     int64_t silent_since;
     int out_errno; /* writing output failed while the reader waited (wait_cb) */
 
-    size_t *hits;       /* [nmetrics] the metrics this line counts in */
-    double *line_value; /* [nmetrics] what it adds to each of them, by hit */
+    size_t *hits;           /* [nmetrics] the metrics this line counts in */
+    double *line_value;     /* [nmetrics] what it adds to each of them, by hit */
+    struct slice *line_key; /* [nmetrics] a by= metric's key, by hit (borrowed from the record) */
 
     struct hold fmt_hold;    /* the first lines, while they vote on the format */
     struct hold jump_hold;   /* lines far from the clock, until later lines confirm them */
@@ -94,9 +95,10 @@ struct pipeline {
     enum record_format stretch_guess; /* what the failed lines looked like */
 
     uint64_t lines, empty, headers, parsed;
-    uint64_t *matches;     /* [nmetrics] */
-    uint64_t *sum_skipped; /* [nmetrics] sum= values that were not numbers, or out of range */
-    int sum_range_said;    /* a value out of range was told */
+    uint64_t *matches;        /* [nmetrics] */
+    uint64_t *sum_skipped;    /* [nmetrics] sum= values that were not numbers, or out of range */
+    int sum_range_said;       /* a value out of range was told */
+    unsigned char *keys_said; /* [nmetrics] a by= metric's overflow was told */
 };
 
 /* Tell the operator (stderr): the one place the loop prints a warning. */
@@ -142,12 +144,37 @@ flush(struct pipeline *p)
     return emit_flush(p->em);
 }
 
+/*
+ * Say once per by= metric that its keys overflowed max_keys: the values past
+ * it are counted in KEYS_OTHER (--stats says how many).
+ */
+static void
+overflow_said(struct pipeline *p)
+{
+    uint64_t used, evicted, overflow;
+    size_t i;
+
+    for (i = 0; i < p->rs->nmetrics; i++) {
+        const struct rules_metric *m = &p->rs->metrics[i];
+
+        if (p->keys_said[i] || step_keys(p->step, i, &used, &evicted, &overflow) == -1 ||
+            overflow == 0)
+            continue;
+        p->keys_said[i] = 1;
+        say(p,
+            "rarr: %s: more than max_keys=%zu values of by=%s at once; the others are counted "
+            "in key " KEYS_OTHER " (--stats says how many)\n",
+            m->name, m->max_keys, p->rs->fields[m->by_field].name);
+    }
+}
+
 /* After each evaluated step: write what is queued once it is large, save when due. */
 static int
 stepped(void *arg)
 {
     struct pipeline *p = arg;
 
+    overflow_said(p);
     if (p->em->out.len >= FLUSH_BYTES && emit_flush(p->em) == -1)
         return -1;
     if (save_due(&p->save, p->step))
@@ -207,7 +234,10 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->hits = calloc(n, sizeof(*p->hits));
     p->matches = calloc(n, sizeof(*p->matches));
     p->sum_skipped = calloc(n, sizeof(*p->sum_skipped));
-    if (p->line_value == NULL || p->hits == NULL || p->matches == NULL || p->sum_skipped == NULL)
+    p->line_key = calloc(n, sizeof(*p->line_key));
+    p->keys_said = calloc(n, 1);
+    if (p->line_value == NULL || p->hits == NULL || p->matches == NULL || p->sum_skipped == NULL ||
+        p->line_key == NULL || p->keys_said == NULL)
         goto oom;
     if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
         record_init(&p->rec, rs->fields, rs->nfields) == -1 || (p->step = new_step(p)) == NULL)
@@ -229,6 +259,8 @@ pipeline_free(struct pipeline *p)
     record_fini(&p->rec);
     match_free(p->mt);
     free(p->line_value);
+    free(p->line_key);
+    free(p->keys_said);
     free(p->hits);
     free(p->matches);
     free(p->sum_skipped);
@@ -676,6 +708,9 @@ match_hits(struct pipeline *p, const char *src, uint64_t lineno)
             sum_skipped(p, i, why, src, lineno);
             continue;
         }
+        /* A by= key is read now: a captured one is in scope only until the next metric. */
+        if (m->by_field != SIZE_MAX)
+            p->line_key[n] = record_get(r, m->by_field);
         p->hits[n] = i;
         p->line_value[n++] = value;
     }
@@ -692,19 +727,24 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
 {
     struct record *r = &p->rec;
     long n = match_hits(p, src, lineno), j;
+    int rc;
 
     if (p->opt.explain)
         explain(p, src, lineno);
-    record_end(r);
-    if (n < 0)
+    if (n < 0) {
+        record_end(r);
         return skip(p, src, lineno,
                     match_error(p->mt, p->bad.detail, sizeof(p->bad.detail)) ? DIAG_MATCH_LIMIT
                                                                              : DIAG_MATCH_ERROR,
                     r->line.p, r->line.len);
+    }
     p->parsed++;
     if (!step_started(p->step) || ts > step_newest(p->step))
         p->max_src = src;
-    if (step_line(p->step, ts, r->tz_min, p->hits, p->line_value, (size_t)n) == -1)
+    /* The keys borrow from the record: it ends after the step stage has them. */
+    rc = step_line(p->step, ts, r->tz_min, p->hits, p->line_value, p->line_key, (size_t)n);
+    record_end(r);
+    if (rc == -1)
         return -1;
     for (j = 0; j < n; j++)
         p->matches[p->hits[j]]++;
@@ -989,6 +1029,7 @@ void
 pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
 {
     const struct ruleset *rs = p->rs;
+    uint64_t used, evicted, overflow;
     size_t i;
     int r;
 
@@ -1018,6 +1059,13 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
         if (p->sum_skipped[i] > 0)
             fprintf(fp, "rarr: stats: sum= values skipped %s %llu (not numbers, or beyond 2^53)\n",
                     rs->metrics[i].name, (unsigned long long)p->sum_skipped[i]);
+    for (i = 0; i < rs->nmetrics; i++)
+        if (step_keys(p->step, i, &used, &evicted, &overflow) == 0)
+            fprintf(fp,
+                    "rarr: stats: keys %s %llu in use (max_keys %zu), %llu released idle, %llu "
+                    "values in " KEYS_OTHER "\n",
+                    rs->metrics[i].name, (unsigned long long)used, rs->metrics[i].max_keys,
+                    (unsigned long long)evicted, (unsigned long long)overflow);
     fprintf(fp, "rarr: stats: events %llu, metric records %llu\n",
             (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);
     fprintf(fp, "rarr: stats: %.3f s, %.0f lines/s\n", seconds,

@@ -24,6 +24,7 @@
 
 #include "rarr/buf.h"
 #include "rarr/clock.h"
+#include "rarr/keys.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -413,6 +414,8 @@ rules_add_metric(struct ruleset *rs, const char *name, size_t len, const struct 
     rs->metrics = m;
     m = &m[rs->nmetrics - 1];
     m->loc = *loc;
+    m->by_field = SIZE_MAX;
+    m->max_keys = KEYS_DEFAULT;
     m->name = strndup(name, len);
     m->srcline = strndup(src, srclen);
     if (m->name == NULL || m->srcline == NULL ||
@@ -567,6 +570,13 @@ finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
     a = resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d);
     loc.col = m->b_col;
     b = resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d);
+    if (a == 0 && b == 0 &&
+        (rs->metrics[m->a].by_field != SIZE_MAX || rs->metrics[m->b].by_field != SIZE_MAX)) {
+        loc.col = rs->metrics[m->a].by_field != SIZE_MAX ? m->a_col : m->b_col;
+        fail_at(rs, d, &loc, m->srcline, 1,
+                "a ratio of a by= metric is not supported by this version of rarr");
+        return;
+    }
     if (a == 0 && b == 0 && m->category == RULES_NONE)
         m->category = rs->metrics[m->a].category != RULES_NONE ? rs->metrics[m->a].category
                                                                : rs->metrics[m->b].category;
@@ -578,7 +588,11 @@ finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct 
 {
     char v[RARR_DUR_MAX], s[RARR_DUR_MAX];
 
-    resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d);
+    if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == 0 && a->anomaly &&
+        rs->metrics[a->metric].by_field != SIZE_MAX)
+        fail_at(rs, d, &a->loc, a->srcline, 1,
+                "an anomaly rule on a by= metric is not supported by this version of rarr (a "
+                "threshold alert runs per key)");
     if (step_ms <= 0)
         return;
     clock_format_duration(step_ms, s);
@@ -836,6 +850,8 @@ describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp
     }
     if (m->kind == RULES_SUM)
         fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
+    if (m->by_field != SIZE_MAX)
+        fprintf(fp, " by=%s max_keys=%zu", rs->fields[m->by_field].name, m->max_keys);
     fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
 }
 
@@ -963,6 +979,8 @@ rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
             n += warn_field(rs, m, m->conds[j].field, &m->conds[j].loc, fmt, fp, warned);
         if (m->kind == RULES_SUM)
             n += warn_field(rs, m, m->sum_field, &m->loc, fmt, fp, warned);
+        if (m->by_field != SIZE_MAX)
+            n += warn_field(rs, m, m->by_field, &m->loc, fmt, fp, warned);
     }
     free(warned);
     return n;

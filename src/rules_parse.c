@@ -30,6 +30,7 @@
 
 #include "rarr/buf.h"
 #include "rarr/clock.h"
+#include "rarr/keys.h"
 #include "rarr/rules.h"
 
 #define MAX_TOKENS 64
@@ -53,6 +54,7 @@ struct cursor {
     int stop_line;          /* an error left the rest of the line unreadable */
     int partial;            /* the line ended in '\': do not ask for what is missing */
     int skip_next;          /* the next line is this one's continuation: skip it */
+    unsigned keys_col;      /* where a metric line's max_keys= is, for an error */
     struct diag *d;
 };
 
@@ -594,7 +596,7 @@ check_field(struct cursor *c, const char *p, size_t len, unsigned col)
     return 0;
 }
 
-/* The options of a metric line; only the first two are supported. */
+/* The options of a metric line; distinct= and pNN= are not supported yet. */
 static const char *const metric_opts[] = {"rarr", "sum", "distinct", "p50",
                                           "p95",  "p99", "by",       "max_keys"};
 #define NMETRIC_OPTS NELEM(metric_opts)
@@ -690,43 +692,78 @@ add_cond(struct cursor *c, struct rules_metric *m, const struct token *t, size_t
     return check_regex(c, cond);
 }
 
+/* The field named by the value of 't' after 'at' bytes (sum=FIELD, by=FIELD) into '*out'. */
+static int
+option_field(struct cursor *c, const struct token *t, size_t at, const char *opt, size_t *out)
+{
+    char *v;
+
+    if ((v = unquote(t->p + at + 1, t->len - at - 1)) == NULL)
+        return oom(c);
+    if (v[0] == '\0') {
+        free(v);
+        return fail(c, t->col, (unsigned)t->len, "%s= needs a field", opt);
+    }
+    if (check_field(c, v, strlen(v), value_col(t, at + 1)) == -1) {
+        free(v);
+        return -1;
+    }
+    *out = rules_field(c->rs, v);
+    free(v);
+    return *out == SIZE_MAX ? oom(c) : 0;
+}
+
+static int parse_number(struct cursor *c, const struct token *t, size_t skip, double *out);
+
+/* max_keys=N: a whole number from 1 to KEYS_MAX. */
+static int
+parse_max_keys(struct cursor *c, const struct token *t, size_t at, struct rules_metric *m)
+{
+    double v;
+
+    if (parse_number(c, t, at + 1, &v) == -1)
+        return -1;
+    if (v < 1 || v > KEYS_MAX || v != floor(v))
+        return fail(c, value_col(t, at + 1), (unsigned)(t->len - at - 1),
+                    "max_keys= is a whole number from 1 to %d", KEYS_MAX);
+    m->max_keys = (size_t)v;
+    return 0;
+}
+
 /*
- * rarr=CATEGORY or sum=FIELD on a metric line ('at' bytes of key); 'seen'
- * has a bit for each option already given.
+ * rarr=CATEGORY, sum=FIELD, by=FIELD or max_keys=N on a metric line ('at'
+ * bytes of key); 'seen' has a bit for each option already given.
  */
 static int
 metric_option(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
               unsigned *seen)
 {
     size_t i;
-    char *v;
 
     for (i = 0; i < NMETRIC_OPTS && !same(t->p, at, metric_opts[i]); i++)
         ;
-    if (i >= 2)
+    if (i >= 2 && i < 6)
         return fail(c, t->col, (unsigned)at,
-                    "'%.*s=' is not supported by this version of rarr (count and sum= are)",
+                    "'%.*s=' is not supported by this version of rarr (count, sum= and by= are)",
                     (int)at, t->p);
     if (*seen & (1u << i))
         return fail(c, t->col, (unsigned)t->len,
-                    i == 0 ? "rarr= is given twice" : "a metric has one kind at most");
+                    i == 1 ? "a metric has one kind at most" : "%s= is given twice",
+                    metric_opts[i]);
     *seen |= 1u << i;
-    if (i == 0)
+    switch (i) {
+    case 0:
         return parse_category(c, t, at + 1, &m->category);
-    if ((v = unquote(t->p + at + 1, t->len - at - 1)) == NULL)
-        return oom(c);
-    if (v[0] == '\0') {
-        free(v);
-        return fail(c, t->col, (unsigned)t->len, "sum= needs a field");
+    case 1:
+        m->kind = RULES_SUM;
+        return option_field(c, t, at, "sum", &m->sum_field);
+    case 6:
+        m->by_col = t->col;
+        return option_field(c, t, at, "by", &m->by_field);
+    default:
+        c->keys_col = t->col;
+        return parse_max_keys(c, t, at, m);
     }
-    if (check_field(c, v, strlen(v), value_col(t, at + 1)) == -1) {
-        free(v);
-        return -1;
-    }
-    m->kind = RULES_SUM;
-    m->sum_field = rules_field(c->rs, v);
-    free(v);
-    return m->sum_field == SIZE_MAX ? oom(c) : 0;
 }
 
 /*
@@ -806,7 +843,7 @@ metric_word(struct cursor *c, struct rules_metric *m, const struct token *tok, i
     return add_cond(c, m, t, at, op, oplen);
 }
 
-/* metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD] */
+/* metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD] [by=FIELD [max_keys=N]] */
 static int
 parse_metric(struct cursor *c, struct token *tok, int n)
 {
@@ -816,13 +853,17 @@ parse_metric(struct cursor *c, struct token *tok, int n)
 
     if (n < 2)
         return fail(c, (unsigned)c->srclen + 1, 1,
-                    "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD]");
+                    "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD] [by=FIELD "
+                    "[max_keys=N]]");
     if (check_new_name(c, &tok[1]) == -1 || (m = new_metric(c, &tok[1])) == NULL)
         return -1;
     /* Each word is checked on its own: one line may show several errors. */
     for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
         if (metric_word(c, m, tok, n, i, &seen) == -1)
             bad = 1;
+    if (!bad && (seen & 1u << 7) && !(seen & 1u << 6))
+        return fail(c, c->keys_col, 9,
+                    "max_keys= caps the keys of by=FIELD, which this metric does not have");
     return bad ? -1 : 0;
 }
 

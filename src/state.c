@@ -55,6 +55,8 @@ metric_def(struct buf *b, const struct ruleset *rs, size_t i)
                          rules_op_name(m->conds[c].op));
         rc |= emit_json_string(b, m->conds[c].text, m->conds[c].len);
     }
+    if (m->by_field != SIZE_MAX)
+        rc |= buf_printf(b, " by %s max_keys=%zu", rs->fields[m->by_field].name, m->max_keys);
     return rc;
 }
 
@@ -158,47 +160,127 @@ detector_json(const struct detect *d)
     return o;
 }
 
-/* A metric's window, oldest step first, and the pending steps' values. */
+/* A key's bytes as lowercase hex (keys are any bytes; JSON strings must be UTF-8). */
 static json_t *
-metric_json(const struct step *s, size_t i, struct buf *b)
+hex_json(const char *p, size_t len)
 {
-    const struct window *w = &s->win[i];
-    json_t *o = json_object(), *ring = json_array(), *views = json_array(), *pend = json_array();
-    size_t k, n = s->rs->nmetrics;
-    int64_t t;
-    int rc = 0;
+    static const char hex[] = "0123456789abcdef";
+    char text[2 * KEYS_LEN_MAX];
+    size_t i;
 
-    if (o == NULL || ring == NULL || views == NULL || pend == NULL) {
-        json_decref(o);
-        json_decref(ring);
-        json_decref(views);
-        json_decref(pend);
-        return NULL;
+    for (i = 0; i < len && i < KEYS_LEN_MAX; i++) {
+        text[2 * i] = hex[(unsigned char)p[i] >> 4];
+        text[2 * i + 1] = hex[(unsigned char)p[i] & 15];
     }
-    for (k = 0; k < w->nsteps; k++)
+    return json_stringn(text, 2 * i);
+}
+
+/*
+ * Into 'o': window 'w' ("window": oldest step first, "views", "resum") and
+ * the pending steps of the series at 'pending' + row * 'stride' for each
+ * pending row ("pending": [[start, value, lines], ...]). Returns 0 or -1.
+ */
+static int
+put_series(json_t *o, const struct step *s, const struct window *w, const struct series *pending,
+           size_t stride)
+{
+    json_t *ring = json_array(), *views = json_array(), *pend = json_array();
+    int rc = put(o, "window", ring) | put(o, "views", views) | put(o, "pending", pend);
+    size_t k;
+    int64_t t;
+
+    for (k = 0; rc == 0 && k < w->nsteps; k++)
         rc |= json_array_append_new(ring, json_real(w->ring[(w->head + k) % w->nsteps]));
-    for (k = 0; k < w->nviews; k++)
+    for (k = 0; rc == 0 && k < w->nviews; k++)
         rc |= json_array_append_new(
             views, json_pack("[If]", (json_int_t)w->views[k].steps, w->views[k].sum));
-    for (t = s->next_step; s->started && t <= s->pending_max; t += s->opt.step_ms) {
-        const struct series *at = &s->pending[step_slot(s, t) * n + i];
+    for (t = s->next_step; rc == 0 && s->started && t <= s->pending_max; t += s->opt.step_ms) {
+        const struct series *at = &pending[step_slot(s, t) * stride];
 
         if (at->n != 0 || at->value != 0)
             rc |= json_array_append_new(pend, json_pack("[Iff]", (json_int_t)t, at->value, at->n));
     }
+    return rc | put(o, "resum", json_integer((json_int_t)w->since_resum));
+}
+
+/* A by= metric's keys ("keys": slot, key in hex, last line, series) and KEYS_OTHER's series. */
+static int
+put_keys(json_t *o, const struct step *s, const struct keyed *k)
+{
+    json_t *keys = json_array(), *e;
+    size_t slot, len;
+    const char *name;
+    int rc = put(o, "keys", keys);
+
+    for (slot = keyed_next(k, 0); rc == 0 && slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+        e = json_object();
+        if (slot == keyed_other(k)) {
+            rc |= put(o, "other", e);
+        } else {
+            name = keyed_name(k, slot, &len);
+            rc |= json_array_append_new(keys, e);
+            rc |= put(e, "slot", json_integer((json_int_t)slot));
+            rc |= put(e, "key", hex_json(name, len));
+            rc |= put(e, "last", json_integer(keys_last(k->keys, slot)));
+        }
+        rc |= put_series(e, s, &k->win[slot], k->pending + slot, k->nslots);
+        rc |= put(e, "live", json_integer((json_int_t)k->live[slot]));
+    }
+    return rc;
+}
+
+/* A metric's window and pending steps, and a by= metric's per key. */
+static json_t *
+metric_json(const struct step *s, size_t i, struct buf *b)
+{
+    json_t *o = json_object();
+    int rc = 0;
+
+    if (o == NULL)
+        return NULL;
     b->len = 0;
     rc |= metric_def(b, s->rs, i);
     rc |= put(o, "name", json_string(s->rs->metrics[i].name));
     rc |= put(o, "definition", def_string(b));
-    rc |= put(o, "window", ring);
-    rc |= put(o, "views", views);
-    rc |= put(o, "resum", json_integer((json_int_t)w->since_resum));
-    rc |= put(o, "pending", pend);
+    rc |= put_series(o, s, &s->win[i], s->pending + i, s->rs->nmetrics);
+    if (s->keyed[i] != NULL)
+        rc |= put_keys(o, s, s->keyed[i]);
     if (rc != 0) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+/*
+ * The keys of alert 'i' on a by= metric whose state is not ok: [{"slot",
+ * "key" (hex), "state", "since"}], for a load to go on and for a resolved
+ * record should the rule go.
+ */
+static json_t *
+key_alerts_json(const struct step *s, size_t i)
+{
+    const struct keyed *k = s->keyed[s->rs->alerts[i].metric];
+    const struct alert *ka = s->key_alerts[i];
+    json_t *list = json_array(), *e;
+    const char *name;
+    size_t slot, len;
+    int rc = list == NULL;
+
+    for (slot = keyed_next(k, 0); rc == 0 && slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+        if (ka[slot].state == ALERT_OK)
+            continue;
+        name = keyed_name(k, slot, &len);
+        e = json_pack("{sIsssI}", "slot", (json_int_t)slot, "state", state_names[ka[slot].state],
+                      "since", (json_int_t)ka[slot].since_ms);
+        rc |= put(e, "key", hex_json(name, len));
+        rc |= json_array_append_new(list, e);
+    }
+    if (rc != 0) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
 }
 
 /*
@@ -217,6 +299,10 @@ firing_json(const struct step *s, size_t i)
 
     if (o != NULL && m->category != RULES_NONE &&
         put(o, "rarr", json_string(rules_category_name(m->category))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o != NULL && s->key_alerts[i] != NULL && put(o, "keys", key_alerts_json(s, i)) != 0) {
         json_decref(o);
         return NULL;
     }
@@ -273,6 +359,8 @@ alert_json(const struct step *s, size_t i, struct buf *b)
     } else {
         rc |= put(o, "state", json_string(state_names[s->alerts[i].state]));
         rc |= put(o, "since", json_integer(s->alerts[i].since_ms));
+        if (s->key_alerts[i] != NULL)
+            rc |= put(o, "keys", key_alerts_json(s, i));
     }
     if (step_firing(s, i))
         rc |= put(o, "firing", firing_json(s, i));
@@ -681,9 +769,9 @@ pending_entry(const struct step *s, const json_t *e, int with_n, int64_t *start,
            (*start - s->next_step) / s->opt.step_ms >= (int64_t)s->npending;
 }
 
-/* A metric's saved pending steps into column 'col' of the ring. */
+/* A series' saved pending steps into the ring at 'base' + row * 'stride'. */
 static int
-pending_load(struct step *s, const json_t *list, size_t col)
+pending_load(struct step *s, const json_t *list, struct series *base, size_t stride)
 {
     double v, n;
     int64_t t;
@@ -694,9 +782,66 @@ pending_load(struct step *s, const json_t *list, size_t col)
         if ((rc = pending_entry(s, json_array_get(list, k), 1, &t, &v, &n)) == -1)
             return -1;
         if (rc == 0)
-            s->pending[step_slot(s, t) * s->rs->nmetrics + col] = (struct series){v, n};
+            base[step_slot(s, t) * stride] = (struct series){v, n};
     }
     return 0;
+}
+
+/* The bytes of the hex string 'v' into 'out' (KEYS_LEN_MAX at most); -1 when not such a string. */
+static int
+unhex(const json_t *v, char *out, size_t *len)
+{
+    const char *p = json_string_value(v);
+    size_t i, n = json_string_length(v);
+    int hi, lo;
+
+    if (p == NULL || n % 2 != 0 || n / 2 > KEYS_LEN_MAX)
+        return -1;
+    for (i = 0; i < n / 2; i++) {
+        hi = hex_digit((unsigned char)p[2 * i]);
+        lo = hex_digit((unsigned char)p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (char)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return 0;
+}
+
+/* The series of a by= metric's 'slot': window, pending steps, and how long it stays live. */
+static int
+slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
+{
+    int64_t live;
+
+    if (window_load(&k->win[slot], e) == -1 ||
+        pending_load(s, json_object_get(e, "pending"), k->pending + slot, k->nslots) == -1 ||
+        get_int(e, "live", &live) == -1 || live < 0 || (uint64_t)live > k->win[slot].nsteps)
+        return -1;
+    k->live[slot] = (size_t)live;
+    return 0;
+}
+
+/* A by= metric's saved keys, each in its slot with its series, and KEYS_OTHER's series. */
+static int
+keys_load(struct step *s, struct keyed *k, const json_t *o)
+{
+    const json_t *keys = json_object_get(o, "keys"), *e, *other = json_object_get(o, "other");
+    char name[KEYS_LEN_MAX];
+    int64_t slot, last;
+    size_t i, len;
+
+    if (!json_is_array(keys) || !json_is_object(other))
+        return -1;
+    for (i = 0; i < json_array_size(keys); i++) {
+        e = json_array_get(keys, i);
+        if (get_int(e, "slot", &slot) == -1 || get_int(e, "last", &last) == -1 || slot < 0 ||
+            (uint64_t)slot >= k->nslots - 1 || unhex(json_object_get(e, "key"), name, &len) == -1 ||
+            keys_put(k->keys, (size_t)slot, name, len, last) == -1 ||
+            slot_load(s, k, (size_t)slot, e) == -1)
+            return -1;
+    }
+    return slot_load(s, k, keyed_other(k), other);
 }
 
 /* The input-wide detector's saved pending steps: lines per step. */
@@ -788,6 +933,32 @@ rule_changed(const struct step *s, const char *rule, const char *metric, const c
     return 0;
 }
 
+/* The resolved records of a gone by= alert 'f': one per key that was firing. */
+static int
+retire_keys(struct step *s, const json_t *f, const json_t *keys, int64_t at, const char *rule,
+            int changed)
+{
+    char name[KEYS_LEN_MAX];
+    int64_t window = 0, since = 0;
+    size_t j, len;
+    int rc = 0;
+
+    get_int(f, "window", &window);
+    for (j = 0; j < json_array_size(keys); j++) {
+        const json_t *e = json_array_get(keys, j);
+        const char *st = json_string_value(json_object_get(e, "state"));
+
+        if (st == NULL || strcmp(st, "firing") != 0 || get_int(e, "since", &since) == -1 ||
+            unhex(json_object_get(e, "key"), name, &len) == -1)
+            continue;
+        rc |= emit_retired(s->em, at, "threshold", rule,
+                           json_string_value(json_object_get(f, "metric")), name, len,
+                           json_string_value(json_object_get(f, "rarr")), window, since, NULL,
+                           changed ? "rule changed" : "rule removed");
+    }
+    return rc;
+}
+
 /*
  * A saved alert that no rule in force takes over: its state is dropped, and
  * when it was firing a resolved record says so ("reason": "rule changed" when
@@ -802,7 +973,8 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     const json_t *f = json_object_get(a, "firing");
     const char *metric = json_string_value(json_object_get(f, "metric")),
                *type = json_string_value(json_object_get(f, "type"));
-    int64_t window = 0, since = 0;
+    int64_t window = 0, since = 0, at;
+    const json_t *keys;
     int changed;
 
     if (rule == NULL)
@@ -821,8 +993,11 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     get_int(f, "window", &window);
     get_int(f, "since", &since);
     /* At the step the clock stands at, or after the steps the saving run wrote. */
-    return emit_retired(s->em, s->written_to > s->next_step ? s->written_to : s->next_step, type,
-                        rule, metric, json_string_value(json_object_get(f, "rarr")), window, since,
+    at = s->written_to > s->next_step ? s->written_to : s->next_step;
+    if (json_is_array(keys = json_object_get(f, "keys")))
+        return retire_keys(s, f, keys, at, rule, changed);
+    return emit_retired(s->em, at, type, rule, metric, NULL, 0,
+                        json_string_value(json_object_get(f, "rarr")), window, since,
                         json_string_value(json_object_get(f, "direction")),
                         changed ? "rule changed" : "rule removed");
 }
@@ -872,7 +1047,9 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
             continue;
         }
         rc = window_load(&s->win[i], o) == -1 ||
-                     pending_load(s, json_object_get(o, "pending"), i) == -1
+                     pending_load(s, json_object_get(o, "pending"), s->pending + i, rs->nmetrics) ==
+                         -1 ||
+                     (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o) == -1)
                  ? -1
                  : 0;
     }
@@ -883,6 +1060,32 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
     rc = taken == NULL ? -1 : rc;
     free(taken);
     return rc;
+}
+
+/* The saved states of alert 'i' on a by= metric, per key slot ([{"slot", "state", "since"}]). */
+static int
+key_states_load(struct step *s, size_t i, const json_t *list)
+{
+    const struct keyed *k = s->keyed[s->rs->alerts[i].metric];
+    const json_t *e;
+    const char *st;
+    int64_t slot, since;
+    size_t j, n;
+
+    if (!json_is_array(list))
+        return -1;
+    for (j = 0; j < json_array_size(list); j++) {
+        e = json_array_get(list, j);
+        st = json_string_value(json_object_get(e, "state"));
+        for (n = 0; n < 3 && st != NULL && strcmp(st, state_names[n]) != 0; n++)
+            ;
+        if (st == NULL || n == 3 || get_int(e, "slot", &slot) == -1 ||
+            get_int(e, "since", &since) == -1 || slot < 0 || (uint64_t)slot >= k->nslots)
+            return -1;
+        s->key_alerts[i][slot].state = (enum alert_state)n;
+        s->key_alerts[i][slot].since_ms = since;
+    }
+    return 0;
 }
 
 /* Threshold alert 'i' from its saved state. Returns 0, or -1 when damaged. */
@@ -899,7 +1102,7 @@ restore_threshold(struct step *s, size_t i, const json_t *o)
         return -1;
     s->alerts[i].state = (enum alert_state)k;
     s->alerts[i].since_ms = since;
-    return 0;
+    return s->key_alerts[i] != NULL ? key_states_load(s, i, json_object_get(o, "keys")) : 0;
 }
 
 /* Every alert and detector whose definition is unchanged; the others are retired. */

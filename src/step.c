@@ -198,12 +198,52 @@ alloc_arrays(struct step *s)
     s->det = calloc(na, sizeof(*s->det)); /* NOLINT(bugprone-sizeof-expression): pointers */
     s->view_a = calloc(na, sizeof(*s->view_a));
     s->view_b = calloc(na, sizeof(*s->view_b));
+    s->keyed = calloc(n, sizeof(*s->keyed));            /* NOLINT(bugprone-sizeof-expression) */
+    s->key_alerts = calloc(na, sizeof(*s->key_alerts)); /* NOLINT(bugprone-sizeof-expression) */
+    if (s->keyed == NULL || s->key_alerts == NULL)
+        return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
                    s->win == NULL || s->alerts == NULL || s->det == NULL || s->view_a == NULL ||
                    s->view_b == NULL
                ? -1
                : 0;
+}
+
+/*
+ * The series per key of every by= metric, shaped like the metric's window
+ * (its views made for its alerts), and the alert states per key of the
+ * threshold alerts on them. A key is released once it has had no line for
+ * the metric's longest window. The key table's hash is seeded by the
+ * metric's name: the same on every run.
+ */
+static int
+setup_keyed(struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    size_t i, slot;
+
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
+        if (m->by_field == SIZE_MAX)
+            continue;
+        s->keyed[i] = keyed_new(m->max_keys, keys_digest(m->name, strlen(m->name)), s->npending,
+                                &s->win[i], (int64_t)s->win[i].nsteps * s->opt.step_ms);
+        if (s->keyed[i] == NULL)
+            return -1;
+    }
+    for (i = 0; i < rs->nalerts; i++) {
+        struct keyed *k = s->keyed[rs->alerts[i].metric];
+
+        if (k == NULL || rs->alerts[i].anomaly)
+            continue;
+        if ((s->key_alerts[i] = calloc(k->nslots, sizeof(*s->key_alerts[i]))) == NULL)
+            return -1;
+        for (slot = 0; slot < k->nslots; slot++)
+            alert_init(&s->key_alerts[i][slot]);
+    }
+    return 0;
 }
 
 /*
@@ -231,7 +271,7 @@ step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em)
     for (i = 0; i < rs->nalerts; i++)
         if (setup_alert(s, i) == -1)
             goto fail;
-    if (setup_quiet(s) == -1)
+    if (setup_quiet(s) == -1 || setup_keyed(s) == -1)
         goto fail;
     return s;
 fail:
@@ -253,6 +293,14 @@ step_free(struct step *s)
     if (s->det != NULL)
         for (i = 0; i < s->rs->nalerts; i++)
             free(s->det[i]);
+    if (s->keyed != NULL)
+        for (i = 0; i < s->rs->nmetrics; i++)
+            keyed_free(s->keyed[i]);
+    if (s->key_alerts != NULL)
+        for (i = 0; i < s->rs->nalerts; i++)
+            free(s->key_alerts[i]);
+    free(s->keyed);
+    free(s->key_alerts);
     free(s->pending);
     free(s->pending_lines);
     free(s->now);
@@ -277,13 +325,18 @@ void
 step_reset(struct step *s)
 {
     const struct ruleset *rs = s->rs;
-    size_t i, n = rs->nmetrics ? rs->nmetrics : 1;
+    size_t i, j, n = rs->nmetrics ? rs->nmetrics : 1;
 
     for (i = 0; i < rs->nmetrics; i++)
         if (rs->metrics[i].kind != RULES_RATIO)
             window_clear(&s->win[i]);
+    for (i = 0; i < rs->nmetrics; i++)
+        if (s->keyed[i] != NULL)
+            keyed_reset(s->keyed[i]);
     for (i = 0; i < rs->nalerts; i++) {
         alert_init(&s->alerts[i]);
+        for (j = 0; s->key_alerts[i] != NULL && j < s->keyed[rs->alerts[i].metric]->nslots; j++)
+            alert_init(&s->key_alerts[i][j]);
         if (s->det[i] != NULL) {
             struct detect_config cfg = s->det[i]->cfg;
 
@@ -329,6 +382,29 @@ struct out {
 };
 
 /*
+ * The metric records of by= metric 'i' for the step ending 't': one per key
+ * whose window holds a line (the sum of the keys' is the metric's),
+ * KEYS_OTHER's too.
+ */
+static int
+key_records(struct step *s, size_t i, int64_t t)
+{
+    const struct keyed *k = s->keyed[i];
+    const char *name;
+    size_t slot, len;
+    int rc = 0;
+
+    for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+        if (!keyed_live(k, slot))
+            continue;
+        name = keyed_name(k, slot, &len);
+        rc |= emit_metric(s->em, t, &s->rs->metrics[i], s->opt.step_ms, k->now[slot].value, 1, name,
+                          len);
+    }
+    return rc;
+}
+
+/*
  * Move the step's pending series into the windows and compute every
  * metric's value (ratios from their operands); write the metric records.
  */
@@ -350,6 +426,9 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
             all_zero = 0;
         window_push(&s->win[i], pend[i].value);
         pend[i] = (struct series){0, 0};
+        /* Keys' sums may cancel out in the metric's: each must be zero too. */
+        if (s->keyed[i] != NULL && keyed_close(s->keyed[i], step_slot(s, start)))
+            all_zero = 0;
     }
     s->zero_run = all_zero ? s->zero_run + 1 : 0;
     s->evaluated = 1;
@@ -360,8 +439,10 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
         if (m->kind == RULES_RATIO)
             s->value[i] = ratio_value(m, s->value[m->a], s->value[m->b], &defined);
         s->defined[i] = (unsigned char)defined;
-        if (o->metrics)
-            rc |= emit_metric(s->em, t, m, s->opt.step_ms, s->value[i], defined);
+        if (o->metrics && s->keyed[i] != NULL)
+            rc |= key_records(s, i, t);
+        else if (o->metrics)
+            rc |= emit_metric(s->em, t, m, s->opt.step_ms, s->value[i], defined, NULL, 0);
     }
     return rc;
 }
@@ -418,6 +499,69 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
     return rc;
 }
 
+/*
+ * Threshold alert 'i' on a by= metric at the step ending 't': one state
+ * machine per key, whose records carry the key. A key's runs while its
+ * window holds a line, or until it has resolved.
+ */
+static int
+key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
+{
+    const struct rules_alert *a = &s->rs->alerts[i];
+    const struct keyed *k = s->keyed[a->metric];
+    struct alert *ka = s->key_alerts[i];
+    enum alert_event ev;
+    const char *name;
+    size_t slot, len;
+    int rc = 0;
+    double v;
+
+    for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+        if (!keyed_live(k, slot) && ka[slot].state == ALERT_OK)
+            continue;
+        v = window_sum(&k->win[slot], s->view_a[i]);
+        ev = alert_step(&ka[slot], a, t, v, !s->silent);
+        if (ev == ALERT_NONE)
+            continue;
+        name = keyed_name(k, slot, &len);
+        if (s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+            rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, &s->rs->metrics[a->metric], v,
+                                 ka[slot].since_ms, name, len);
+        if (o->rep != NULL)
+            rc |= report_event(o->rep, i, t, ev == ALERT_FIRED);
+    }
+    s->alert_defined[i] = 0; /* no one value for the report's chart */
+    return rc;
+}
+
+/* Whether every alert on by= metric 'i' is quiet (not pending, not firing) for 'slot'. */
+static int
+key_quiet(const struct step *s, size_t i, size_t slot)
+{
+    size_t a;
+
+    for (a = 0; a < s->rs->nalerts; a++)
+        if (s->rs->alerts[a].metric == i && s->key_alerts[a] != NULL &&
+            s->key_alerts[a][slot].state != ALERT_OK)
+            return 0;
+    return 1;
+}
+
+/* Release the keys of by= metrics idle for their longest window, their alerts quiet, at 't'. */
+static void
+evict_keys(struct step *s, int64_t t)
+{
+    size_t i, slot;
+
+    for (i = 0; i < s->rs->nmetrics; i++) {
+        struct keyed *k = s->keyed[i];
+
+        for (slot = 0; k != NULL && (slot = keyed_next(k, slot)) != KEYS_NONE; slot++)
+            if (keyed_idle(k, slot, t) && key_quiet(s, i, slot))
+                keyed_release(k, slot);
+    }
+}
+
 /* Threshold alert 'i' at the step ending 't'. */
 static int
 threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
@@ -427,6 +571,9 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     enum alert_event ev;
     int defined = 1, rc = 0;
     double v;
+
+    if (s->key_alerts[i] != NULL)
+        return key_thresholds(s, i, t, o);
 
     if (m->kind == RULES_RATIO)
         v = ratio_value(m, window_sum(&s->win[m->a], s->view_a[i]),
@@ -438,7 +585,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     s->alert_value[i] = v;
     s->alert_defined[i] = (unsigned char)defined;
     if (ev != ALERT_NONE && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
-        rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms);
+        rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
     if (ev != ALERT_NONE && o->rep != NULL)
         rc |= report_event(o->rep, i, t, ev == ALERT_FIRED);
     return rc;
@@ -470,6 +617,7 @@ evaluate(struct step *s, int64_t start)
     for (i = 0; i < s->rs->nalerts; i++)
         rc |= s->rs->alerts[i].anomaly ? anomaly_step(s, i, t, local, inhibited, &o)
                                        : threshold_step(s, i, t, &o);
+    evict_keys(s, t);
     if (o.rep != NULL)
         rc |= report_step(o.rep, t, s->value, s->defined, s->alert_value, s->alert_defined);
     return rc;
@@ -513,14 +661,15 @@ step_advance(struct step *s, int64_t now)
 
 /*
  * Apply one line with time 'ts' (its zone 'tz_min' minutes east of UTC)
- * that counts in the 'n' metrics 'metrics', adding 'values' to them: the
+ * that counts in the 'n' metrics 'metrics', adding 'values' to them (to
+ * the series of 'keys[j]' for a by= metric; borrowed for the call): the
  * clock moves on when it is the newest event, then the line joins its
  * step's pending series. The caller has made sure the line is not late.
  * Returns 0, or -1 with errno set (see step_advance).
  */
 int
 step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
-          size_t n)
+          const struct slice *keys, size_t n)
 {
     struct series *row;
     size_t j;
@@ -548,8 +697,11 @@ step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const d
     if (s->line_step > s->pending_max)
         s->pending_max = s->line_step;
     row = s->pending + s->line_slot * s->rs->nmetrics;
-    for (j = 0; j < n; j++)
+    for (j = 0; j < n; j++) {
         series_add(&row[metrics[j]], values[j]);
+        if (s->keyed[metrics[j]] != NULL)
+            keyed_add(s->keyed[metrics[j]], s->line_slot, keys[j].p, keys[j].len, ts, values[j]);
+    }
     return 0;
 }
 
@@ -623,10 +775,18 @@ step_next(const struct step *s)
     return s->next_step;
 }
 
-/* Whether alert 'i' (threshold or anomaly) is firing. */
+/* Whether alert 'i' (threshold or anomaly; on a by= metric: for some key) is firing. */
 int
 step_firing(const struct step *s, size_t i)
 {
+    size_t slot;
+
+    if (s->key_alerts[i] != NULL) {
+        for (slot = 0; slot < s->keyed[s->rs->alerts[i].metric]->nslots; slot++)
+            if (s->key_alerts[i][slot].state == ALERT_FIRING)
+                return 1;
+        return 0;
+    }
     return s->rs->alerts[i].anomaly ? s->det[i]->phase == DETECT_FIRING
                                     : s->alerts[i].state == ALERT_FIRING;
 }
@@ -667,4 +827,23 @@ const char *
 step_lines_rule(const struct step *s)
 {
     return s->lines_det != NULL ? s->lines_rule : NULL;
+}
+
+/*
+ * The keys of by= metric 'metric': how many are in use, how many were
+ * released for being idle, how many values went to KEYS_OTHER. Returns 0,
+ * or -1 when the metric has no by=.
+ */
+int
+step_keys(const struct step *s, size_t metric, uint64_t *used, uint64_t *evicted,
+          uint64_t *overflow)
+{
+    const struct keyed *k = s->keyed[metric];
+
+    if (k == NULL)
+        return -1;
+    *used = keys_used(k->keys);
+    *evicted = k->evicted;
+    *overflow = k->overflow;
+    return 0;
 }

@@ -102,9 +102,9 @@ test_emit_threshold_firing_as_in_spec(void **state)
 
     (void)state;
     emit_init(&e, -1);
-    assert_int_equal(
-        emit_threshold(&e, T_0214, 1, &rs->alerts[0], metric(rs, "login_success"), 41.2, T_0209),
-        0);
+    assert_int_equal(emit_threshold(&e, T_0214, 1, &rs->alerts[0], metric(rs, "login_success"),
+                                    41.2, T_0209, NULL, 0),
+                     0);
     expect_out(&e,
                "{\"type\":\"threshold\",\"time\":\"2026-05-04T02:14:00Z\",\"state\":\"firing\","
                "\"rule\":\"login_success below 70 over 15m\",\"metric\":\"login_success\","
@@ -125,9 +125,9 @@ test_emit_threshold_resolved_as_in_spec(void **state)
 
     (void)state;
     emit_init(&e, -1);
-    assert_int_equal(
-        emit_threshold(&e, T_0251, 0, &rs->alerts[0], metric(rs, "login_success"), 88.0, T_0209),
-        0);
+    assert_int_equal(emit_threshold(&e, T_0251, 0, &rs->alerts[0], metric(rs, "login_success"),
+                                    88.0, T_0209, NULL, 0),
+                     0);
     /* A value of 88.0 is written in its shortest form that reads back exactly: 88. */
     expect_out(&e,
                "{\"type\":\"threshold\",\"time\":\"2026-05-04T02:51:00Z\",\"state\":\"resolved\","
@@ -148,7 +148,8 @@ test_emit_threshold_without_category_and_escaped_name(void **state)
     (void)state;
     emit_init(&e, -1);
     assert_int_equal(
-        emit_threshold(&e, T_0214, 1, &rs->alerts[1], metric(rs, "lines"), 1234, T_0214), 0);
+        emit_threshold(&e, T_0214, 1, &rs->alerts[1], metric(rs, "lines"), 1234, T_0214, NULL, 0),
+        0);
     expect_out(&e,
                "{\"type\":\"threshold\",\"time\":\"2026-05-04T02:14:00Z\",\"state\":\"firing\","
                "\"rule\":\"say \\\"hi\\\" \\\\ \\u0001\",\"metric\":\"lines\",\"window\":\"1h\","
@@ -157,7 +158,8 @@ test_emit_threshold_without_category_and_escaped_name(void **state)
                10);
     /* A value with no JSON form is null. */
     assert_int_equal(
-        emit_threshold(&e, T_0214, 0, &rs->alerts[1], metric(rs, "lines"), NAN, T_0209), 0);
+        emit_threshold(&e, T_0214, 0, &rs->alerts[1], metric(rs, "lines"), NAN, T_0209, NULL, 0),
+        0);
     expect_out(&e,
                "{\"type\":\"threshold\",\"time\":\"2026-05-04T02:14:00Z\",\"state\":\"resolved\","
                "\"rule\":\"say \\\"hi\\\" \\\\ \\u0001\",\"metric\":\"lines\",\"window\":\"1h\","
@@ -177,25 +179,27 @@ test_emit_metric_as_in_spec(void **state)
 
     (void)state;
     emit_init(&e, -1);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 0, 1), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 0, 1, NULL, 0), 0);
     expect_out(&e,
                "{\"type\":\"metric\",\"time\":\"2026-05-04T02:15:00Z\",\"metric\":\"signups\","
                "\"rarr\":\"activation\",\"step\":\"1m\",\"value\":0}\n",
                6);
     /* No category: no "rarr" key. */
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 90000, 17, 1), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 90000, 17, 1, NULL, 0), 0);
     expect_out(&e,
                "{\"type\":\"metric\",\"time\":\"2026-05-04T02:15:00Z\",\"metric\":\"lines\","
                "\"step\":\"1m30s\",\"value\":17}\n",
                5);
     /* A ratio takes its operands' category; undefined is null. */
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "login_success"), 60000, 12.5, 0), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "login_success"), 60000, 12.5, 0, NULL, 0),
+                     0);
     expect_out(&e,
                "{\"type\":\"metric\",\"time\":\"2026-05-04T02:15:00Z\","
                "\"metric\":\"login_success\",\"rarr\":\"retention\",\"step\":\"1m\","
                "\"value\":null}\n",
                6);
-    assert_int_equal(emit_metric(&e, T_0215 + 250, metric(rs, "login_success"), 60000, 41.2, 1), 0);
+    assert_int_equal(
+        emit_metric(&e, T_0215 + 250, metric(rs, "login_success"), 60000, 41.2, 1, NULL, 0), 0);
     expect_out(&e,
                "{\"type\":\"metric\",\"time\":\"2026-05-04T02:15:00.250Z\","
                "\"metric\":\"login_success\",\"rarr\":\"retention\",\"step\":\"1m\","
@@ -217,10 +221,11 @@ test_emit_records_queue_in_order(void **state)
 
     (void)state;
     emit_init(&e, -1);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 1, 1), 0);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, 2, 1), 0);
-    assert_int_equal(
-        emit_threshold(&e, T_0215, 1, &rs->alerts[0], metric(rs, "login_success"), 3, T_0215), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 1, 1, NULL, 0), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, 2, 1, NULL, 0), 0);
+    assert_int_equal(emit_threshold(&e, T_0215, 1, &rs->alerts[0], metric(rs, "login_success"), 3,
+                                    T_0215, NULL, 0),
+                     0);
     for (p = e.out.p; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         check_json_line(p, (size_t)(nl - p) + 1, n < 2 ? 5u + (n == 0) : 11u);
         n++;
@@ -285,7 +290,7 @@ test_emit_numbers_nan_and_inf_are_null(void **state)
     expect_number(INFINITY, "null");
     expect_number(-INFINITY, "null");
     emit_init(&e, -1);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, INFINITY, 1), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, INFINITY, 1, NULL, 0), 0);
     expect_out(&e,
                "{\"type\":\"metric\",\"time\":\"2026-05-04T02:15:00Z\",\"metric\":\"lines\","
                "\"step\":\"1m\",\"value\":null}\n",
@@ -413,8 +418,8 @@ test_emit_flush_writes_to_pipe(void **state)
     emit_init(&e, fds[1]);
     /* Nothing queued: nothing written, success. */
     assert_int_equal(emit_flush(&e), 0);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 3, 1), 0);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, 0.1, 1), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 3, 1, NULL, 0), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "lines"), 60000, 0.1, 1, NULL, 0), 0);
     assert_int_equal(emit_flush(&e), 0);
     assert_int_equal(e.out.len, 0);
     n = read(fds[0], got, sizeof(got) - 1);
@@ -440,7 +445,7 @@ test_emit_flush_closed_reader_is_epipe(void **state)
     assert_int_equal(pipe(fds), 0);
     close(fds[0]);
     emit_init(&e, fds[1]);
-    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 3, 1), 0);
+    assert_int_equal(emit_metric(&e, T_0215, metric(rs, "signups"), 60000, 3, 1, NULL, 0), 0);
     errno = 0;
     assert_int_equal(emit_flush(&e), -1);
     assert_int_equal(errno, EPIPE);

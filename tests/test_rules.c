@@ -22,6 +22,7 @@
 #include <dirent.h>
 
 #include "rarr/buf.h"
+#include "rarr/keys.h"
 #include "rarr/rules.h"
 #include "rarr/rules_parse.h"
 
@@ -491,18 +492,47 @@ static void
 test_rules_error_unsupported_kind(void **state)
 {
     (void)state;
-    parse_error("metric a by=status\n", 1, 10,
-                "'by=' is not supported by this version of rarr (count and sum= are)");
     parse_error("metric a request~'x' distinct=user\n", 1, 22,
-                "'distinct=' is not supported by this version of rarr (count and sum= are)");
+                "'distinct=' is not supported by this version of rarr (count, sum= and by= are)");
     parse_error("metric a p95=request_time\n", 1, 10,
-                "'p95=' is not supported by this version of rarr (count and sum= are)");
+                "'p95=' is not supported by this version of rarr (count, sum= and by= are)");
     parse_error("metric a p50=x\n", 1, 10,
-                "'p50=' is not supported by this version of rarr (count and sum= are)");
+                "'p50=' is not supported by this version of rarr (count, sum= and by= are)");
     parse_error("metric a p99=x\n", 1, 10,
-                "'p99=' is not supported by this version of rarr (count and sum= are)");
+                "'p99=' is not supported by this version of rarr (count, sum= and by= are)");
+}
+
+/* by=FIELD [max_keys=N]: a series per value of the field, at most N of them. */
+static void
+test_rules_by(void **state)
+{
+    struct ruleset *rs;
+
+    (void)state;
+    rs = finish_ok("metric a request~'^GET ' by=status\n"
+                   "metric b sum=bytes by=path max_keys=5\n"
+                   "alert b window=5m above=100\n");
+    assert_string_equal(field_name(rs, rs->metrics[0].by_field), "status");
+    assert_int_equal(rs->metrics[0].max_keys, KEYS_DEFAULT);
+    assert_int_equal(rs->metrics[1].kind, RULES_SUM);
+    assert_string_equal(field_name(rs, rs->metrics[1].by_field), "path");
+    assert_int_equal(rs->metrics[1].max_keys, 5);
+    rules_free(rs);
     parse_error("metric a max_keys=5\n", 1, 10,
-                "'max_keys=' is not supported by this version of rarr (count and sum= are)");
+                "max_keys= caps the keys of by=FIELD, which this metric does not have");
+    parse_error("metric a by=path max_keys=0\n", 1, 27,
+                "max_keys= is a whole number from 1 to 100000");
+    parse_error("metric a by=path max_keys=2.5\n", 1, 27,
+                "max_keys= is a whole number from 1 to 100000");
+    parse_error("metric a by=path max_keys=100001\n", 1, 27,
+                "max_keys= is a whole number from 1 to 100000");
+    parse_error("metric a by=path by=status\n", 1, 18, "by= is given twice");
+    parse_error("metric a by=''\n", 1, 10, "by= needs a field");
+    finish_error("metric a by=path\nmetric b\nratio r = b / a\n", STEP_MS, 3, 15,
+                 "a ratio of a by= metric is not supported by this version of rarr");
+    finish_error("metric a by=path\nanomaly a window=1h\n", STEP_MS, 2, 9,
+                 "an anomaly rule on a by= metric is not supported by this version of rarr (a "
+                 "threshold alert runs per key)");
 }
 
 static void
@@ -683,7 +713,8 @@ test_rules_error_define_and_metric_shape(void **state)
     parse_error("define X\n", 1, 9, "expected: define NAME 'REGEX'");
     parse_error("define X 'a' 'b'\n", 1, 14, "expected: define NAME 'REGEX'");
     parse_error("metric\n", 1, 7,
-                "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD]");
+                "expected: metric NAME [rarr=CATEGORY] [CONDITION...] [sum=FIELD] [by=FIELD "
+                "[max_keys=N]]");
 }
 
 static void
@@ -1791,6 +1822,7 @@ main(void)
         cmocka_unit_test(test_rules_error_unknown_category),
         cmocka_unit_test(test_rules_error_condition_without_operator),
         cmocka_unit_test(test_rules_error_unsupported_kind),
+        cmocka_unit_test(test_rules_by),
         cmocka_unit_test(test_rules_anomaly_options),
         cmocka_unit_test(test_rules_error_anomaly),
         cmocka_unit_test(test_rules_error_sum),

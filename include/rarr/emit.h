@@ -25,15 +25,16 @@ struct emit {
 void emit_init(struct emit *e, int fd);
 void emit_fini(struct emit *e);
 int emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_alert *a,
-                   const struct rules_metric *m, double v, int64_t since_ms);
+                   const struct rules_metric *m, double v, int64_t since_ms, const char *key,
+                   size_t key_len);
 int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms,
-                double v, int defined);
+                double v, int defined, const char *key, size_t key_len);
 int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                  const char *rarr, const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
 int emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule,
-                 const char *metric, const char *rarr, int64_t window_ms, int64_t since_ms,
-                 const char *direction, const char *reason);
+                 const char *metric, const char *key, size_t key_len, const char *rarr,
+                 int64_t window_ms, int64_t since_ms, const char *direction, const char *reason);
 int emit_json_string(struct buf *b, const char *p, size_t len);
 int emit_flush(struct emit *e);
 

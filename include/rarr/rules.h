@@ -56,6 +56,9 @@ struct rules_metric {
     struct rules_cond *conds;
     size_t nconds;
     size_t sum_field;
+    size_t by_field;       /* by=FIELD: a series per value of the field; SIZE_MAX: none */
+    size_t max_keys;       /* by=: the most values with a series of their own (KEYS_DEFAULT) */
+    unsigned by_col;       /* where by= is written, for errors */
     char *a_name, *b_name; /* ratio operands as written */
     unsigned a_col, b_col; /* where the operands are written, for errors */
     size_t a, b;           /* ratio operands, resolved */

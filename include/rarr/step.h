@@ -10,6 +10,8 @@
 #include "rarr/clock.h"
 #include "rarr/detect.h"
 #include "rarr/emit.h"
+#include "rarr/keyed.h"
+#include "rarr/record.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
 #include "rarr/series.h"
@@ -70,11 +72,13 @@ struct step {
     unsigned char *defined; /* [nmetrics] */
     double *alert_value;    /* [nalerts] window values, for the report */
     unsigned char *alert_defined;
-    struct window *win;       /* [nmetrics], unused for ratios */
-    int *view_a, *view_b;     /* [nalerts] window views of the metric / ratio operands */
-    struct alert *alerts;     /* [nalerts] */
-    struct detect **det;      /* [nalerts], anomaly rules only */
-    struct detect *lines_det; /* all applied lines, when there are anomaly rules */
+    struct window *win;        /* [nmetrics], unused for ratios */
+    int *view_a, *view_b;      /* [nalerts] window views of the metric / ratio operands */
+    struct alert *alerts;      /* [nalerts] */
+    struct detect **det;       /* [nalerts], anomaly rules only */
+    struct detect *lines_det;  /* all applied lines, when there are anomaly rules */
+    struct keyed **keyed;      /* [nmetrics]: by= metrics only */
+    struct alert **key_alerts; /* [nalerts]: per slot, for alerts on by= metrics */
     char lines_rule[32 + RARR_DUR_MAX];
 };
 
@@ -82,7 +86,7 @@ struct step *step_new(const struct ruleset *rs, const struct step_opts *opt, str
 void step_free(struct step *s);
 void step_reset(struct step *s);
 int step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
-              size_t n);
+              const struct slice *keys, size_t n);
 int step_advance(struct step *s, int64_t now);
 int step_finish(struct step *s);
 int step_stale(struct step *s, int64_t ts);
@@ -96,5 +100,7 @@ size_t step_slot(const struct step *s, int64_t step_start);
 int step_firing(const struct step *s, size_t alert);
 void step_dump(const struct step *s, FILE *fp);
 const char *step_lines_rule(const struct step *s);
+int step_keys(const struct step *s, size_t metric, uint64_t *used, uint64_t *evicted,
+              uint64_t *overflow);
 
 #endif

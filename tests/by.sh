@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# by.sh RARR LOGGEN -- by=FIELD with the real binary on a generated day of
+# traffic: the per-step count of each key equals an independent count (awk
+# over the CLF times and statuses); with max_keys=50 over 80,000 distinct
+# paths every step writes at most 51 series, which add up to the metric
+# without by=, and the overflow is said once; an alert on errors by path
+# fires for the failing endpoint only, with its key; a replay cut in two
+# and three with --state writes the records of one run; keys that are
+# attacker text come out escaped and bounded. Asserts on records, never on
+# speed.
+set -u
+rarr=$1
+loggen=$2
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
+
+"$loggen" --seed 3 --rate 6000 --incident login_outage:14h:40m >"$tmp/day.log"
+
+# 1. Per key and step, the count of an independent tally.
+printf "metric reqs request~'^(GET|POST) ' by=status\n" >"$tmp/status.rarr"
+"$rarr" -r "$tmp/status.rarr" --emit=metrics "$tmp/day.log" >"$tmp/status.out"
+check "by=status: records carry the key after the metric" \
+    grep -q '^{"type":"metric","time":"[^"]*","metric":"reqs","key":"200","step":"1m","value":' \
+    "$tmp/status.out"
+sed -n 's/.*"time":"\([^"]*\)","metric":"reqs","key":"\([^"]*\)","step":"1m","value":\([0-9]*\)}$/\1 \2 \3/p' \
+    "$tmp/status.out" | awk '$3 != 0' | sort >"$tmp/got"
+last=$(tail -n 1 "$tmp/status.out" | sed 's/.*"time":"\([^"]*\)".*/\1/')
+# The step a line counts in ends at its minute + 1 (one day from May 4).
+awk -v last="$last" '$6 == "\"GET" || $6 == "\"POST" {
+        split($4, t, ":"); m = t[2] * 60 + t[3] + 1; d = 4 + int(m / 1440); m %= 1440
+        end = sprintf("2026-05-%02dT%02d:%02d:00Z", d, int(m / 60), m % 60)
+        if (end <= last) n[end " " $9]++
+    }
+    END { for (k in n) print k, n[k] }' "$tmp/day.log" | sort >"$tmp/want"
+check "by=status: every key's count at every step equals awk's ($(wc -l <"$tmp/want") series-steps)" \
+    cmp -s "$tmp/got" "$tmp/want"
+
+# 2. A cap of 50 keys over 80,000 distinct paths.
+awk '{ sub(/"GET [^ ]*/, "\"GET /p" NR); print }' "$tmp/day.log" >"$tmp/paths.log"
+printf "metric gets request~'^GET ' by=path max_keys=50\n" >"$tmp/cap.rarr"
+printf "metric gets request~'^GET '\n" >"$tmp/plain.rarr"
+"$rarr" -r "$tmp/cap.rarr" --emit=metrics --stats "$tmp/paths.log" >"$tmp/cap.out" 2>"$tmp/cap.err"
+"$rarr" -r "$tmp/plain.rarr" --emit=metrics "$tmp/paths.log" >"$tmp/plain.out"
+check "max_keys=50: at most 51 series a step" \
+    [ "$(sed 's/.*"time":"\([^"]*\)".*/\1/' "$tmp/cap.out" | uniq -c | sort -rn | head -n 1 |
+        awk '{print $1}')" -le 51 ]
+check "max_keys=50: the rest in key __other__" grep -q '"key":"__other__"' "$tmp/cap.out"
+sum_by_step() {
+    sed 's/.*"time":"\([^"]*\)".*"value":\([0-9]*\)}$/\1 \2/' "$1" |
+        awk '{ n[$1] += $2 } END { for (t in n) if (n[t] != 0) print t, n[t] }' | sort
+}
+check "max_keys=50: the series of every step add up to the metric without by=" \
+    cmp -s <(sum_by_step "$tmp/cap.out") <(sum_by_step "$tmp/plain.out")
+check "max_keys=50: the overflow is said once" \
+    [ "$(grep -c 'more than max_keys=50 values of by=path' "$tmp/cap.err")" = 1 ]
+check "max_keys=50: --stats counts the values in __other__" \
+    grep -q 'stats: keys gets [0-9]* in use (max_keys 50), [1-9][0-9]* released idle, [1-9][0-9]* values in __other__' \
+    "$tmp/cap.err"
+
+# 3. An alert on errors by path fires for the failing endpoint only.
+printf "metric errs status~'^(5|401)' by=path\nalert errs window=5m above=20\n" >"$tmp/errs.rarr"
+"$rarr" -r "$tmp/errs.rarr" "$tmp/day.log" >"$tmp/errs.out"
+check "alert by path: fires and resolves" \
+    [ "$(grep -c '"type":"threshold"' "$tmp/errs.out")" -ge 2 ]
+check "alert by path: every event is about /login, with its key" \
+    [ "$(grep -c '"metric":"errs","key":"/login",' "$tmp/errs.out")" = "$(wc -l <"$tmp/errs.out")" ]
+
+# 4. A replay cut with --state writes the records of one run (keys, windows and alert states kept).
+printf "metric reqs request~'^GET ' by=status\nmetric errs status~'^(5|401)' by=path max_keys=4\nalert errs window=5m above=20\n" \
+    >"$tmp/split.rarr"
+"$rarr" -r "$tmp/split.rarr" --emit=all "$tmp/day.log" >"$tmp/whole" 2>/dev/null
+n=$(wc -l <"$tmp/day.log")
+for cuts in "$((n / 2))" "$((n * 7 / 12 + 5))" "$((n / 3)) $((n * 3 / 4))"; do
+    rm -f "$tmp/state" "$tmp/parts"
+    from=1
+    for c in $cuts '$'; do
+        sed -n "${from},${c}p" "$tmp/day.log" |
+            "$rarr" -r "$tmp/split.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>>"$tmp/split.err"
+        [ "$c" = '$' ] || from=$((c + 1))
+    done
+    check "by= with --state: cut at $cuts gives the records of one run" cmp -s "$tmp/whole" "$tmp/parts"
+done
+check "by= with --state: only the overflow said" \
+    [ -z "$(grep -v 'errs: more than max_keys=4 values of by=path' "$tmp/split.err")" ]
+
+# 5. Keys are attacker text: escaped in records, long ones bounded.
+long=$(head -c 5000 /dev/zero | tr '\0' 'A')
+{
+    printf '{"ts":"2026-05-04T10:00:01Z","user":"a\\"b\\\\c\\u0001\\u00e9"}\n'
+    printf '{"ts":"2026-05-04T10:00:02Z","user":"%s"}\n' "$long"
+    printf '{"ts":"2026-05-04T10:00:03Z","user":"%sB"}\n' "$long"
+    printf '{"ts":"2026-05-04T10:02:00Z","user":"x"}\n'
+} >"$tmp/keys.json"
+printf "metric logins by=user\n" >"$tmp/keys.rarr"
+"$rarr" -r "$tmp/keys.rarr" --emit=metrics "$tmp/keys.json" >"$tmp/keys.out"
+check "keys: a quote, a backslash, a control byte escaped" \
+    grep -qF '"key":"a\"b\\c\u0001é"' "$tmp/keys.out"
+check "keys: two long values are two bounded keys" \
+    [ "$(grep -c '"key":"A\{183\}~[0-9a-f]\{16\}"' "$tmp/keys.out")" = 2 ]
+
+done_checks by.sh
