@@ -311,7 +311,7 @@ keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last
         return -1;
     }
     h = key_hash(k, name, len);
-    if ((pos = probe(k, name, len, h, &at)) != KEYS_NONE || at == KEYS_NONE)
+    if (probe(k, name, len, h, &at) != KEYS_NONE || at == KEYS_NONE)
         return -1;
     place(k, slot, name, len, h, at, last_ms);
     return 0;
