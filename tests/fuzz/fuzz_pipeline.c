@@ -13,10 +13,12 @@
  * timestamp weeks ahead crosses hundreds of steps, not tens of thousands.
  *
  *   0 counts, '=' and '!~' conditions, a define, a ratio with min=, a
- *     threshold alert with for= and one below=; metric records written.
+ *     threshold alert with for= and one below=, errors by=path capped at 3
+ *     keys with an alert per key; metric records written.
  *   1 sums of a CLF or JSON field and of a capture (line~'n=(?<n>...)'),
  *     so numbers near DBL_MAX add up to infinity; above= and below= alerts
- *     on them; metric records written.
+ *     on them, a captured sum by=user capped at 2 keys; metric records
+ *     written.
  *   2 one count anomaly detector (daily season, window of six steps)
  *     beside the detector of all lines the pipeline adds.
  *   3 a sum watched over one step: the continuous anomaly path.
@@ -47,13 +49,16 @@ static const struct setup setups[4] = {
      "metric logins rarr=retention method='POST' path='/login'\n"
      "ratio err_pct = errors / hits * 100 min=3\n"
      "alert err_pct window=2h above=20 for=1h\n"
-     "alert logins window=1h below=1 name=no_logins\n",
+     "alert logins window=1h below=1 name=no_logins\n"
+     "metric by_path status~'^[45]' by=path max_keys=3\n"
+     "alert by_path window=2h above=2\n",
      3600000, 600000, 1},
     {"metric bytes sum=bytes\n"
      "metric n rarr=revenue sum=n line~'[?&,\"]n[=:]\"?(?<n>[-+.0-9a-zA-Z]+)'\n"
      "metric errbytes sum=bytes status~'^[45]'\n"
      "alert bytes window=15m above=1e300\n"
-     "alert n window=5m below=-1e300 clear=0\n",
+     "alert n window=5m below=-1e300 clear=0\n"
+     "metric n_by sum=n by=user max_keys=2 line~'[?&,\"]n[=:]\"?(?<n>[-+.0-9a-zA-Z]+)'\n",
      300000, 60000, 1},
     {"metric views method='GET'\n"
      "anomaly views window=1h direction=both season=daily\n",
