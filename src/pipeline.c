@@ -394,7 +394,13 @@ explain(struct pipeline *p, const char *src, uint64_t lineno)
         if (m->kind == RULES_RATIO)
             continue;
         if ((res = match_metric(p->mt, m, &p->rec, &failed)) == MATCH_YES) {
-            buf_printf(b, "  %s: matched\n", m->name);
+            buf_printf(b, "  %s: matched", m->name);
+            if (m->by_field != SIZE_MAX) {
+                v = record_get(&p->rec, m->by_field);
+                buf_adds(b, ", key ");
+                emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
+            }
+            buf_addc(b, '\n');
             continue;
         }
         c = &m->conds[failed];
