@@ -156,7 +156,7 @@ plan_metric(struct matcher *mt, size_t i, size_t n, uint32_t *most)
     if (m->kind != RULES_RATIO)
         SET_BIT(mt->counted, i);
     /* A sum= or by= field that a named group captures is read while the captures are in scope. */
-    if ((m->kind == RULES_SUM && rs->fields[m->sum_field].captured) ||
+    if ((rules_kind_option(m) != NULL && rs->fields[m->value_field].captured) ||
         (m->by_field != SIZE_MAX && rs->fields[m->by_field].captured))
         SET_BIT(mt->scoped, i);
     for (j = 0; j < m->nconds; j++, n++) {

@@ -710,13 +710,18 @@ match_hits(struct pipeline *p, const char *src, uint64_t lineno)
             if (res != MATCH_YES)
                 continue;
         }
-        if (m->kind == RULES_SUM && (why = sum_value(record_get(r, m->sum_field), &value)) < 0) {
+        if ((m->kind == RULES_SUM || m->kind == RULES_QUANTILE) &&
+            ((why = sum_value(record_get(r, m->value_field), &value)) < 0 ||
+             (m->kind == RULES_QUANTILE && value < 0 && (why = -3) < 0))) {
             sum_skipped(p, i, why, src, lineno);
             continue;
         }
-        /* A by= key is read now: a captured one is in scope only until the next metric. */
+        /* A by= key or distinct= value is read now: a captured one is in scope only until the
+         * next metric. */
         if (m->by_field != SIZE_MAX)
             p->line_key[n] = record_get(r, m->by_field);
+        else if (m->kind == RULES_DISTINCT)
+            p->line_key[n] = record_get(r, m->value_field);
         p->hits[n] = i;
         p->line_value[n++] = value;
     }
@@ -1063,8 +1068,10 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
                     (unsigned long long)p->matches[i]);
     for (i = 0; i < rs->nmetrics; i++)
         if (p->sum_skipped[i] > 0)
-            fprintf(fp, "rarr: stats: sum= values skipped %s %llu (not numbers, or beyond 2^53)\n",
-                    rs->metrics[i].name, (unsigned long long)p->sum_skipped[i]);
+            fprintf(fp, "rarr: stats: %s= values skipped %s %llu (not numbers%s, or beyond 2^53)\n",
+                    rules_kind_option(&rs->metrics[i]), rs->metrics[i].name,
+                    (unsigned long long)p->sum_skipped[i],
+                    rs->metrics[i].kind == RULES_QUANTILE ? ", below zero" : "");
     for (i = 0; i < rs->nmetrics; i++)
         if (step_keys(p->step, i, &used, &evicted, &overflow) == 0)
             fprintf(fp,

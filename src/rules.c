@@ -68,6 +68,28 @@ rules_season_name(enum rules_season s)
     return name_of(season_names, NELEM(season_names), (int)s);
 }
 
+/* The option that gives metric 'm' its kind ("sum", "distinct", "p95", "max"), or NULL for a count.
+ */
+const char *
+rules_kind_option(const struct rules_metric *m)
+{
+    static const struct {
+        double q;
+        const char *name;
+    } qs[] = {{0.5, "p50"},  {0.9, "p90"},    {0.95, "p95"},
+              {0.99, "p99"}, {0.999, "p999"}, {1, "max"}};
+    size_t i;
+
+    if (m->kind == RULES_SUM)
+        return "sum";
+    if (m->kind == RULES_DISTINCT)
+        return "distinct";
+    for (i = 0; m->kind == RULES_QUANTILE && i < sizeof(qs) / sizeof(qs[0]); i++)
+        if (qs[i].q == m->q)
+            return qs[i].name;
+    return NULL;
+}
+
 /* An anomaly rule's direction= value: "both", "drop" or "spike"; NULL past the last. */
 const char *
 rules_direction_name(enum rules_direction dir)
@@ -557,6 +579,13 @@ resolve(struct ruleset *rs, const char *name, const struct rules_loc *loc, const
     return 0;
 }
 
+/* Whether metric 'm' is a count or sum without by=: what ratios and anomaly rules read. */
+static int
+plain_kind(const struct rules_metric *m)
+{
+    return (m->kind == RULES_COUNT || m->kind == RULES_SUM) && m->by_field == SIZE_MAX;
+}
+
 /* Resolve a ratio's operands; it takes their category when it has none. */
 static void
 finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
@@ -570,11 +599,11 @@ finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
     a = resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d);
     loc.col = m->b_col;
     b = resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d);
-    if (a == 0 && b == 0 &&
-        (rs->metrics[m->a].by_field != SIZE_MAX || rs->metrics[m->b].by_field != SIZE_MAX)) {
-        loc.col = rs->metrics[m->a].by_field != SIZE_MAX ? m->a_col : m->b_col;
+    if (a == 0 && b == 0 && (!plain_kind(&rs->metrics[m->a]) || !plain_kind(&rs->metrics[m->b]))) {
+        loc.col = !plain_kind(&rs->metrics[m->a]) ? m->a_col : m->b_col;
         fail_at(rs, d, &loc, m->srcline, 1,
-                "a ratio of a by= metric is not supported by this version of rarr");
+                "a ratio of a by=, distinct= or quantile metric is not supported by this version "
+                "of rarr");
         return;
     }
     if (a == 0 && b == 0 && m->category == RULES_NONE)
@@ -589,10 +618,10 @@ finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct 
     char v[RARR_DUR_MAX], s[RARR_DUR_MAX];
 
     if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == 0 && a->anomaly &&
-        rs->metrics[a->metric].by_field != SIZE_MAX)
+        rs->metrics[a->metric].kind != RULES_RATIO && !plain_kind(&rs->metrics[a->metric]))
         fail_at(rs, d, &a->loc, a->srcline, 1,
-                "an anomaly rule on a by= metric is not supported by this version of rarr (a "
-                "threshold alert runs per key)");
+                "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
+                "version of rarr (threshold alerts are)");
     if (step_ms <= 0)
         return;
     clock_format_duration(step_ms, s);
@@ -848,8 +877,8 @@ describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp
         fprintf(fp, " %s%s", rs->fields[m->conds[j].field].name, rules_op_name(m->conds[j].op));
         put_value(fp, &m->conds[j]);
     }
-    if (m->kind == RULES_SUM)
-        fprintf(fp, " sum=%s", rs->fields[m->sum_field].name);
+    if (rules_kind_option(m) != NULL)
+        fprintf(fp, " %s=%s", rules_kind_option(m), rs->fields[m->value_field].name);
     if (m->by_field != SIZE_MAX)
         fprintf(fp, " by=%s max_keys=%zu", rs->fields[m->by_field].name, m->max_keys);
     fprintf(fp, "  # %s:%u\n", m->loc.file, m->loc.line);
@@ -977,8 +1006,8 @@ rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp)
 
         for (j = 0; j < m->nconds; j++)
             n += warn_field(rs, m, m->conds[j].field, &m->conds[j].loc, fmt, fp, warned);
-        if (m->kind == RULES_SUM)
-            n += warn_field(rs, m, m->sum_field, &m->loc, fmt, fp, warned);
+        if (rules_kind_option(m) != NULL)
+            n += warn_field(rs, m, m->value_field, &m->loc, fmt, fp, warned);
         if (m->by_field != SIZE_MAX)
             n += warn_field(rs, m, m->by_field, &m->loc, fmt, fp, warned);
     }

@@ -596,9 +596,11 @@ check_field(struct cursor *c, const char *p, size_t len, unsigned col)
     return 0;
 }
 
-/* The options of a metric line; distinct= and pNN= are not supported yet. */
-static const char *const metric_opts[] = {"rarr", "sum", "distinct", "p50",
-                                          "p95",  "p99", "by",       "max_keys"};
+/* The options of a metric line. Those from 1 on, but by= and max_keys=, set its kind. */
+static const char *const metric_opts[] = {"rarr", "sum",      "distinct", "p50",  "p95", "p99",
+                                          "by",   "max_keys", "p90",      "p999", "max"};
+/* The quantile each kind option asks for (0: not a quantile). */
+static const double metric_q[] = {0, 0, 0, 0.5, 0.95, 0.99, 0, 0, 0.9, 0.999, 1};
 #define NMETRIC_OPTS NELEM(metric_opts)
 
 /* Options of alert and anomaly lines that are a mistake on a metric line. */
@@ -731,38 +733,37 @@ parse_max_keys(struct cursor *c, const struct token *t, size_t at, struct rules_
 }
 
 /*
- * rarr=CATEGORY, sum=FIELD, by=FIELD or max_keys=N on a metric line ('at'
- * bytes of key); 'seen' has a bit for each option already given.
+ * rarr=CATEGORY, a kind (sum=, distinct=, p50= .. p999=, max= FIELD),
+ * by=FIELD or max_keys=N on a metric line ('at' bytes of key); 'seen' has a
+ * bit for each option already given, bit 1 for any kind.
  */
 static int
 metric_option(struct cursor *c, struct rules_metric *m, const struct token *t, size_t at,
               unsigned *seen)
 {
-    size_t i;
+    size_t i, bit;
 
     for (i = 0; i < NMETRIC_OPTS && !same(t->p, at, metric_opts[i]); i++)
         ;
-    if (i >= 2 && i < 6)
-        return fail(c, t->col, (unsigned)at,
-                    "'%.*s=' is not supported by this version of rarr (count, sum= and by= are)",
-                    (int)at, t->p);
-    if (*seen & (1u << i))
+    bit = i == 0 || i == 6 || i == 7 ? i : 1;
+    if (*seen & (1u << bit))
         return fail(c, t->col, (unsigned)t->len,
-                    i == 1 ? "a metric has one kind at most" : "%s= is given twice",
+                    bit == 1 ? "a metric has one kind at most" : "%s= is given twice",
                     metric_opts[i]);
-    *seen |= 1u << i;
+    *seen |= 1u << bit;
     switch (i) {
     case 0:
         return parse_category(c, t, at + 1, &m->category);
-    case 1:
-        m->kind = RULES_SUM;
-        return option_field(c, t, at, "sum", &m->sum_field);
     case 6:
         m->by_col = t->col;
         return option_field(c, t, at, "by", &m->by_field);
-    default:
+    case 7:
         c->keys_col = t->col;
         return parse_max_keys(c, t, at, m);
+    default:
+        m->kind = i == 1 ? RULES_SUM : i == 2 ? RULES_DISTINCT : RULES_QUANTILE;
+        m->q = metric_q[i];
+        return option_field(c, t, at, metric_opts[i], &m->value_field);
     }
 }
 
@@ -861,6 +862,10 @@ parse_metric(struct cursor *c, struct token *tok, int n)
     for (i = 2; i < n && !c->stop_line && !c->rs->stopped; i++)
         if (metric_word(c, m, tok, n, i, &seen) == -1)
             bad = 1;
+    if (!bad && m->by_field != SIZE_MAX && (m->kind == RULES_DISTINCT || m->kind == RULES_QUANTILE))
+        return fail(c, m->by_col, 2,
+                    "by= with %s= is not supported by this version of rarr (by= counts and sums)",
+                    rules_kind_option(m));
     if (!bad && (seen & 1u << 7) && !(seen & 1u << 6))
         return fail(c, c->keys_col, 9,
                     "max_keys= caps the keys of by=FIELD, which this metric does not have");

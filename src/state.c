@@ -46,8 +46,8 @@ metric_def(struct buf *b, const struct ruleset *rs, size_t i)
         rc |= metric_def(b, rs, m->b);
         return rc | buf_addc(b, ')');
     }
-    if (m->kind == RULES_SUM)
-        rc |= buf_printf(b, "sum %s", rs->fields[m->sum_field].name);
+    if (rules_kind_option(m) != NULL)
+        rc |= buf_printf(b, "%s %s", rules_kind_option(m), rs->fields[m->value_field].name);
     else
         rc |= buf_adds(b, "count");
     for (c = 0; c < m->nconds; c++) {
@@ -160,19 +160,31 @@ detector_json(const struct detect *d)
     return o;
 }
 
-/* A key's bytes as lowercase hex (keys are any bytes; JSON strings must be UTF-8). */
+/* Bytes as lowercase hex (keys and registers are any bytes; JSON strings must be UTF-8). */
 static json_t *
-hex_json(const char *p, size_t len)
+hex_json_n(const char *p, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    char text[2 * KEYS_LEN_MAX];
+    char *text = malloc(2 * len + 1);
+    json_t *v;
     size_t i;
 
-    for (i = 0; i < len && i < KEYS_LEN_MAX; i++) {
+    if (text == NULL)
+        return NULL;
+    for (i = 0; i < len; i++) {
         text[2 * i] = hex[(unsigned char)p[i] >> 4];
         text[2 * i + 1] = hex[(unsigned char)p[i] & 15];
     }
-    return json_stringn(text, 2 * i);
+    v = json_stringn(text, 2 * len);
+    free(text);
+    return v;
+}
+
+/* A key's bytes as hex. */
+static json_t *
+hex_json(const char *p, size_t len)
+{
+    return hex_json_n(p, len < KEYS_LEN_MAX ? len : KEYS_LEN_MAX);
 }
 
 /*
@@ -229,6 +241,82 @@ put_keys(json_t *o, const struct step *s, const struct keyed *k)
     return rc;
 }
 
+/* A HyperLogLog: its sparse hashes (their 64 bits as integers), or its registers in hex. */
+static json_t *
+hll_json(const struct hll *h)
+{
+    const uint64_t *v;
+    size_t n = hll_sparse_hashes(h, &v), i;
+    json_t *o = json_object(), *a;
+    int rc = 0;
+
+    if (hll_is_dense(h))
+        return put(o, "registers", hex_json_n((const char *)hll_registers(h), HLL_REGISTERS)) == 0
+                   ? o
+                   : NULL;
+    rc |= put(o, "hashes", a = json_array());
+    for (i = 0; rc == 0 && i < n; i++)
+        rc |= json_array_append_new(a, json_integer((json_int_t)v[i]));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A quantile sketch: its buckets from index "first", its zero count, min and max; {} when empty. */
+static json_t *
+quantile_json(const struct quantile *q)
+{
+    const double *counts;
+    int32_t first;
+    size_t n = quantile_buckets(q, &first, &counts), i;
+    json_t *o = json_object(), *a;
+    int rc = 0;
+
+    if (quantile_count(q) == 0)
+        return o;
+    rc |= put(o, "first", json_integer(first));
+    rc |= put(o, "counts", a = json_array());
+    for (i = 0; rc == 0 && i < n; i++)
+        rc |= json_array_append_new(a, json_real(counts[i]));
+    rc |= put(o, "zero", json_real(quantile_zero_count(q)));
+    rc |= put(o, "min", json_real(quantile_min(q)));
+    rc |= put(o, "max", json_real(quantile_max(q)));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Sketch 'i' of 'sk' as JSON. */
+static json_t *
+sketch_json(struct sketched *sk, size_t i)
+{
+    return sk->distinct ? hll_json(sketched_hll(sk, i)) : quantile_json(sketched_quantile(sk, i));
+}
+
+/*
+ * A distinct= or quantile metric's sketches: "pending" [[start, sketch]]
+ * and "ring", the closed steps oldest first.
+ */
+static int
+put_sketches(json_t *o, const struct step *s, struct sketched *sk)
+{
+    json_t *pend = json_array(), *ring = json_array();
+    int rc = put(o, "sketch_pending", pend) | put(o, "sketch_ring", ring);
+    size_t age;
+    int64_t t;
+
+    for (t = s->next_step; rc == 0 && s->started && t <= s->pending_max; t += s->opt.step_ms)
+        rc |= json_array_append_new(
+            pend, json_pack("[Io]", (json_int_t)t, sketch_json(sk, step_slot(s, t))));
+    for (age = sk->nsteps; rc == 0 && age > 0; age--)
+        rc |= json_array_append_new(ring, sketch_json(sk, sketched_ring(sk, age - 1)));
+    return rc;
+}
+
 /* A metric's window and pending steps, and a by= metric's per key. */
 static json_t *
 metric_json(const struct step *s, size_t i, struct buf *b)
@@ -245,6 +333,8 @@ metric_json(const struct step *s, size_t i, struct buf *b)
     rc |= put_series(o, s, &s->win[i], s->pending + i, s->rs->nmetrics);
     if (s->keyed[i] != NULL)
         rc |= put_keys(o, s, s->keyed[i]);
+    if (s->sketch[i] != NULL)
+        rc |= put_sketches(o, s, s->sketch[i]);
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -787,15 +877,15 @@ pending_load(struct step *s, const json_t *list, struct series *base, size_t str
     return 0;
 }
 
-/* The bytes of the hex string 'v' into 'out' (KEYS_LEN_MAX at most); -1 when not such a string. */
+/* The bytes of the hex string 'v' into 'out' ('max' at most); -1 when not such a string. */
 static int
-unhex(const json_t *v, char *out, size_t *len)
+unhex_n(const json_t *v, char *out, size_t max, size_t *len)
 {
     const char *p = json_string_value(v);
     size_t i, n = json_string_length(v);
     int hi, lo;
 
-    if (p == NULL || n % 2 != 0 || n / 2 > KEYS_LEN_MAX)
+    if (p == NULL || n % 2 != 0 || n / 2 > max)
         return -1;
     for (i = 0; i < n / 2; i++) {
         hi = hex_digit((unsigned char)p[2 * i]);
@@ -819,6 +909,106 @@ slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
         get_int(e, "live", &live) == -1 || live < 0 || (uint64_t)live > k->win[slot].nsteps)
         return -1;
     k->live[slot] = (size_t)live;
+    return 0;
+}
+
+/* A key's bytes from its hex (KEYS_LEN_MAX at most). */
+static int
+unhex(const json_t *v, char *out, size_t *len)
+{
+    return unhex_n(v, out, KEYS_LEN_MAX, len);
+}
+
+/* A saved HyperLogLog into 'h': its registers, or its sparse hashes added again. */
+static int
+hll_load(struct hll *h, const json_t *o)
+{
+    const json_t *hashes = json_object_get(o, "hashes");
+    uint8_t *regs;
+    size_t i, len;
+    int rc;
+
+    hll_clear(h);
+    if (json_object_get(o, "registers") != NULL) {
+        if ((regs = malloc(HLL_REGISTERS)) == NULL)
+            return -1;
+        rc = unhex_n(json_object_get(o, "registers"), (char *)regs, HLL_REGISTERS, &len) == -1 ||
+                     len != HLL_REGISTERS || hll_set_registers(h, regs) == -1
+                 ? -1
+                 : 0;
+        free(regs);
+        return rc;
+    }
+    if (!json_is_array(hashes) || json_array_size(hashes) > HLL_SPARSE_MAX)
+        return -1;
+    for (i = 0; i < json_array_size(hashes); i++)
+        if (!json_is_integer(json_array_get(hashes, i)) ||
+            hll_add(h, (uint64_t)json_integer_value(json_array_get(hashes, i))) == -1)
+            return -1;
+    return 0;
+}
+
+/* A saved quantile sketch into 'q' ({} is an empty one); -1 when it does not fit. */
+static int
+quantile_load(struct quantile *q, const json_t *o)
+{
+    const json_t *counts = json_object_get(o, "counts");
+    double *v, zero, min, max;
+    int64_t first;
+    size_t i, n = json_array_size(counts);
+    int rc = 0;
+
+    quantile_clear(q);
+    if (json_object_size(o) == 0)
+        return 0;
+    if (get_int(o, "first", &first) == -1 || !json_is_array(counts) || n > QUANTILE_MAX_BUCKETS ||
+        first < INT32_MIN || first > INT32_MAX ||
+        get_num(json_object_get(o, "zero"), &zero) == -1 ||
+        get_num(json_object_get(o, "min"), &min) == -1 ||
+        get_num(json_object_get(o, "max"), &max) == -1 || (v = calloc(n + 1, sizeof(*v))) == NULL)
+        return -1;
+    for (i = 0; i < n && rc == 0; i++)
+        rc = get_num(json_array_get(counts, i), &v[i]);
+    if (rc == 0)
+        rc = quantile_set(q, (int32_t)first, v, n, zero, min, max) == 0 ? 0 : -1;
+    free(v);
+    return rc;
+}
+
+static int
+sketch_load(struct sketched *sk, size_t i, const json_t *o)
+{
+    return sk->distinct ? hll_load(sketched_hll(sk, i), o)
+                        : quantile_load(sketched_quantile(sk, i), o);
+}
+
+/* A distinct= or quantile metric's saved sketches: the pending steps, the newest closed steps. */
+static int
+sketches_load(struct step *s, struct sketched *sk, const json_t *o)
+{
+    const json_t *pend = json_object_get(o, "sketch_pending"),
+                 *ring = json_object_get(o, "sketch_ring");
+    size_t k, n = json_array_size(ring);
+    int64_t t;
+
+    if (!json_is_array(pend) || !json_is_array(ring))
+        return -1;
+    sketched_reset(sk);
+    for (k = 0; k < json_array_size(pend); k++) {
+        const json_t *e = json_array_get(pend, k);
+
+        if (!json_is_integer(json_array_get(e, 0)))
+            return -1;
+        t = json_integer_value(json_array_get(e, 0));
+        if (t % s->opt.step_ms != 0 || t < s->next_step ||
+            (t - s->next_step) / s->opt.step_ms >= (int64_t)s->npending)
+            continue; /* a smaller --lateness: the step can no longer be held */
+        if (sketch_load(sk, step_slot(s, t), json_array_get(e, 1)) == -1)
+            return -1;
+    }
+    for (k = 0; k < n && k < sk->nsteps; k++)
+        if (sketch_load(sk, sketched_ring(sk, k), json_array_get(ring, n - 1 - k)) == -1)
+            return -1;
     return 0;
 }
 
@@ -1049,7 +1239,8 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
         rc = window_load(&s->win[i], o) == -1 ||
                      pending_load(s, json_object_get(o, "pending"), s->pending + i, rs->nmetrics) ==
                          -1 ||
-                     (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o) == -1)
+                     (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o) == -1) ||
+                     (s->sketch[i] != NULL && sketches_load(s, s->sketch[i], o) == -1)
                  ? -1
                  : 0;
     }

@@ -199,8 +199,9 @@ alloc_arrays(struct step *s)
     s->view_a = calloc(na, sizeof(*s->view_a));
     s->view_b = calloc(na, sizeof(*s->view_b));
     s->keyed = calloc(n, sizeof(*s->keyed));            /* NOLINT(bugprone-sizeof-expression) */
+    s->sketch = calloc(n, sizeof(*s->sketch));          /* NOLINT(bugprone-sizeof-expression) */
     s->key_alerts = calloc(na, sizeof(*s->key_alerts)); /* NOLINT(bugprone-sizeof-expression) */
-    if (s->keyed == NULL || s->key_alerts == NULL)
+    if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -226,6 +227,10 @@ setup_keyed(struct step *s)
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
+        if ((m->kind == RULES_DISTINCT || m->kind == RULES_QUANTILE) &&
+            (s->sketch[i] = sketched_new(m->kind == RULES_DISTINCT, m->q, s->npending,
+                                         s->win[i].nsteps)) == NULL)
+            return -1;
         if (m->by_field == SIZE_MAX)
             continue;
         s->keyed[i] = keyed_new(m->max_keys, keys_digest(m->name, strlen(m->name)), s->npending,
@@ -296,6 +301,10 @@ step_free(struct step *s)
     if (s->keyed != NULL)
         for (i = 0; i < s->rs->nmetrics; i++)
             keyed_free(s->keyed[i]);
+    if (s->sketch != NULL)
+        for (i = 0; i < s->rs->nmetrics; i++)
+            sketched_free(s->sketch[i]);
+    free(s->sketch);
     if (s->key_alerts != NULL)
         for (i = 0; i < s->rs->nalerts; i++)
             free(s->key_alerts[i]);
@@ -330,9 +339,12 @@ step_reset(struct step *s)
     for (i = 0; i < rs->nmetrics; i++)
         if (rs->metrics[i].kind != RULES_RATIO)
             window_clear(&s->win[i]);
-    for (i = 0; i < rs->nmetrics; i++)
+    for (i = 0; i < rs->nmetrics; i++) {
         if (s->keyed[i] != NULL)
             keyed_reset(s->keyed[i]);
+        if (s->sketch[i] != NULL)
+            sketched_reset(s->sketch[i]);
+    }
     for (i = 0; i < rs->nalerts; i++) {
         alert_init(&s->alerts[i]);
         for (j = 0; s->key_alerts[i] != NULL && j < s->keyed[rs->alerts[i].metric]->nslots; j++)
@@ -429,13 +441,18 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
         /* Keys' sums may cancel out in the metric's: each must be zero too. */
         if (s->keyed[i] != NULL && keyed_close(s->keyed[i], step_slot(s, start)))
             all_zero = 0;
+        if (s->sketch[i] != NULL) {
+            sketched_close(s->sketch[i], step_slot(s, start));
+            rc |= sketched_window(s->sketch[i], 1, &s->value[i]);
+        }
     }
     s->zero_run = all_zero ? s->zero_run + 1 : 0;
     s->evaluated = 1;
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
-        defined = 1;
+        /* A quantile of a step without a value is undefined, as a ratio below min=. */
+        defined = !isnan(s->value[i]);
         if (m->kind == RULES_RATIO)
             s->value[i] = ratio_value(m, s->value[m->a], s->value[m->b], &defined);
         s->defined[i] = (unsigned char)defined;
@@ -575,11 +592,16 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     if (s->key_alerts[i] != NULL)
         return key_thresholds(s, i, t, o);
 
-    if (m->kind == RULES_RATIO)
+    if (m->kind == RULES_RATIO) {
         v = ratio_value(m, window_sum(&s->win[m->a], s->view_a[i]),
                         window_sum(&s->win[m->b], s->view_b[i]), &defined);
-    else
+    } else if (s->sketch[a->metric] != NULL) {
+        /* Distinct values or a quantile over the window: its steps' sketches merged. */
+        rc |= sketched_window(s->sketch[a->metric], (size_t)(a->window_ms / s->opt.step_ms), &v);
+        defined = !isnan(v);
+    } else {
         v = window_sum(&s->win[a->metric], s->view_a[i]);
+    }
     /* While the input is silent its zeros say nothing: the alert holds (one "input" record). */
     ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent);
     s->alert_value[i] = v;
@@ -659,10 +681,20 @@ step_advance(struct step *s, int64_t now)
     return 0;
 }
 
+/* A line's value into a sketch: the key of a distinct= metric, the number of a quantile's. */
+static int
+sketch_add(struct sketched *sk, size_t row, struct slice key, double v)
+{
+    if (sk->distinct)
+        return sketched_add_key(sk, row, key.p, key.len);
+    return sketched_add_value(sk, row, v) == -2 ? -1 : 0;
+}
+
 /*
  * Apply one line with time 'ts' (its zone 'tz_min' minutes east of UTC)
  * that counts in the 'n' metrics 'metrics', adding 'values' to them (to
- * the series of 'keys[j]' for a by= metric; borrowed for the call): the
+ * the series of 'keys[j]' for a by= metric; 'keys[j]' is the value of a
+ * distinct= metric; borrowed for the call): the
  * clock moves on when it is the newest event, then the line joins its
  * step's pending series. The caller has made sure the line is not late.
  * Returns 0, or -1 with errno set (see step_advance).
@@ -701,6 +733,11 @@ step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const d
         series_add(&row[metrics[j]], values[j]);
         if (s->keyed[metrics[j]] != NULL)
             keyed_add(s->keyed[metrics[j]], s->line_slot, keys[j].p, keys[j].len, ts, values[j]);
+        if (s->sketch[metrics[j]] != NULL &&
+            sketch_add(s->sketch[metrics[j]], s->line_slot, keys[j], values[j]) == -1) {
+            errno = ENOMEM;
+            return -1;
+        }
     }
     return 0;
 }

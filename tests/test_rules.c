@@ -260,14 +260,14 @@ test_rules_sum_kind(void **state)
                   "metric v sum=value\n");
     m = &rs->metrics[0];
     assert_int_equal(m->kind, RULES_SUM);
-    assert_string_equal(field_name(rs, m->sum_field), "amount");
+    assert_string_equal(field_name(rs, m->value_field), "amount");
     assert_int_equal(m->nconds, 1);
     assert_string_equal(field_name(rs, m->conds[0].field), "event");
     assert_int_equal(m->category, RULES_REVENUE);
     m = &rs->metrics[1];
     assert_int_equal(m->kind, RULES_SUM);
     assert_int_equal(m->nconds, 0);
-    assert_string_equal(field_name(rs, m->sum_field), "value");
+    assert_string_equal(field_name(rs, m->value_field), "value");
     rules_free(rs);
 }
 
@@ -491,15 +491,34 @@ test_rules_error_condition_without_operator(void **state)
 static void
 test_rules_error_unsupported_kind(void **state)
 {
+    struct ruleset *rs;
+
     (void)state;
-    parse_error("metric a request~'x' distinct=user\n", 1, 22,
-                "'distinct=' is not supported by this version of rarr (count, sum= and by= are)");
-    parse_error("metric a p95=request_time\n", 1, 10,
-                "'p95=' is not supported by this version of rarr (count, sum= and by= are)");
-    parse_error("metric a p50=x\n", 1, 10,
-                "'p50=' is not supported by this version of rarr (count, sum= and by= are)");
-    parse_error("metric a p99=x\n", 1, 10,
-                "'p99=' is not supported by this version of rarr (count, sum= and by= are)");
+    /* distinct=, the quantiles and max= are kinds: one of them at most, not with by=. */
+    rs = finish_ok("metric a distinct=remote_addr\n"
+                   "metric b request~'x' p95=rt\n"
+                   "metric c p50=x\nmetric d p90=x\nmetric e p99=x\nmetric f p999=x\n"
+                   "metric g max=duration_ms\n"
+                   "alert b window=5m above=1.5\n");
+    assert_int_equal(rs->metrics[0].kind, RULES_DISTINCT);
+    assert_string_equal(field_name(rs, rs->metrics[0].value_field), "remote_addr");
+    assert_int_equal(rs->metrics[1].kind, RULES_QUANTILE);
+    assert_true(rs->metrics[1].q == 0.95);
+    assert_string_equal(rules_kind_option(&rs->metrics[1]), "p95");
+    assert_string_equal(rules_kind_option(&rs->metrics[5]), "p999");
+    assert_true(rs->metrics[6].q == 1);
+    assert_string_equal(rules_kind_option(&rs->metrics[6]), "max");
+    rules_free(rs);
+    parse_error("metric a p95=x sum=y\n", 1, 16, "a metric has one kind at most");
+    parse_error(
+        "metric a distinct=x by=path\n", 1, 21,
+        "by= with distinct= is not supported by this version of rarr (by= counts and sums)");
+    finish_error("metric a p99=x\nanomaly a window=1h\n", STEP_MS, 2, 9,
+                 "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
+                 "version of rarr (threshold alerts are)");
+    finish_error("metric a distinct=x\nmetric b\nratio r = a / b\n", STEP_MS, 3, 11,
+                 "a ratio of a by=, distinct= or quantile metric is not supported by this version "
+                 "of rarr");
 }
 
 /* by=FIELD [max_keys=N]: a series per value of the field, at most N of them. */
@@ -529,10 +548,11 @@ test_rules_by(void **state)
     parse_error("metric a by=path by=status\n", 1, 18, "by= is given twice");
     parse_error("metric a by=''\n", 1, 10, "by= needs a field");
     finish_error("metric a by=path\nmetric b\nratio r = b / a\n", STEP_MS, 3, 15,
-                 "a ratio of a by= metric is not supported by this version of rarr");
+                 "a ratio of a by=, distinct= or quantile metric is not supported by this version "
+                 "of rarr");
     finish_error("metric a by=path\nanomaly a window=1h\n", STEP_MS, 2, 9,
-                 "an anomaly rule on a by= metric is not supported by this version of rarr (a "
-                 "threshold alert runs per key)");
+                 "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
+                 "version of rarr (threshold alerts are)");
 }
 
 static void

@@ -25,7 +25,9 @@ enum rules_category {
     RULES_REFERRAL
 };
 enum rules_op { RULES_MATCH, RULES_NOT_MATCH, RULES_EQUAL };
-enum rules_kind { RULES_COUNT, RULES_SUM, RULES_RATIO };
+/* What a metric gathers: lines, a field's sum, its distinct values, a quantile of it, or a ratio.
+ */
+enum rules_kind { RULES_COUNT, RULES_SUM, RULES_RATIO, RULES_DISTINCT, RULES_QUANTILE };
 
 /* Where a rule came from: 'file' is owned by the ruleset. */
 struct rules_loc {
@@ -55,7 +57,8 @@ struct rules_metric {
     enum rules_kind kind;
     struct rules_cond *conds;
     size_t nconds;
-    size_t sum_field;
+    size_t value_field;    /* the field of sum=, distinct=, pNN= and max= */
+    double q;              /* RULES_QUANTILE: the quantile (0.5 for p50=, 1 for max=) */
     size_t by_field;       /* by=FIELD: a series per value of the field; SIZE_MAX: none */
     size_t max_keys;       /* by=: the most values with a series of their own (KEYS_DEFAULT) */
     unsigned by_col;       /* where by= is written, for errors */
@@ -117,6 +120,7 @@ int rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp
 
 /* The words of the rule language for the enums above; NULL past the last value. */
 const char *rules_category_name(enum rules_category c);
+const char *rules_kind_option(const struct rules_metric *m);
 const char *rules_op_name(enum rules_op op);
 const char *rules_season_name(enum rules_season s);
 const char *rules_direction_name(enum rules_direction dir);

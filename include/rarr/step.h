@@ -15,6 +15,7 @@
 #include "rarr/report.h"
 #include "rarr/rules.h"
 #include "rarr/series.h"
+#include "rarr/sketched.h"
 #include "rarr/window.h"
 
 /*
@@ -78,6 +79,7 @@ struct step {
     struct detect **det;       /* [nalerts], anomaly rules only */
     struct detect *lines_det;  /* all applied lines, when there are anomaly rules */
     struct keyed **keyed;      /* [nmetrics]: by= metrics only */
+    struct sketched **sketch;  /* [nmetrics]: distinct= and quantile metrics only */
     struct alert **key_alerts; /* [nalerts]: per slot, for alerts on by= metrics */
     char lines_rule[32 + RARR_DUR_MAX];
 };
