@@ -9,6 +9,7 @@
 #   rarr metrics     the same with --emit=metrics
 #   rarr 20 / 100    20 and 100 rules (anchored and unanchored, several fields)
 #   rarr json        JSON events (5 fields) with 3 rules
+#   rarr rich        by=status, by=path (100 keys), distinct=remote_addr, p95=bytes
 #   bareloop         read + memchr split + the 5 request regexes (JIT): the limit
 #   pcre2grep -c     one alternation of the same request patterns (JIT)
 #   grep -c -E       the same alternation, LC_ALL=C
@@ -67,6 +68,16 @@ metric signups  event='signup'
 metric errors   status~'^5'
 alert errors window=5m above=100
 EOF
+# The rich metric kinds on the same log: per-key series, distinct users, a quantile.
+rulesrich=$tmp/rarr-compare-rich.rarr
+cat >"$rulesrich" <<'EOF'
+metric requests   request~'^(GET|POST) '  by=status
+metric errors     status~'^[45]'  by=path  max_keys=100
+metric visitors   distinct=remote_addr
+metric p95bytes   request~'^GET '  p95=bytes
+alert  errors     window=5m  above=100
+alert  p95bytes   window=5m  above=1000000
+EOF
 
 # The same request patterns as one alternation, for the scanners.
 alt='"(GET /(login|log-in|signin|sign-in|sign_in|users/sign_in|session/new|auth/login)\b|GET /(dashboard|home)\b|POST /(signup|sign-up|sign_up|register|registration|users/sign_up|join)\b|POST /(billing/|api/(v[0-9]+/)?)?(subscribe|subscriptions?|checkout|purchase|orders?)\b|GET /((pricing|features|blog|landing|about|customers|product)\b|\?| ))'
@@ -104,6 +115,7 @@ measure "rarr metrics" "$bytes_log" "$rarr" --emit=metrics "$log"
 measure "rarr 20" "$bytes_log" "$rarr" -r "$rules20" "$log"
 measure "rarr 100" "$bytes_log" "$rarr" -r "$rules100" "$log"
 measure "rarr json" "$bytes_json" "$rarr" -r "$rulesjson" "$json"
+measure "rarr rich" "$bytes_log" "$rarr" -r "$rulesrich" "$log"
 measure bareloop "$bytes_log" sh -c "exec $bare < $log"
 if command -v pcre2grep >/dev/null; then
     measure "pcre2grep -c" "$bytes_log" pcre2grep -c "$alt" "$log"
@@ -149,4 +161,5 @@ if [ "$callgrind" = 1 ]; then
     cg "rarr 20" "$rarr" -r "$rules20" "$tmp/rarr-compare-100k.log"
     cg "rarr 100" "$rarr" -r "$rules100" "$tmp/rarr-compare-100k.log"
     cg "rarr json" "$rarr" -r "$rulesjson" "$tmp/rarr-compare-100k.json"
+    cg "rarr rich" "$rarr" -r "$rulesrich" "$tmp/rarr-compare-100k.log"
 fi

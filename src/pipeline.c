@@ -318,7 +318,18 @@ static int
 sum_value(struct slice v, double *out)
 {
     char num[64], *end;
+    uint64_t n = 0;
+    size_t i = v.len > 0 && v.p[0] == '-';
 
+    /* Whole numbers of up to 15 digits (bytes, milliseconds) are exact: no strtod. */
+    if (v.len > i && v.len - i <= 15) {
+        for (; i < v.len && v.p[i] >= '0' && v.p[i] <= '9'; i++)
+            n = n * 10 + (uint64_t)(v.p[i] - '0');
+        if (i == v.len) {
+            *out = v.p[0] == '-' ? -(double)n : (double)n;
+            return 0;
+        }
+    }
     if (v.len == 0 || v.len >= sizeof(num))
         return -1;
     memcpy(num, v.p, v.len);
