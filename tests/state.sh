@@ -167,11 +167,13 @@ check "SIGHUP: the new metric has no records before the reload" \
 printf "metric signups rarr=activation event='signup'\n" >"$tmp/t.rarr"
 rm -f "$tmp/fifo"
 mkfifo "$tmp/fifo"
-"$rarr" -r "$tmp/t.rarr" --time-field when --emit=metrics --stats <"$tmp/fifo" \
+"$rarr" -v -r "$tmp/t.rarr" --time-field when --emit=metrics --stats <"$tmp/fifo" \
     >"$tmp/tf" 2>"$tmp/tf.err" &
 pid=$!
 exec 3>"$tmp/fifo"
 head -n 3 fixtures/logs/custom-time.json >&3
+# -v tells the format once the lines have voted: rarr is past setting up its signals.
+wait_for 10 grep -q 'format json' "$tmp/tf.err"
 for i in $(seq 1 50); do
     kill -USR1 $pid
     sleep 0.1
