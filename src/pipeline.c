@@ -346,9 +346,10 @@ sum_skipped(struct pipeline *p, size_t i, int why, const char *src, uint64_t lin
 {
     if (why == -2 && !p->sum_range_said && p->opt.diag != NULL)
         fprintf(p->opt.diag,
-                "rarr: %s:%llu: %s: a sum= value of 2^53 or more (or not finite) is skipped; such "
+                "rarr: %s:%llu: %s: a %s= value of 2^53 or more (or not finite) is skipped; such "
                 "values are counted in --stats\n",
-                src, (unsigned long long)lineno, p->rs->metrics[i].name);
+                src, (unsigned long long)lineno, p->rs->metrics[i].name,
+                rules_kind_option(&p->rs->metrics[i]));
     if (why == -2)
         p->sum_range_said = 1;
     p->sum_skipped[i]++;
@@ -721,11 +722,15 @@ match_hits(struct pipeline *p, const char *src, uint64_t lineno)
             if (res != MATCH_YES)
                 continue;
         }
-        if ((m->kind == RULES_SUM || m->kind == RULES_QUANTILE) &&
-            ((why = sum_value(record_get(r, m->value_field), &value)) < 0 ||
-             (m->kind == RULES_QUANTILE && value < 0 && (why = -3) < 0))) {
-            sum_skipped(p, i, why, src, lineno);
-            continue;
+        if (m->kind == RULES_SUM || m->kind == RULES_QUANTILE) {
+            why = sum_value(record_get(r, m->value_field), &value);
+            /* A quantile's sketch holds values from zero up. */
+            if (why == 0 && m->kind == RULES_QUANTILE && value < 0)
+                why = -3;
+            if (why < 0) {
+                sum_skipped(p, i, why, src, lineno);
+                continue;
+            }
         }
         /* A by= key or distinct= value is read now: a captured one is in scope only until the
          * next metric. */

@@ -730,7 +730,8 @@ step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const d
         s->pending_max = s->line_step;
     row = s->pending + s->line_slot * s->rs->nmetrics;
     for (j = 0; j < n; j++) {
-        series_add(&row[metrics[j]], values[j]);
+        /* A sketched metric's series counts its lines: a step of zeros still has values. */
+        series_add(&row[metrics[j]], s->sketch[metrics[j]] != NULL ? 1 : values[j]);
         if (s->keyed[metrics[j]] != NULL)
             keyed_add(s->keyed[metrics[j]], s->line_slot, keys[j].p, keys[j].len, ts, values[j]);
         if (s->sketch[metrics[j]] != NULL &&
