@@ -423,6 +423,12 @@ state_mark_firing(json_t *snap, const struct step *s)
     for (i = 0; i < s->rs->nalerts && i < json_array_size(alerts); i++) {
         json_t *o = json_array_get(alerts, i);
 
+        /*
+         * Per key, what is firing once the last steps are out is what a
+         * later run must resolve: a key that resolved in them was written so.
+         */
+        if (s->key_alerts[i] != NULL)
+            json_object_del(o, "firing");
         if (json_object_get(o, "firing") == NULL && step_firing(s, i))
             rc |= put(o, "firing", firing_json(s, i));
     }
@@ -906,9 +912,10 @@ slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
 
     if (window_load(&k->win[slot], e) == -1 ||
         pending_load(s, json_object_get(e, "pending"), k->pending + slot, k->nslots) == -1 ||
-        get_int(e, "live", &live) == -1 || live < 0 || (uint64_t)live > k->win[slot].nsteps)
+        get_int(e, "live", &live) == -1 || live < 0)
         return -1;
-    k->live[slot] = (size_t)live;
+    /* The window may be shorter now (an alert on the metric changed): it holds no more steps. */
+    k->live[slot] = (uint64_t)live < k->win[slot].nsteps ? (size_t)live : k->win[slot].nsteps;
     return 0;
 }
 

@@ -83,6 +83,20 @@ done
 check "by= with --state: only the overflow said" \
     [ -z "$(grep -v 'errs: more than max_keys=4 values of by=path' "$tmp/split.err")" ]
 
+# 4b. A state saved while a key's alert fired, loaded under rules without the
+#     alert (so a shorter window): the key's alert is resolved with its key.
+cut=$(grep -n '04/May/2026:14:20' "$tmp/day.log" | head -n 1 | cut -d: -f1)
+printf "metric errs status~'^(5|401)' by=path\n" >"$tmp/noalert.rarr"
+rm -f "$tmp/state"
+head -n "$cut" "$tmp/day.log" | "$rarr" -r "$tmp/errs.rarr" --state "$tmp/state" >/dev/null
+tail -n +$((cut + 1)) "$tmp/day.log" |
+    "$rarr" -r "$tmp/noalert.rarr" --state "$tmp/state" >"$tmp/gone.out" 2>"$tmp/gone.err"
+check "by= alert gone while firing: resolved for its key, reason rule removed" \
+    grep -q '"state":"resolved","rule":"errs above 20 over 5m","metric":"errs","key":"/login",.*"reason":"rule removed"' \
+    "$tmp/gone.out"
+check "by= alert gone while firing: said, and the keys' state kept" \
+    [ "$(cat "$tmp/gone.err")" = "rarr: $tmp/state: rule 'errs above 20 over 5m' is gone while firing; it is resolved" ]
+
 # 5. Keys are attacker text: escaped in records, long ones bounded.
 long=$(head -c 5000 /dev/zero | tr '\0' 'A')
 {
