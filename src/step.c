@@ -10,8 +10,10 @@
  * that can still receive events (lateness/step + 2 of them), indexed by the
  * absolute step number; a row holds one series per metric. Evaluating a
  * step moves each metric's series into its window, writes metric records,
- * then runs the alerts and detectors. Nothing here reads the wall clock, so
- * a replay gives the same bytes however the input arrives.
+ * then runs the alerts and detectors. A by= metric also keeps a series per
+ * key (keyed.c), a distinct= or quantile metric a sketch per step
+ * (sketched.c), closed with the same step. Nothing here reads the wall
+ * clock, so a replay gives the same bytes however the input arrives.
  */
 #include "rarr/step.h"
 
