@@ -9,6 +9,11 @@
  * (the metric's longest window) may be released by the step stage once
  * its alerts are quiet: its window is then all zero, and the slot is free
  * for another key. Memory is bounded by max_keys, never by the input.
+ *
+ * The two by= metrics of a ratio share one key table, so a key has the
+ * same slot in both, and overflows into KEYS_OTHER in both at once: their
+ * series divide key by key. The metric that owns the table releases a key
+ * last, once every metric sharing it has cleared its slot.
  */
 #include "rarr/keyed.h"
 
@@ -19,11 +24,13 @@
  * A table of 'max_keys' keys (hash seeded by 'seed'), 'npending' rows of
  * pending steps, windows shaped like 'shape' (its length and its views, in
  * its order, so a view number of 'shape' is one of every slot's window),
- * keys released after 'idle_ms' without a line. NULL on out-of-memory.
+ * keys released after 'idle_ms' without a line. With 'shared' the keys are
+ * in that table (of max_keys slots, another keyed's), else in a new one
+ * hashed with 'seed'. NULL on out-of-memory.
  */
 struct keyed *
 keyed_new(size_t max_keys, uint64_t seed, size_t npending, const struct window *shape,
-          int64_t idle_ms)
+          int64_t idle_ms, struct keys *shared)
 {
     struct keyed *k = calloc(1, sizeof(*k));
     size_t slot, v;
@@ -33,7 +40,8 @@ keyed_new(size_t max_keys, uint64_t seed, size_t npending, const struct window *
     k->nslots = max_keys + 1;
     k->npending = npending;
     k->idle_ms = idle_ms;
-    k->keys = keys_new(max_keys, seed);
+    k->owns_keys = shared == NULL;
+    k->keys = shared != NULL ? shared : keys_new(max_keys, seed);
     k->pending = calloc(npending * k->nslots, sizeof(*k->pending));
     k->now = calloc(k->nslots, sizeof(*k->now));
     k->win = calloc(k->nslots, sizeof(*k->win));
@@ -65,7 +73,8 @@ keyed_free(struct keyed *k)
     if (k->win != NULL)
         for (slot = 0; slot < k->nslots; slot++)
             window_fini(&k->win[slot]);
-    keys_free(k->keys);
+    if (k->owns_keys)
+        keys_free(k->keys);
     free(k->pending);
     free(k->now);
     free(k->win);
@@ -73,13 +82,14 @@ keyed_free(struct keyed *k)
     free(k);
 }
 
-/* Forget every key and value (the counts of evictions and overflow stay). */
+/* Forget every key (in a table of its own) and value (the counts of evictions and overflow stay). */
 void
 keyed_reset(struct keyed *k)
 {
     size_t slot;
 
-    for (slot = keys_next(k->keys, 0); slot != KEYS_NONE; slot = keys_next(k->keys, slot + 1))
+    for (slot = keys_next(k->keys, 0); k->owns_keys && slot != KEYS_NONE;
+         slot = keys_next(k->keys, slot + 1))
         keys_release(k->keys, slot);
     for (slot = 0; slot < k->nslots; slot++)
         window_clear(&k->win[slot]);
@@ -181,14 +191,20 @@ keyed_live(const struct keyed *k, size_t slot)
     return k->live[slot] > 0;
 }
 
-/* Release the key of 'slot' (idle, its alerts quiet): its window is cleared for the next key. */
+/*
+ * Release the key of 'slot' (idle, its alerts quiet): its window is cleared
+ * for the next key. The table's owner releases the key itself, after the
+ * metrics sharing the table have cleared their slots.
+ */
 void
 keyed_release(struct keyed *k, size_t slot)
 {
-    if (keys_release(k->keys, slot) == 0) {
-        window_clear(&k->win[slot]);
-        k->now[slot] = (struct series){0, 0};
-        k->live[slot] = 0;
-        k->evicted++;
-    }
+    if (slot >= k->nslots - 1 || keys_last(k->keys, slot) == INT64_MIN)
+        return;
+    window_clear(&k->win[slot]);
+    k->now[slot] = (struct series){0, 0};
+    k->live[slot] = 0;
+    k->evicted++;
+    if (k->owns_keys)
+        keys_release(k->keys, slot);
 }

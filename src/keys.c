@@ -287,9 +287,11 @@ take_slot(struct keys *k, const char *name, size_t len, uint64_t h, size_t at, i
  * Put back a key of a saved table: 'name' ('len' bytes, as keys_name gave
  * it: already normalized) in slot 'slot', last touched at 'last_ms'.
  * Returns 0, or -1 (nothing changed) when the slot is out of range or in
- * use, the name is not a normalized key, the key has a slot already, or its
- * index window is crowded. A table put back key by key hands out the same
- * slots as the one saved (the lowest free first).
+ * use by another key, the name is not a normalized key, the key has another
+ * slot already, or its index window is crowded. The same key put in the
+ * same slot again (two metrics sharing the table saved it twice) keeps the
+ * later time. A table put back key by key hands out the same slots as the
+ * one saved (the lowest free first).
  */
 int
 keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last_ms)
@@ -298,8 +300,15 @@ keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last
     size_t pos, at;
     uint64_t h;
 
-    if (slot >= k->max || k->slots[slot].used || len > KEYS_LEN_MAX)
+    if (slot >= k->max || len > KEYS_LEN_MAX)
         return -1;
+    if (k->slots[slot].used) {
+        if (k->slots[slot].len != len || memcmp(k->slots[slot].name, name, len) != 0)
+            return -1;
+        if (last_ms > k->slots[slot].last_ms)
+            k->slots[slot].last_ms = last_ms;
+        return 0;
+    }
     /* A short key is itself; a long one is a prefix, '~' and 16 hex digits. */
     if (len == KEYS_LEN_MAX) {
         if (name[KEYS_PREFIX_LEN] != '~')

@@ -579,11 +579,41 @@ resolve(struct ruleset *rs, const char *name, const struct rules_loc *loc, const
     return 0;
 }
 
-/* Whether metric 'm' is a count or sum without by=: what ratios and anomaly rules read. */
+/* Whether metric 'm' is a count or sum: what ratios and anomaly rules read. */
 static int
-plain_kind(const struct rules_metric *m)
+additive(const struct rules_metric *m)
 {
-    return (m->kind == RULES_COUNT || m->kind == RULES_SUM) && m->by_field == SIZE_MAX;
+    return m->kind == RULES_COUNT || m->kind == RULES_SUM;
+}
+
+/*
+ * Why a ratio of 'a' over 'b' cannot be, or NULL: both are counts or sums,
+ * and per key only a by= numerator over a by= denominator on the same field
+ * (key by key) or over a plain one (each key over the total).
+ */
+static const char *
+ratio_refusal(const struct ruleset *rs, const struct rules_metric *a, const struct rules_metric *b,
+              char *msg, size_t size)
+{
+    if (!additive(a) || !additive(b))
+        return "a ratio of a distinct= or quantile metric is not supported by this version of "
+               "rarr (ratios divide counts and sums)";
+    if (a->by_field == SIZE_MAX && b->by_field != SIZE_MAX)
+        return "a ratio of a metric without by= over a by= metric is not supported (a by= "
+               "metric over a plain one gives each key over the total)";
+    if (a->by_field == SIZE_MAX || b->by_field == SIZE_MAX)
+        return NULL;
+    if (a->by_field != b->by_field)
+        snprintf(msg, size, "a ratio of two by= metrics needs one by= field: '%s' has by=%s, '%s' by=%s",
+                 a->name, rs->fields[a->by_field].name, b->name, rs->fields[b->by_field].name);
+    else if (a->max_keys != b->max_keys)
+        snprintf(msg, size,
+                 "a ratio of two by= metrics needs one max_keys (they share their keys): '%s' has "
+                 "%zu, '%s' %zu",
+                 a->name, a->max_keys, b->name, b->max_keys);
+    else
+        return NULL;
+    return msg;
 }
 
 /* Resolve a ratio's operands; it takes their category when it has none. */
@@ -591,6 +621,8 @@ static void
 finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
 {
     struct rules_loc loc = m->loc;
+    const char *why;
+    char msg[512];
     int a, b;
 
     if (m->a_name == NULL || m->b_name == NULL)
@@ -599,16 +631,28 @@ finish_ratio(struct ruleset *rs, struct rules_metric *m, struct diag *d)
     a = resolve(rs, m->a_name, &loc, m->srcline, 1, &m->a, d);
     loc.col = m->b_col;
     b = resolve(rs, m->b_name, &loc, m->srcline, 1, &m->b, d);
-    if (a == 0 && b == 0 && (!plain_kind(&rs->metrics[m->a]) || !plain_kind(&rs->metrics[m->b]))) {
-        loc.col = !plain_kind(&rs->metrics[m->a]) ? m->a_col : m->b_col;
-        fail_at(rs, d, &loc, m->srcline, 1,
-                "a ratio of a by=, distinct= or quantile metric is not supported by this version "
-                "of rarr");
+    if (a != 0 || b != 0)
+        return;
+    why = ratio_refusal(rs, &rs->metrics[m->a], &rs->metrics[m->b], msg, sizeof(msg));
+    if (why != NULL) {
+        loc.col = additive(&rs->metrics[m->a]) ? m->b_col : m->a_col;
+        fail_at(rs, d, &loc, m->srcline, 1, "%s", why);
         return;
     }
-    if (a == 0 && b == 0 && m->category == RULES_NONE)
+    if (m->category == RULES_NONE)
         m->category = rs->metrics[m->a].category != RULES_NONE ? rs->metrics[m->a].category
                                                                : rs->metrics[m->b].category;
+}
+
+/* The by= metric whose keys metric 'i' has (itself, or a ratio's numerator), or SIZE_MAX. */
+size_t
+rules_keyed_metric(const struct ruleset *rs, size_t i)
+{
+    const struct rules_metric *m = &rs->metrics[i];
+
+    if (m->kind == RULES_RATIO)
+        return m->a < rs->nmetrics && rs->metrics[m->a].by_field != SIZE_MAX ? m->a : SIZE_MAX;
+    return m->by_field != SIZE_MAX ? i : SIZE_MAX;
 }
 
 /* Resolve an alert's metric; its window and for= are whole numbers of steps. */
@@ -618,7 +662,8 @@ finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct 
     char v[RARR_DUR_MAX], s[RARR_DUR_MAX];
 
     if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == 0 && a->anomaly &&
-        rs->metrics[a->metric].kind != RULES_RATIO && !plain_kind(&rs->metrics[a->metric]))
+        ((rs->metrics[a->metric].kind != RULES_RATIO && !additive(&rs->metrics[a->metric])) ||
+         rules_keyed_metric(rs, a->metric) != SIZE_MAX))
         fail_at(rs, d, &a->loc, a->srcline, 1,
                 "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
                 "version of rarr (threshold alerts are)");

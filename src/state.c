@@ -350,7 +350,7 @@ metric_json(const struct step *s, size_t i, struct buf *b)
 static json_t *
 key_alerts_json(const struct step *s, size_t i)
 {
-    const struct keyed *k = s->keyed[s->rs->alerts[i].metric];
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
     const struct alert *ka = s->key_alerts[i];
     json_t *list = json_array(), *e;
     const char *name;
@@ -1019,23 +1019,37 @@ sketches_load(struct step *s, struct sketched *sk, const json_t *o)
     return 0;
 }
 
-/* A by= metric's saved keys, each in its slot with its series, and KEYS_OTHER's series. */
+/*
+ * A by= metric's saved keys, each in its slot with its series, and
+ * KEYS_OTHER's series. A key table shared with another metric (the
+ * operands of a ratio) is saved with each. When the ratio is new and the
+ * tables were two, a key already in the table from the other metric takes
+ * that slot; one that no longer fits starts afresh, counted in '*dropped'.
+ */
 static int
-keys_load(struct step *s, struct keyed *k, const json_t *o)
+keys_load(struct step *s, struct keyed *k, const json_t *o, size_t *dropped)
 {
     const json_t *keys = json_object_get(o, "keys"), *e, *other = json_object_get(o, "other");
     char name[KEYS_LEN_MAX];
     int64_t slot, last;
-    size_t i, len;
+    size_t i, len, at;
 
     if (!json_is_array(keys) || !json_is_object(other))
         return -1;
     for (i = 0; i < json_array_size(keys); i++) {
         e = json_array_get(keys, i);
         if (get_int(e, "slot", &slot) == -1 || get_int(e, "last", &last) == -1 || slot < 0 ||
-            (uint64_t)slot >= k->nslots - 1 || unhex(json_object_get(e, "key"), name, &len) == -1 ||
-            keys_put(k->keys, (size_t)slot, name, len, last) == -1 ||
-            slot_load(s, k, (size_t)slot, e) == -1)
+            (uint64_t)slot >= k->nslots - 1 || unhex(json_object_get(e, "key"), name, &len) == -1)
+            return -1;
+        if (keys_put(k->keys, (size_t)slot, name, len, last) == 0) {
+            at = (size_t)slot;
+        } else if (!k->shared) {
+            return -1;
+        } else if (len >= KEYS_LEN_MAX || keys_find(k->keys, name, len, &at) == -1) {
+            ++*dropped; /* (a digested key is not found by its name: it starts afresh too) */
+            continue;
+        }
+        if (slot_load(s, k, at, e) == -1)
             return -1;
     }
     return slot_load(s, k, keyed_other(k), other);
@@ -1225,7 +1239,7 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
     unsigned char *taken = calloc(json_array_size(metrics) + 1, 1);
     const json_t *o;
     const char *def;
-    size_t i, k;
+    size_t i, k, dropped;
     int rc = 0;
 
     for (i = 0; taken != NULL && rc == 0 && i < rs->nmetrics; i++) {
@@ -1243,13 +1257,19 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
                      name, rs->metrics[i].name);
             continue;
         }
+        dropped = 0;
         rc = window_load(&s->win[i], o) == -1 ||
                      pending_load(s, json_object_get(o, "pending"), s->pending + i, rs->nmetrics) ==
                          -1 ||
-                     (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o) == -1) ||
+                     (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o, &dropped) == -1) ||
                      (s->sketch[i] != NULL && sketches_load(s, s->sketch[i], o) == -1)
                  ? -1
                  : 0;
+        if (dropped > 0)
+            diag_add(d, NULL, 0, 0,
+                     "%s: metric %s: %zu saved keys do not fit the key table it now shares with "
+                     "the other operand of a ratio; their series start afresh",
+                     name, rs->metrics[i].name, dropped);
     }
     for (k = 0; taken != NULL && rc == 0 && k < json_array_size(metrics); k++)
         if (!taken[k])
@@ -1260,15 +1280,21 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
     return rc;
 }
 
-/* The saved states of alert 'i' on a by= metric, per key slot ([{"slot", "state", "since"}]). */
+/*
+ * The saved states of alert 'i' on a metric with keys, per key slot
+ * ([{"slot", "key", "state", "since"}]); a state whose key is not in its
+ * slot any more (the metric's keys were dropped) is dropped too.
+ */
 static int
 key_states_load(struct step *s, size_t i, const json_t *list)
 {
-    const struct keyed *k = s->keyed[s->rs->alerts[i].metric];
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
+    char key[KEYS_LEN_MAX];
+    const char *name;
     const json_t *e;
     const char *st;
     int64_t slot, since;
-    size_t j, n;
+    size_t j, n, len, klen;
 
     if (!json_is_array(list))
         return -1;
@@ -1278,8 +1304,12 @@ key_states_load(struct step *s, size_t i, const json_t *list)
         for (n = 0; n < 3 && st != NULL && strcmp(st, state_names[n]) != 0; n++)
             ;
         if (st == NULL || n == 3 || get_int(e, "slot", &slot) == -1 ||
-            get_int(e, "since", &since) == -1 || slot < 0 || (uint64_t)slot >= k->nslots)
+            get_int(e, "since", &since) == -1 || slot < 0 || (uint64_t)slot >= k->nslots ||
+            unhex(json_object_get(e, "key"), key, &klen) == -1)
             return -1;
+        name = keyed_name(k, (size_t)slot, &len);
+        if (name == NULL || len != klen || memcmp(name, key, len) != 0)
+            continue;
         s->key_alerts[i][slot].state = (enum alert_state)n;
         s->key_alerts[i][slot].since_ms = since;
     }

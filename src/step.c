@@ -203,7 +203,8 @@ alloc_arrays(struct step *s)
     s->keyed = calloc(n, sizeof(*s->keyed));            /* NOLINT(bugprone-sizeof-expression) */
     s->sketch = calloc(n, sizeof(*s->sketch));          /* NOLINT(bugprone-sizeof-expression) */
     s->key_alerts = calloc(na, sizeof(*s->key_alerts)); /* NOLINT(bugprone-sizeof-expression) */
-    if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL)
+    s->key_group = calloc(n, sizeof(*s->key_group));
+    if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -214,34 +215,95 @@ alloc_arrays(struct step *s)
 }
 
 /*
- * The series per key of every by= metric, shaped like the metric's window
- * (its views made for its alerts), and the alert states per key of the
- * threshold alerts on them. A key is released once it has had no line for
- * the metric's longest window. The key table's hash is seeded by the
- * metric's name: the same on every run.
+ * Which key table each metric's keys are in: a by= metric's own, but the
+ * two by= operands of a ratio share one (and so do all metrics linked by
+ * such ratios), owned by the group's first metric; a ratio with a by=
+ * numerator has its operands' keys.
  */
-static int
-setup_keyed(struct step *s)
+static void
+group_keys(struct step *s)
 {
     const struct ruleset *rs = s->rs;
-    size_t i, slot;
+    size_t i, j, lo, hi;
 
+    for (i = 0; i < rs->nmetrics; i++)
+        s->key_group[i] = rs->metrics[i].kind != RULES_RATIO ? rules_keyed_metric(rs, i) : SIZE_MAX;
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
+
+        if (m->kind != RULES_RATIO || s->key_group[m->a] == SIZE_MAX ||
+            s->key_group[m->b] == SIZE_MAX)
+            continue;
+        lo = s->key_group[m->a] < s->key_group[m->b] ? s->key_group[m->a] : s->key_group[m->b];
+        hi = s->key_group[m->a] ^ s->key_group[m->b] ^ lo;
+        for (j = 0; j < rs->nmetrics; j++)
+            if (s->key_group[j] == hi)
+                s->key_group[j] = lo;
+    }
+    for (i = 0; i < rs->nmetrics; i++)
+        if (rules_keyed_metric(rs, i) != SIZE_MAX)
+            s->key_group[i] = s->key_group[rules_keyed_metric(rs, i)];
+}
+
+/* How long a key of group 'g' stays without a line: the longest window of its metrics. */
+static int64_t
+group_idle_ms(const struct step *s, size_t g)
+{
+    size_t j, most = 1;
+
+    for (j = 0; j < s->rs->nmetrics; j++)
+        if (s->key_group[j] == g && s->rs->metrics[j].kind != RULES_RATIO &&
+            s->win[j].nsteps > most)
+            most = s->win[j].nsteps;
+    return (int64_t)most * s->opt.step_ms;
+}
+
+/* The sketches of distinct= and quantile metrics. */
+static int
+setup_sketches(struct step *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->rs->nmetrics; i++) {
+        const struct rules_metric *m = &s->rs->metrics[i];
 
         if ((m->kind == RULES_DISTINCT || m->kind == RULES_QUANTILE) &&
             (s->sketch[i] = sketched_new(m->kind == RULES_DISTINCT, m->q, s->npending,
                                          s->win[i].nsteps)) == NULL)
             return -1;
-        if (m->by_field == SIZE_MAX)
+    }
+    return 0;
+}
+
+/*
+ * The series per key of every by= metric, shaped like the metric's window
+ * (its views made for its alerts), and the alert states per key of the
+ * threshold alerts on them and on ratios of them. A key is released once
+ * it has had no line for the longest window of the metrics sharing its
+ * table. A key table's hash is seeded by its owner's name: the same on
+ * every run.
+ */
+static int
+setup_keyed(struct step *s)
+{
+    const struct ruleset *rs = s->rs;
+    size_t i, g, slot;
+
+    group_keys(s);
+    for (i = 0; i < rs->nmetrics; i++) {
+        const struct rules_metric *m = &rs->metrics[i];
+
+        if ((g = s->key_group[i]) == SIZE_MAX || m->kind == RULES_RATIO)
             continue;
         s->keyed[i] = keyed_new(m->max_keys, keys_digest(m->name, strlen(m->name)), s->npending,
-                                &s->win[i], (int64_t)s->win[i].nsteps * s->opt.step_ms);
+                                &s->win[i], group_idle_ms(s, g),
+                                g != i ? s->keyed[g]->keys : NULL);
         if (s->keyed[i] == NULL)
             return -1;
+        s->keyed[i]->shared = s->keyed[g]->shared = g != i || s->keyed[g]->shared;
     }
     for (i = 0; i < rs->nalerts; i++) {
-        struct keyed *k = s->keyed[rs->alerts[i].metric];
+        const struct keyed *k = step_keys_of(s, rs->alerts[i].metric);
 
         if (k == NULL || rs->alerts[i].anomaly)
             continue;
@@ -278,7 +340,7 @@ step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em)
     for (i = 0; i < rs->nalerts; i++)
         if (setup_alert(s, i) == -1)
             goto fail;
-    if (setup_quiet(s) == -1 || setup_keyed(s) == -1)
+    if (setup_quiet(s) == -1 || setup_sketches(s) == -1 || setup_keyed(s) == -1)
         goto fail;
     return s;
 fail:
@@ -311,6 +373,7 @@ step_free(struct step *s)
         for (i = 0; i < s->rs->nalerts; i++)
             free(s->key_alerts[i]);
     free(s->keyed);
+    free(s->key_group);
     free(s->key_alerts);
     free(s->pending);
     free(s->pending_lines);
@@ -349,7 +412,8 @@ step_reset(struct step *s)
     }
     for (i = 0; i < rs->nalerts; i++) {
         alert_init(&s->alerts[i]);
-        for (j = 0; s->key_alerts[i] != NULL && j < s->keyed[rs->alerts[i].metric]->nslots; j++)
+        for (j = 0; s->key_alerts[i] != NULL && j < step_keys_of(s, rs->alerts[i].metric)->nslots;
+             j++)
             alert_init(&s->key_alerts[i][j]);
         if (s->det[i] != NULL) {
             struct detect_config cfg = s->det[i]->cfg;
@@ -395,25 +459,67 @@ struct out {
     struct report *rep;
 };
 
+/* Whether metric 'i' (by=, or a ratio of a by= metric) has a line for 'slot' in its window. */
+static int
+key_live(const struct step *s, size_t i, size_t slot)
+{
+    const struct rules_metric *m = &s->rs->metrics[i];
+
+    if (m->kind != RULES_RATIO)
+        return keyed_live(s->keyed[i], slot);
+    return keyed_live(s->keyed[m->a], slot) ||
+           (s->keyed[m->b] != NULL && keyed_live(s->keyed[m->b], slot));
+}
+
+/* The series of 'slot' of 'k': its step just closed (view -1) or its sum over window view 'view'. */
+static double
+key_series(const struct keyed *k, size_t slot, int view)
+{
+    return view < 0 ? k->now[slot].value : window_sum(&k->win[slot], view);
+}
+
 /*
- * The metric records of by= metric 'i' for the step ending 't': one per key
- * whose window holds a line (the sum of the keys' is the metric's),
+ * The value of metric 'i' for 'slot' of its keys: of the step just closed
+ * (views -1), or over an alert's window (its views 'va' and 'vb'). A ratio
+ * divides key by key, or each key by a plain denominator's total;
+ * '*defined' is 0 where the ratio is not.
+ */
+static double
+key_value(const struct step *s, size_t i, size_t slot, int va, int vb, int *defined)
+{
+    const struct rules_metric *m = &s->rs->metrics[i];
+    double b;
+
+    *defined = 1;
+    if (m->kind != RULES_RATIO)
+        return key_series(s->keyed[i], slot, va);
+    if (s->keyed[m->b] != NULL)
+        b = key_series(s->keyed[m->b], slot, vb);
+    else
+        b = vb < 0 ? s->value[m->b] : window_sum(&s->win[m->b], vb);
+    return ratio_value(m, key_series(s->keyed[m->a], slot, va), b, defined);
+}
+
+/*
+ * The metric records of metric 'i' with keys for the step ending 't': one
+ * per key whose window holds a line (a by= metric's add up to the metric),
  * KEYS_OTHER's too.
  */
 static int
 key_records(struct step *s, size_t i, int64_t t)
 {
-    const struct keyed *k = s->keyed[i];
+    const struct keyed *k = step_keys_of(s, i);
     const char *name;
     size_t slot, len;
-    int rc = 0;
+    int rc = 0, defined;
+    double v;
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
-        if (!keyed_live(k, slot))
+        if (!key_live(s, i, slot))
             continue;
         name = keyed_name(k, slot, &len);
-        rc |= emit_metric(s->em, t, &s->rs->metrics[i], s->opt.step_ms, k->now[slot].value, 1, name,
-                          len);
+        v = key_value(s, i, slot, -1, -1, &defined);
+        rc |= emit_metric(s->em, t, &s->rs->metrics[i], s->opt.step_ms, v, defined, name, len);
     }
     return rc;
 }
@@ -458,7 +564,7 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
         if (m->kind == RULES_RATIO)
             s->value[i] = ratio_value(m, s->value[m->a], s->value[m->b], &defined);
         s->defined[i] = (unsigned char)defined;
-        if (o->metrics && s->keyed[i] != NULL)
+        if (o->metrics && s->key_group[i] != SIZE_MAX)
             rc |= key_records(s, i, t);
         else if (o->metrics)
             rc |= emit_metric(s->em, t, m, s->opt.step_ms, s->value[i], defined, NULL, 0);
@@ -519,27 +625,27 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
 }
 
 /*
- * Threshold alert 'i' on a by= metric at the step ending 't': one state
- * machine per key, whose records carry the key. A key's runs while its
- * window holds a line, or until it has resolved.
+ * Threshold alert 'i' on a metric with keys at the step ending 't': one
+ * state machine per key, whose records carry the key. A key's runs while
+ * its window holds a line, or until it has resolved.
  */
 static int
 key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
 {
     const struct rules_alert *a = &s->rs->alerts[i];
-    const struct keyed *k = s->keyed[a->metric];
+    const struct keyed *k = step_keys_of(s, a->metric);
     struct alert *ka = s->key_alerts[i];
     enum alert_event ev;
     const char *name;
     size_t slot, len;
-    int rc = 0;
+    int rc = 0, defined;
     double v;
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
-        if (!keyed_live(k, slot) && ka[slot].state == ALERT_OK)
+        if (!key_live(s, a->metric, slot) && ka[slot].state == ALERT_OK)
             continue;
-        v = window_sum(&k->win[slot], s->view_a[i]);
-        ev = alert_step(&ka[slot], a, t, v, !s->silent);
+        v = key_value(s, a->metric, slot, s->view_a[i], s->view_b[i], &defined);
+        ev = alert_step(&ka[slot], a, t, v, defined && !s->silent);
         if (ev == ALERT_NONE)
             continue;
         name = keyed_name(k, slot, &len);
@@ -553,31 +659,41 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     return rc;
 }
 
-/* Whether every alert on by= metric 'i' is quiet (not pending, not firing) for 'slot'. */
+/* Whether every alert on the metrics of key table 'g' is quiet (not pending or firing) for 'slot'. */
 static int
-key_quiet(const struct step *s, size_t i, size_t slot)
+key_quiet(const struct step *s, size_t g, size_t slot)
 {
     size_t a;
 
     for (a = 0; a < s->rs->nalerts; a++)
-        if (s->rs->alerts[a].metric == i && s->key_alerts[a] != NULL &&
+        if (s->key_group[s->rs->alerts[a].metric] == g && s->key_alerts[a] != NULL &&
             s->key_alerts[a][slot].state != ALERT_OK)
             return 0;
     return 1;
 }
 
-/* Release the keys of by= metrics idle for their longest window, their alerts quiet, at 't'. */
+/*
+ * Release the keys idle for the longest window of the metrics sharing their
+ * table, their alerts quiet, at 't': the table's owner (its first metric)
+ * last.
+ */
 static void
 evict_keys(struct step *s, int64_t t)
 {
-    size_t i, slot;
+    size_t g, j, slot;
 
-    for (i = 0; i < s->rs->nmetrics; i++) {
-        struct keyed *k = s->keyed[i];
+    for (g = 0; g < s->rs->nmetrics; g++) {
+        struct keyed *k = s->keyed[g];
 
-        for (slot = 0; k != NULL && (slot = keyed_next(k, slot)) != KEYS_NONE; slot++)
-            if (keyed_idle(k, slot, t) && key_quiet(s, i, slot))
-                keyed_release(k, slot);
+        if (k == NULL || !k->owns_keys)
+            continue;
+        for (slot = 0; (slot = keyed_next(k, slot)) != KEYS_NONE; slot++) {
+            if (!keyed_idle(k, slot, t) || !key_quiet(s, g, slot))
+                continue;
+            for (j = s->rs->nmetrics; j-- > g;)
+                if (s->keyed[j] != NULL && s->key_group[j] == g)
+                    keyed_release(s->keyed[j], slot);
+        }
     }
 }
 
@@ -822,7 +938,7 @@ step_firing(const struct step *s, size_t i)
     size_t slot;
 
     if (s->key_alerts[i] != NULL) {
-        for (slot = 0; slot < s->keyed[s->rs->alerts[i].metric]->nslots; slot++)
+        for (slot = 0; slot < step_keys_of(s, s->rs->alerts[i].metric)->nslots; slot++)
             if (s->key_alerts[i][slot].state == ALERT_FIRING)
                 return 1;
         return 0;
@@ -867,6 +983,13 @@ const char *
 step_lines_rule(const struct step *s)
 {
     return s->lines_det != NULL ? s->lines_rule : NULL;
+}
+
+/* The key table of metric 'metric' (a by= metric's, or a ratio's of by= metrics), or NULL. */
+const struct keyed *
+step_keys_of(const struct step *s, size_t metric)
+{
+    return s->key_group[metric] == SIZE_MAX ? NULL : s->keyed[s->key_group[metric]];
 }
 
 /*

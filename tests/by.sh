@@ -112,4 +112,99 @@ check "keys: a quote, a backslash, a control byte escaped" \
 check "keys: two long values are two bounded keys" \
     [ "$(grep -c '"key":"A\{183\}~[0-9a-f]\{16\}"' "$tmp/keys.out")" = 2 ]
 
+# 6. Ratios of by= metrics: key by key, and each key over a plain total.
+cat >"$tmp/ratio.rarr" <<'EOF'
+metric reqs request~'^(GET|POST) ' by=path max_keys=5000
+metric errs request~'^(GET|POST) ' status~'^(5|401)' by=path max_keys=5000
+metric all request~'^(GET|POST) '
+ratio fail = errs / reqs * 100 min=20
+ratio share = reqs / all * 100
+EOF
+"$rarr" -r "$tmp/ratio.rarr" --emit=metrics "$tmp/day.log" >"$tmp/ratio.out"
+# "time key value" of a ratio's records with a value, from rarr and from awk.
+ratio_got() {
+    sed -n 's/.*"time":"\([^"]*\)","metric":"'"$1"'","key":"\([^"]*\)","step":"1m","value":\([0-9.e+-]*\)}$/\1 \2 \3/p' \
+        "$tmp/ratio.out" | sort
+}
+ratio_want() { # WHICH: fail (errs/reqs*100 where reqs >= 20) or share (reqs/all*100)
+    awk -v which="$1" -v last="$last" '$6 == "\"GET" || $6 == "\"POST" {
+            split($4, t, ":"); m = t[2] * 60 + t[3] + 1; d = 4 + int(m / 1440); m %= 1440
+            end = sprintf("2026-05-%02dT%02d:%02d:00Z", d, int(m / 60), m % 60)
+            if (end > last) next
+            path = $7; sub(/\?.*/, "", path) # the path field: up to the first "?"
+            reqs[end " " path]++; all[end]++
+            if ($9 ~ /^(5|401)/) errs[end " " path]++
+        }
+        END {
+            for (k in reqs) {
+                split(k, p, " ")
+                if (which == "fail" && reqs[k] >= 20) printf "%s %.12g\n", k, errs[k] / reqs[k] * 100
+                if (which == "share") printf "%s %.12g\n", k, reqs[k] / all[p[1]] * 100
+            }
+        }' "$tmp/day.log" | sort
+}
+same_values() { # two "time key value" lists: the same series, values equal to 12 digits
+    join -j1 -o 1.2,2.2 <(awk '{print $1 "|" $2, $3}' "$1" | sort) \
+        <(awk '{print $1 "|" $2, $3}' "$2" | sort) >"$tmp/joined"
+    [ "$(wc -l <"$tmp/joined")" = "$(wc -l <"$1")" ] && [ "$(wc -l <"$1")" = "$(wc -l <"$2")" ] &&
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-9 * ($2 < 0 ? -$2 : $2) + 1e-12) exit 1 }' \
+            "$tmp/joined"
+}
+ratio_got fail | awk '{ printf "%s %s %.12g\n", $1, $2, $3 }' >"$tmp/fail.got"
+ratio_want fail >"$tmp/fail.want"
+check "ratio of by= metrics: every key's errs/reqs at every step equals awk's ($(wc -l <"$tmp/fail.want") with reqs >= min=20)" \
+    same_values "$tmp/fail.got" "$tmp/fail.want"
+check "ratio of by= metrics: a key below min= writes null" \
+    grep -q '"metric":"fail","key":"[^"]*","step":"1m","value":null}' "$tmp/ratio.out"
+# A key's share is written while it has a line in its window: compare where it has one this step.
+ratio_got share | awk '$3 != 0 { printf "%s %s %.12g\n", $1, $2, $3 }' >"$tmp/share.got"
+ratio_want share >"$tmp/share.want"
+check "ratio of a by= metric over a plain one: each key over the total ($(wc -l <"$tmp/share.want") series-steps)" \
+    same_values "$tmp/share.got" "$tmp/share.want"
+
+printf "metric reqs request~'^(GET|POST) ' by=path\nmetric errs status~'^(5|401)' by=path\nratio fail = errs / reqs * 100 min=20\nalert fail window=5m above=50\n" \
+    >"$tmp/fail.rarr"
+"$rarr" -r "$tmp/fail.rarr" "$tmp/day.log" >"$tmp/fail.out" 2>/dev/null
+check "alert on a ratio by path: fires, for /login only, with its key" \
+    [ "$(grep -c '"state":"firing","rule":"fail above 50 over 5m","metric":"fail","key":"/login",' "$tmp/fail.out")" -ge 1 ] &&
+    [ "$(grep -c '"metric":"fail","key":"/login",' "$tmp/fail.out")" = "$(wc -l <"$tmp/fail.out")" ]
+"$rarr" -r "$tmp/fail.rarr" --emit=all "$tmp/day.log" >"$tmp/whole" 2>/dev/null
+rm -f "$tmp/state" "$tmp/parts"
+head -n $((n * 7 / 12)) "$tmp/day.log" |
+    "$rarr" -r "$tmp/fail.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>/dev/null
+tail -n +$((n * 7 / 12 + 1)) "$tmp/day.log" |
+    "$rarr" -r "$tmp/fail.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>/dev/null
+check "ratio by path with --state: a cut replay writes the records of one run" \
+    cmp -s "$tmp/whole" "$tmp/parts"
+
+# A ratio added between two runs: its operands' two key tables become one.
+printf "metric reqs request~'^(GET|POST) ' by=path max_keys=20\nmetric errs status~'^(5|401)' by=path max_keys=20\n" \
+    >"$tmp/two.rarr"
+{
+    cat "$tmp/two.rarr"
+    printf "ratio fail = errs / reqs * 100 min=20\nalert fail window=5m above=50\n"
+} >"$tmp/one.rarr"
+rm -f "$tmp/state"
+head -n "$cut" "$tmp/day.log" | "$rarr" -r "$tmp/two.rarr" --state "$tmp/state" >/dev/null 2>&1
+tail -n +$((cut + 1)) "$tmp/day.log" |
+    "$rarr" -r "$tmp/one.rarr" --state "$tmp/state" >"$tmp/joined.out" 2>"$tmp/joined.err"
+check "a ratio added between runs: the saved keys are kept, not the file called corrupt" \
+    [ $? = 0 ] && ! grep -q corrupt "$tmp/joined.err"
+check "a ratio added between runs: its alert runs on the shared keys" \
+    grep -q '"state":"firing","rule":"fail above 50 over 5m","metric":"fail","key":"/login",' "$tmp/joined.out"
+
+refuse() { # NAME RULES MESSAGE: --check exits 2 naming the problem
+    printf '%b' "$2" >"$tmp/bad.rarr"
+    "$rarr" -r "$tmp/bad.rarr" --check >/dev/null 2>"$tmp/bad.err"
+    check "$1" [ $? = 2 ] && check "$1: message" grep -qF "$3" "$tmp/bad.err"
+}
+refuse "ratio of two by= fields refused" \
+    "metric a status~. by=path\nmetric b status~. by=status\nratio r = a / b\n" \
+    "a ratio of two by= metrics needs one by= field: 'a' has by=path, 'b' by=status"
+refuse "ratio of two max_keys refused" \
+    "metric a status~. by=path\nmetric b status~. by=path max_keys=7\nratio r = a / b\n" \
+    "needs one max_keys (they share their keys): 'a' has 100, 'b' 7"
+refuse "plain over by= refused" "metric a status~.\nmetric b status~. by=path\nratio r = a / b\n" \
+    "a ratio of a metric without by= over a by= metric is not supported"
+
 done_checks by.sh

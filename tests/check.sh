@@ -2,7 +2,7 @@
 # exit, and check NAME CMD... counting what passed and what failed, with
 # "NAME: N passed, M failed" as the last line (done NAME).
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
 pass=0
 check() { # NAME, then a command that must succeed

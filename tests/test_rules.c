@@ -517,8 +517,8 @@ test_rules_error_unsupported_kind(void **state)
                  "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
                  "version of rarr (threshold alerts are)");
     finish_error("metric a distinct=x\nmetric b\nratio r = a / b\n", STEP_MS, 3, 11,
-                 "a ratio of a by=, distinct= or quantile metric is not supported by this version "
-                 "of rarr");
+                 "a ratio of a distinct= or quantile metric is not supported by this version of "
+                 "rarr (ratios divide counts and sums)");
 }
 
 /* by=FIELD [max_keys=N]: a series per value of the field, at most N of them. */
@@ -548,8 +548,18 @@ test_rules_by(void **state)
     parse_error("metric a by=path by=status\n", 1, 18, "by= is given twice");
     parse_error("metric a by=''\n", 1, 10, "by= needs a field");
     finish_error("metric a by=path\nmetric b\nratio r = b / a\n", STEP_MS, 3, 15,
-                 "a ratio of a by=, distinct= or quantile metric is not supported by this version "
-                 "of rarr");
+                 "a ratio of a metric without by= over a by= metric is not supported (a by= "
+                 "metric over a plain one gives each key over the total)");
+    finish_error("metric a by=path\nmetric b by=status\nratio r = a / b\n", STEP_MS, 3, 15,
+                 "a ratio of two by= metrics needs one by= field: 'a' has by=path, 'b' by=status");
+    finish_error("metric a by=path\nmetric b by=path max_keys=3\nratio r = a / b\n", STEP_MS, 3,
+                 15,
+                 "a ratio of two by= metrics needs one max_keys (they share their keys): 'a' has "
+                 "100, 'b' 3");
+    finish_error("metric a by=path\nmetric b by=path\nratio r = a / b\nanomaly r window=1h\n",
+                 STEP_MS, 4, 9,
+                 "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
+                 "version of rarr (threshold alerts are)");
     finish_error("metric a by=path\nanomaly a window=1h\n", STEP_MS, 2, 9,
                  "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
                  "version of rarr (threshold alerts are)");

@@ -16,7 +16,9 @@
  * key table's 280 bytes, a series per pending step, and the window's ring.
  */
 struct keyed {
-    struct keys *keys;
+    struct keys *keys;      /* its own, or (owns_keys 0) another by= metric's it shares */
+    int owns_keys;
+    int shared;             /* the table has other metrics' keys too */
     size_t nslots;          /* max_keys + 1 */
     size_t npending;        /* rows of 'pending' */
     struct series *pending; /* [npending][nslots] */
@@ -29,7 +31,7 @@ struct keyed {
 };
 
 struct keyed *keyed_new(size_t max_keys, uint64_t seed, size_t npending, const struct window *shape,
-                        int64_t idle_ms);
+                        int64_t idle_ms, struct keys *shared);
 void keyed_free(struct keyed *k);
 void keyed_reset(struct keyed *k);
 void keyed_add(struct keyed *k, size_t row, const char *key, size_t len, int64_t ts, double v);

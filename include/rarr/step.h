@@ -79,6 +79,8 @@ struct step {
     struct detect **det;       /* [nalerts], anomaly rules only */
     struct detect *lines_det;  /* all applied lines, when there are anomaly rules */
     struct keyed **keyed;      /* [nmetrics]: by= metrics only */
+    size_t *key_group;         /* [nmetrics]: the by= metric owning the key table of the metric's
+                                  keys (a ratio's: its operands'); SIZE_MAX: none */
     struct sketched **sketch;  /* [nmetrics]: distinct= and quantile metrics only */
     struct alert **key_alerts; /* [nalerts]: per slot, for alerts on by= metrics */
     char lines_rule[32 + RARR_DUR_MAX];
@@ -102,6 +104,7 @@ size_t step_slot(const struct step *s, int64_t step_start);
 int step_firing(const struct step *s, size_t alert);
 void step_dump(const struct step *s, FILE *fp);
 const char *step_lines_rule(const struct step *s);
+const struct keyed *step_keys_of(const struct step *s, size_t metric);
 int step_keys(const struct step *s, size_t metric, uint64_t *used, uint64_t *evicted,
               uint64_t *overflow);
 
