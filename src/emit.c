@@ -268,14 +268,15 @@ emit_flush(struct emit *e)
 }
 
 /*
- * Queue an anomaly record for the rule whose text is 'rule', on 'metric' (of
- * category 'rarr', NULL for none), at step end 't_ms': the values are over
+ * Queue an anomaly record for the rule whose text is 'rule', on 'metric' and
+ * by= key 'key' ('key_len' bytes; NULL: none), of category 'rarr' (NULL for
+ * none), at step end 't_ms': the values are over
  * the window that triggered it (docs/design.md lists the keys); "p" is the
  * tail probability of a firing, "reason" says why one resolved.
  */
 int
-emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric, const char *rarr,
-             const struct detect_event *ev)
+emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric, const char *key,
+             size_t key_len, const char *rarr, const struct detect_event *ev)
 {
     struct buf *b = &e->out;
     int rc;
@@ -284,6 +285,8 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
     rc |= put_cstr(b, "state", ev->fired > 0 ? "firing" : "resolved");
     rc |= put_cstr(b, "rule", rule);
     rc |= put_cstr(b, "metric", metric);
+    if (key != NULL)
+        rc |= put_key(b, "key") | emit_json_string(b, key, key_len);
     if (rarr != NULL)
         rc |= put_cstr(b, "rarr", rarr);
     rc |= put_dur(e, "window", ev->window_ms);

@@ -661,12 +661,20 @@ finish_alert(struct ruleset *rs, struct rules_alert *a, int64_t step_ms, struct 
 {
     char v[RARR_DUR_MAX], s[RARR_DUR_MAX];
 
-    if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == 0 && a->anomaly &&
-        ((rs->metrics[a->metric].kind != RULES_RATIO && !additive(&rs->metrics[a->metric])) ||
-         rules_keyed_metric(rs, a->metric) != SIZE_MAX))
-        fail_at(rs, d, &a->loc, a->srcline, 1,
-                "an anomaly rule on a by=, distinct= or quantile metric is not supported by this "
-                "version of rarr (threshold alerts are)");
+    size_t keyed;
+
+    if (resolve(rs, a->metric_name, &a->loc, a->srcline, 0, &a->metric, d) == 0 && a->anomaly) {
+        keyed = rules_keyed_metric(rs, a->metric);
+        if (rs->metrics[a->metric].kind != RULES_RATIO && !additive(&rs->metrics[a->metric]))
+            fail_at(rs, d, &a->loc, a->srcline, 1,
+                    "an anomaly rule on a distinct= or quantile metric is not supported by this "
+                    "version of rarr (threshold alerts are)");
+        else if (keyed != SIZE_MAX && rs->metrics[keyed].max_keys > RULES_ANOMALY_KEYS_MAX)
+            fail_at(rs, d, &a->loc, a->srcline, 1,
+                    "an anomaly rule keeps a detector of about 38 KB per key: '%s' has "
+                    "max_keys=%zu, at most %d here",
+                    rs->metrics[keyed].name, rs->metrics[keyed].max_keys, RULES_ANOMALY_KEYS_MAX);
+    }
     if (step_ms <= 0)
         return;
     clock_format_duration(step_ms, s);

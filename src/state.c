@@ -343,27 +343,41 @@ metric_json(const struct step *s, size_t i, struct buf *b)
 }
 
 /*
- * The keys of alert 'i' on a by= metric whose state is not ok: [{"slot",
- * "key" (hex), "state", "since"}], for a load to go on and for a resolved
- * record should the rule go.
+ * One entry per key of alert 'i' on a metric with keys, for a load to go
+ * on and for a resolved record should the rule go: [{"slot", "key" (hex),
+ * ...}]. A threshold alert's keys whose state is not ok, with "state" and
+ * "since"; an anomaly rule's keys with a detector, with "detector" (the
+ * learned state) or, with 'firing', those firing, with "state", "since" and
+ * "direction".
  */
 static json_t *
-key_alerts_json(const struct step *s, size_t i)
+key_alerts_json(const struct step *s, size_t i, int firing)
 {
     const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
     const struct alert *ka = s->key_alerts[i];
+    struct detect *const *kd = s->key_det[i];
     json_t *list = json_array(), *e;
     const char *name;
     size_t slot, len;
     int rc = list == NULL;
 
     for (slot = keyed_next(k, 0); rc == 0 && slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
-        if (ka[slot].state == ALERT_OK)
+        if (ka != NULL && ka[slot].state == ALERT_OK)
+            continue;
+        if (kd != NULL && (kd[slot] == NULL || (firing && kd[slot]->phase != DETECT_FIRING)))
             continue;
         name = keyed_name(k, slot, &len);
-        e = json_pack("{sIsssI}", "slot", (json_int_t)slot, "state", state_names[ka[slot].state],
-                      "since", (json_int_t)ka[slot].since_ms);
+        e = json_pack("{sI}", "slot", (json_int_t)slot);
         rc |= put(e, "key", hex_json(name, len));
+        if (ka != NULL || firing) {
+            rc |= put(e, "state", json_string(ka != NULL ? state_names[ka[slot].state] : "firing"));
+            rc |= put(e, "since", json_integer(ka != NULL ? ka[slot].since_ms : kd[slot]->since_ms));
+        }
+        if (kd != NULL && firing)
+            rc |= put(e, "direction",
+                      json_string(rules_direction_name(kd[slot]->dir < 0 ? RULES_DROP : RULES_SPIKE)));
+        else if (kd != NULL)
+            rc |= put(e, "detector", detector_json(kd[slot]));
         rc |= json_array_append_new(list, e);
     }
     if (rc != 0) {
@@ -392,9 +406,12 @@ firing_json(const struct step *s, size_t i)
         json_decref(o);
         return NULL;
     }
-    if (o != NULL && s->key_alerts[i] != NULL && put(o, "keys", key_alerts_json(s, i)) != 0) {
-        json_decref(o);
-        return NULL;
+    if (o != NULL && step_keys_of(s, a->metric) != NULL) {
+        if (put(o, "keys", key_alerts_json(s, i, 1)) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+        return o; /* each key has its since and direction */
     }
     if (o != NULL && a->anomaly &&
         put(o, "direction",
@@ -427,7 +444,7 @@ state_mark_firing(json_t *snap, const struct step *s)
          * Per key, what is firing once the last steps are out is what a
          * later run must resolve: a key that resolved in them was written so.
          */
-        if (s->key_alerts[i] != NULL)
+        if (step_keys_of(s, s->rs->alerts[i].metric) != NULL)
             json_object_del(o, "firing");
         if (json_object_get(o, "firing") == NULL && step_firing(s, i))
             rc |= put(o, "firing", firing_json(s, i));
@@ -450,13 +467,15 @@ alert_json(const struct step *s, size_t i, struct buf *b)
     rc |= alert_def(b, s, i);
     rc |= put(o, "rule", json_string(a->rule));
     rc |= put(o, "definition", def_string(b));
-    if (a->anomaly) {
+    if (s->key_det[i] != NULL) {
+        rc |= put(o, "keys", key_alerts_json(s, i, 0));
+    } else if (a->anomaly) {
         rc |= put(o, "detector", detector_json(s->det[i]));
     } else {
         rc |= put(o, "state", json_string(state_names[s->alerts[i].state]));
         rc |= put(o, "since", json_integer(s->alerts[i].since_ms));
         if (s->key_alerts[i] != NULL)
-            rc |= put(o, "keys", key_alerts_json(s, i));
+            rc |= put(o, "keys", key_alerts_json(s, i, 0));
     }
     if (step_firing(s, i))
         rc |= put(o, "firing", firing_json(s, i));
@@ -1144,7 +1163,7 @@ rule_changed(const struct step *s, const char *rule, const char *metric, const c
     return 0;
 }
 
-/* The resolved records of a gone by= alert 'f': one per key that was firing. */
+/* The resolved records of a gone alert 'f' on a metric with keys: one per key that was firing. */
 static int
 retire_keys(struct step *s, const json_t *f, const json_t *keys, int64_t at, const char *rule,
             int changed)
@@ -1162,9 +1181,10 @@ retire_keys(struct step *s, const json_t *f, const json_t *keys, int64_t at, con
         if (st == NULL || strcmp(st, "firing") != 0 || get_int(e, "since", &since) == -1 ||
             unhex(json_object_get(e, "key"), name, &len) == -1)
             continue;
-        rc |= emit_retired(s->em, at, "threshold", rule,
+        rc |= emit_retired(s->em, at, json_string_value(json_object_get(f, "type")), rule,
                            json_string_value(json_object_get(f, "metric")), name, len,
-                           json_string_value(json_object_get(f, "rarr")), window, since, NULL,
+                           json_string_value(json_object_get(f, "rarr")), window, since,
+                           json_string_value(json_object_get(e, "direction")),
                            changed ? "rule changed" : "rule removed");
     }
     return rc;
@@ -1316,6 +1336,47 @@ key_states_load(struct step *s, size_t i, const json_t *list)
     return 0;
 }
 
+/*
+ * The saved detectors of anomaly rule 'i' on a metric with keys, one per
+ * key ([{"slot", "key", "detector"}]); a key no longer in its slot is
+ * dropped, a damaged detector learns afresh (said in 'd'). Returns -1 on
+ * out-of-memory or a list that is not one.
+ */
+static int
+key_detectors_load(struct step *s, size_t i, const json_t *list, const char *file, struct diag *d)
+{
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
+    struct detect **kd = s->key_det[i];
+    char key[KEYS_LEN_MAX];
+    const char *name;
+    const json_t *e;
+    int64_t slot;
+    size_t j, len, klen, damaged = 0;
+
+    if (!json_is_array(list))
+        return -1;
+    for (j = 0; j < json_array_size(list); j++) {
+        e = json_array_get(list, j);
+        if (get_int(e, "slot", &slot) == -1 || slot < 0 || (uint64_t)slot >= keyed_other(k) ||
+            unhex(json_object_get(e, "key"), key, &klen) == -1)
+            return -1;
+        name = keyed_name(k, (size_t)slot, &len);
+        if (name == NULL || len != klen || memcmp(name, key, len) != 0)
+            continue;
+        if (kd[slot] == NULL && (kd[slot] = malloc(sizeof(*kd[slot]))) == NULL)
+            return -1;
+        detect_init(kd[slot], &s->det[i]->cfg);
+        if (detector_load(kd[slot], json_object_get(e, "detector")) == -1)
+            damaged++;
+    }
+    if (damaged > 0)
+        diag_add(d, NULL, 0, 0,
+                 "%s: %s: %zu saved detectors are damaged or from another build of rarr; their "
+                 "keys learn afresh",
+                 file, s->rs->alerts[i].rule, damaged);
+    return 0;
+}
+
 /* Threshold alert 'i' from its saved state. Returns 0, or -1 when damaged. */
 static int
 restore_threshold(struct step *s, size_t i, const json_t *o)
@@ -1355,6 +1416,8 @@ restore_alerts(struct step *s, const json_t *alerts, const char *name, struct bu
         s->alerts[i].restored = 1;
         if (!rs->alerts[i].anomaly) {
             rc = restore_threshold(s, i, o);
+        } else if (s->key_det[i] != NULL) {
+            rc = key_detectors_load(s, i, json_object_get(o, "keys"), name, d);
         } else if (detector_load(s->det[i], json_object_get(o, "detector")) == -1) {
             diag_add(d, NULL, 0, 0,
                      "%s: %s: the saved detector is damaged or from another build of rarr; it "

@@ -204,7 +204,9 @@ alloc_arrays(struct step *s)
     s->sketch = calloc(n, sizeof(*s->sketch));          /* NOLINT(bugprone-sizeof-expression) */
     s->key_alerts = calloc(na, sizeof(*s->key_alerts)); /* NOLINT(bugprone-sizeof-expression) */
     s->key_group = calloc(n, sizeof(*s->key_group));
-    if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL)
+    s->key_det = calloc(na, sizeof(*s->key_det)); /* NOLINT(bugprone-sizeof-expression) */
+    if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL ||
+        s->key_det == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -245,17 +247,33 @@ group_keys(struct step *s)
             s->key_group[i] = s->key_group[rules_keyed_metric(rs, i)];
 }
 
-/* How long a key of group 'g' stays without a line: the longest window of its metrics. */
+/*
+ * How long a key of group 'g' stays without a line: the longest window of
+ * its metrics' alerts; with an anomaly rule on them at least its season (a
+ * day without one), for the key's detector is what it learned of the key,
+ * and a quiet night is no reason to forget it.
+ */
 static int64_t
 group_idle_ms(const struct step *s, size_t g)
 {
+    const struct rules_alert *a;
     size_t j, most = 1;
+    int64_t ms;
 
     for (j = 0; j < s->rs->nmetrics; j++)
         if (s->key_group[j] == g && s->rs->metrics[j].kind != RULES_RATIO &&
             s->win[j].nsteps > most)
             most = s->win[j].nsteps;
-    return (int64_t)most * s->opt.step_ms;
+    ms = (int64_t)most * s->opt.step_ms;
+    for (j = 0; j < s->rs->nalerts; j++) {
+        a = &s->rs->alerts[j];
+        if (s->key_group[a->metric] != g || !a->anomaly)
+            continue;
+        ms = a->window_ms > ms ? a->window_ms : ms;
+        ms = a->season == RULES_SEASON_WEEKLY && ms < 7 * CLOCK_DAY_MS ? 7 * CLOCK_DAY_MS : ms;
+        ms = ms < CLOCK_DAY_MS ? CLOCK_DAY_MS : ms;
+    }
+    return ms;
 }
 
 /* The sketches of distinct= and quantile metrics. */
@@ -305,8 +323,14 @@ setup_keyed(struct step *s)
     for (i = 0; i < rs->nalerts; i++) {
         const struct keyed *k = step_keys_of(s, rs->alerts[i].metric);
 
-        if (k == NULL || rs->alerts[i].anomaly)
+        if (k == NULL)
             continue;
+        if (rs->alerts[i].anomaly) {
+            /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
+            if ((s->key_det[i] = calloc(k->nslots, sizeof(*s->key_det[i]))) == NULL)
+                return -1;
+            continue;
+        }
         if ((s->key_alerts[i] = calloc(k->nslots, sizeof(*s->key_alerts[i]))) == NULL)
             return -1;
         for (slot = 0; slot < k->nslots; slot++)
@@ -348,6 +372,25 @@ fail:
     return NULL;
 }
 
+/* Free the per-key detectors of anomaly rule 'i', and with 'all' their array. */
+static void
+free_key_detectors(struct step *s, size_t i, int all)
+{
+    size_t slot, n;
+
+    if (s->key_det[i] == NULL)
+        return;
+    n = step_keys_of(s, s->rs->alerts[i].metric)->nslots;
+    for (slot = 0; slot < n; slot++) {
+        free(s->key_det[i][slot]);
+        s->key_det[i][slot] = NULL;
+    }
+    if (all) {
+        free(s->key_det[i]);
+        s->key_det[i] = NULL;
+    }
+}
+
 /* Free the stage. Does nothing if 's' is NULL. */
 void
 step_free(struct step *s)
@@ -362,6 +405,10 @@ step_free(struct step *s)
     if (s->det != NULL)
         for (i = 0; i < s->rs->nalerts; i++)
             free(s->det[i]);
+    if (s->key_det != NULL) /* (before the keys, which say how many) */
+        for (i = 0; i < s->rs->nalerts; i++)
+            free_key_detectors(s, i, 1);
+    free(s->key_det);
     if (s->keyed != NULL)
         for (i = 0; i < s->rs->nmetrics; i++)
             keyed_free(s->keyed[i]);
@@ -415,6 +462,7 @@ step_reset(struct step *s)
         for (j = 0; s->key_alerts[i] != NULL && j < step_keys_of(s, rs->alerts[i].metric)->nslots;
              j++)
             alert_init(&s->key_alerts[i][j]);
+        free_key_detectors(s, i, 0);
         if (s->det[i] != NULL) {
             struct detect_config cfg = s->det[i]->cfg;
 
@@ -586,8 +634,94 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
     if (dev.fired != 0 && o->alerts)
-        *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, &dev);
+        *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, &dev);
     return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
+}
+
+/* What anomaly rule 'i' reads of a step: 'x' over exposure 'e', and whether the step has a value. */
+struct reading {
+    double x, e;
+    int has;
+};
+
+/* Detector 'd' at the step ending 't' reads 'r'; what it decided in 'dev'. */
+static void
+detector_run(struct detect *d, int64_t t, int64_t local, const struct reading *r,
+             int inhibited, struct detect_event *dev)
+{
+    if (!d->cfg.continuous)
+        detect_step(d, t, local, r->x, r->e, inhibited, dev);
+    else if (r->has) /* a step without any value is missing, not zero */
+        detect_value(d, t, r->x, inhibited, dev);
+    else
+        memset(dev, 0, sizeof(*dev));
+}
+
+/* Write what detector of rule 'i' decided at 't' (for by= key 'key', NULL: none). */
+static int
+anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev, const char *key,
+            size_t key_len, const struct out *o)
+{
+    const struct rules_alert *a = &s->rs->alerts[i];
+    const struct rules_metric *m = &s->rs->metrics[a->metric];
+    int rc = 0;
+
+    if (dev->fired == 0)
+        return 0;
+    if (s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+        rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
+                           m->category != RULES_NONE ? rules_category_name(m->category) : NULL, dev);
+    if (o->rep != NULL)
+        rc |= report_event(o->rep, i, t, dev->fired > 0);
+    return rc;
+}
+
+/* What anomaly rule 'i' reads for 'slot' of its metric's keys: the key's (over the total). */
+static void
+key_reading(const struct step *s, size_t i, size_t slot, struct reading *r)
+{
+    const struct rules_metric *m = &s->rs->metrics[s->rs->alerts[i].metric];
+    const struct keyed *k = s->keyed[m->kind == RULES_RATIO ? m->a : s->rs->alerts[i].metric];
+
+    r->x = k->now[slot].value;
+    r->has = k->now[slot].n > 0;
+    r->e = (double)s->opt.step_ms / 60000;
+    if (m->kind == RULES_RATIO)
+        r->e = s->keyed[m->b] != NULL ? s->keyed[m->b]->now[slot].value : s->value[m->b];
+}
+
+/*
+ * Anomaly rule 'i' on a metric with keys at the step ending 't': a detector
+ * per key (not KEYS_OTHER, a mix that changes as keys come and go), made
+ * when the key has a line and freed with the key, whose records carry it.
+ */
+static int
+key_anomalies(struct step *s, size_t i, int64_t t, int64_t local, int inhibited,
+              const struct out *o)
+{
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
+    struct detect **kd = s->key_det[i];
+    struct detect_event dev;
+    struct reading r;
+    const char *name;
+    size_t slot, len;
+    int rc = 0;
+
+    for (slot = keyed_next(k, 0); slot < keyed_other(k); slot = keyed_next(k, slot + 1)) {
+        if (kd[slot] == NULL) {
+            if (!key_live(s, s->rs->alerts[i].metric, slot))
+                continue;
+            if ((kd[slot] = malloc(sizeof(*kd[slot]))) == NULL)
+                return -1;
+            detect_init(kd[slot], &s->det[i]->cfg);
+        }
+        key_reading(s, i, slot, &r);
+        detector_run(kd[slot], t, local, &r, inhibited, &dev);
+        name = keyed_name(k, slot, &len);
+        rc |= anomaly_out(s, i, t, &dev, name, len, o);
+    }
+    s->alert_defined[i] = 0; /* no one value for the report's chart */
+    return rc;
 }
 
 /* Anomaly rule 'i' at the step ending 't'. */
@@ -596,32 +730,20 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
 {
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
-    double x = s->value[a->metric], e = (double)s->opt.step_ms / 60000;
+    struct reading r = {s->value[a->metric], (double)s->opt.step_ms / 60000,
+                        s->now[a->metric].n > 0};
     struct detect_event dev;
-    int rc = 0;
 
+    if (s->key_det[i] != NULL)
+        return key_anomalies(s, i, t, local, inhibited, o);
     if (m->kind == RULES_RATIO) {
-        x = s->value[m->a];
-        e = s->value[m->b];
+        r.x = s->value[m->a];
+        r.e = s->value[m->b];
     }
-    if (s->det[i]->cfg.continuous) {
-        /* A step without any value is missing, not zero. */
-        if (s->now[a->metric].n > 0)
-            detect_value(s->det[i], t, x, inhibited, &dev);
-        else
-            memset(&dev, 0, sizeof(dev));
-    } else {
-        detect_step(s->det[i], t, local, x, e, inhibited, &dev);
-    }
-    s->alert_value[i] = x;
+    detector_run(s->det[i], t, local, &r, inhibited, &dev);
+    s->alert_value[i] = r.x;
     s->alert_defined[i] = 1;
-    if (dev.fired != 0 && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
-        rc |=
-            emit_anomaly(s->em, t, a->rule, m->name,
-                         m->category != RULES_NONE ? rules_category_name(m->category) : NULL, &dev);
-    if (dev.fired != 0 && o->rep != NULL)
-        rc |= report_event(o->rep, i, t, dev.fired > 0);
-    return rc;
+    return anomaly_out(s, i, t, &dev, NULL, 0, o);
 }
 
 /*
@@ -665,10 +787,15 @@ key_quiet(const struct step *s, size_t g, size_t slot)
 {
     size_t a;
 
-    for (a = 0; a < s->rs->nalerts; a++)
-        if (s->key_group[s->rs->alerts[a].metric] == g && s->key_alerts[a] != NULL &&
-            s->key_alerts[a][slot].state != ALERT_OK)
+    for (a = 0; a < s->rs->nalerts; a++) {
+        if (s->key_group[s->rs->alerts[a].metric] != g)
+            continue;
+        if (s->key_alerts[a] != NULL && s->key_alerts[a][slot].state != ALERT_OK)
             return 0;
+        if (s->key_det[a] != NULL && s->key_det[a][slot] != NULL &&
+            s->key_det[a][slot]->phase == DETECT_FIRING)
+            return 0;
+    }
     return 1;
 }
 
@@ -690,6 +817,11 @@ evict_keys(struct step *s, int64_t t)
         for (slot = 0; (slot = keyed_next(k, slot)) != KEYS_NONE; slot++) {
             if (!keyed_idle(k, slot, t) || !key_quiet(s, g, slot))
                 continue;
+            for (j = 0; j < s->rs->nalerts; j++)
+                if (s->key_det[j] != NULL && s->key_group[s->rs->alerts[j].metric] == g) {
+                    free(s->key_det[j][slot]);
+                    s->key_det[j][slot] = NULL;
+                }
             for (j = s->rs->nmetrics; j-- > g;)
                 if (s->keyed[j] != NULL && s->key_group[j] == g)
                     keyed_release(s->keyed[j], slot);
@@ -931,15 +1063,26 @@ step_next(const struct step *s)
     return s->next_step;
 }
 
-/* Whether alert 'i' (threshold or anomaly; on a by= metric: for some key) is firing. */
+/* Whether alert 'i' (threshold or anomaly) on a metric with keys is firing for 'slot'. */
+int
+step_key_firing(const struct step *s, size_t i, size_t slot)
+{
+    if (s->key_alerts[i] != NULL)
+        return s->key_alerts[i][slot].state == ALERT_FIRING;
+    return s->key_det[i] != NULL && s->key_det[i][slot] != NULL &&
+           s->key_det[i][slot]->phase == DETECT_FIRING;
+}
+
+/* Whether alert 'i' (threshold or anomaly; on a metric with keys: for some key) is firing. */
 int
 step_firing(const struct step *s, size_t i)
 {
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
     size_t slot;
 
-    if (s->key_alerts[i] != NULL) {
-        for (slot = 0; slot < step_keys_of(s, s->rs->alerts[i].metric)->nslots; slot++)
-            if (s->key_alerts[i][slot].state == ALERT_FIRING)
+    if (k != NULL) {
+        for (slot = 0; slot < k->nslots; slot++)
+            if (step_key_firing(s, i, slot))
                 return 1;
         return 0;
     }

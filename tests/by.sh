@@ -121,6 +121,7 @@ ratio fail = errs / reqs * 100 min=20
 ratio share = reqs / all * 100
 EOF
 "$rarr" -r "$tmp/ratio.rarr" --emit=metrics "$tmp/day.log" >"$tmp/ratio.out"
+check "ratios of by= metrics: exits 0" [ $? = 0 ]
 # "time key value" of a ratio's records with a value, from rarr and from awk.
 ratio_got() {
     sed -n 's/.*"time":"\([^"]*\)","metric":"'"$1"'","key":"\([^"]*\)","step":"1m","value":\([0-9.e+-]*\)}$/\1 \2 \3/p' \
@@ -206,5 +207,43 @@ refuse "ratio of two max_keys refused" \
     "needs one max_keys (they share their keys): 'a' has 100, 'b' 7"
 refuse "plain over by= refused" "metric a status~.\nmetric b status~. by=path\nratio r = a / b\n" \
     "a ratio of a metric without by= over a by= metric is not supported"
+
+# 7. Anomaly rules per key: each key's detector is the one a metric of its own would have.
+"$loggen" --seed 5 --duration 10d --rate 3000 --incident spike:8d10h:1h:login \
+    --incident drop:9d15h:1h:dashboard >"$tmp/days.log"
+printf "metric hits path~'^/(login|dashboard)\$' by=path max_keys=10\nanomaly hits window=30m\n" \
+    >"$tmp/kanom.rarr"
+printf "metric hits path='/login'\nanomaly hits window=30m\nmetric hits2 path='/dashboard'\nanomaly hits2 window=30m\n" \
+    >"$tmp/panom.rarr"
+"$rarr" -r "$tmp/kanom.rarr" "$tmp/days.log" >"$tmp/kanom.out"
+check "anomaly by path: exits 0" [ $? = 0 ]
+"$rarr" -r "$tmp/panom.rarr" "$tmp/days.log" |
+    sed -e 's|"rule":"hits anomaly over 30m","metric":"hits",|&"key":"/login",|' \
+        -e 's|"rule":"hits2 anomaly over 30m","metric":"hits2",|"rule":"hits anomaly over 30m","metric":"hits","key":"/dashboard",|' \
+        >"$tmp/panom.out"
+check "anomaly by path: the spike and the drop, each with its key" \
+    grep -q '"state":"firing","rule":"hits anomaly over 30m","metric":"hits","key":"/dashboard",.*"direction":"drop"' \
+    "$tmp/kanom.out"
+check "anomaly by path: the records of one detector per path, as separate metrics give" \
+    cmp -s <(sort "$tmp/kanom.out") <(sort "$tmp/panom.out")
+n=$(wc -l <"$tmp/days.log")
+rm -f "$tmp/state"
+head -n $((n * 17 / 20)) "$tmp/days.log" | "$rarr" -r "$tmp/kanom.rarr" --state "$tmp/state" >"$tmp/kparts"
+tail -n +$((n * 17 / 20 + 1)) "$tmp/days.log" |
+    "$rarr" -r "$tmp/kanom.rarr" --state "$tmp/state" >>"$tmp/kparts" 2>"$tmp/kparts.err"
+check "anomaly by path with --state: a cut replay writes the records of one run (detectors kept)" \
+    cmp -s "$tmp/kanom.out" "$tmp/kparts"
+cut=$(grep -n '13/May/2026:15:30' "$tmp/days.log" | head -n 1 | cut -d: -f1)
+rm -f "$tmp/state"
+head -n "$cut" "$tmp/days.log" | "$rarr" -r "$tmp/kanom.rarr" --state "$tmp/state" >/dev/null
+printf "metric hits path~'^/(login|dashboard)\$' by=path max_keys=10\n" >"$tmp/kgone.rarr"
+tail -n +$((cut + 1)) "$tmp/days.log" | "$rarr" -r "$tmp/kgone.rarr" --state "$tmp/state" \
+    >"$tmp/kgone.out" 2>/dev/null
+check "anomaly by path gone while firing: resolved for its key, with its direction" \
+    grep -q '"type":"anomaly",.*"state":"resolved","rule":"hits anomaly over 30m","metric":"hits","key":"/dashboard",.*"direction":"drop".*"reason":"rule removed"' \
+    "$tmp/kgone.out"
+refuse "anomaly by= with more keys than detectors allowed refused" \
+    "metric a status~. by=path max_keys=101\nanomaly a window=1h\n" \
+    "an anomaly rule keeps a detector of about 38 KB per key: 'a' has max_keys=101, at most 100 here"
 
 done_checks by.sh

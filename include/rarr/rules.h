@@ -17,6 +17,12 @@
 #include "rarr/diag.h"
 #include "rarr/record.h"
 
+/*
+ * The most keys an anomaly rule on a by= metric watches: a detector of about
+ * 38 KB per key (and about 47 KB of it in a --state file) makes 3.8 MB a rule.
+ */
+#define RULES_ANOMALY_KEYS_MAX 100
+
 enum rules_category {
     RULES_NONE,
     RULES_RETENTION,

@@ -82,7 +82,9 @@ struct step {
     size_t *key_group;         /* [nmetrics]: the by= metric owning the key table of the metric's
                                   keys (a ratio's: its operands'); SIZE_MAX: none */
     struct sketched **sketch;  /* [nmetrics]: distinct= and quantile metrics only */
-    struct alert **key_alerts; /* [nalerts]: per slot, for alerts on by= metrics */
+    struct alert **key_alerts; /* [nalerts]: per slot, for threshold alerts on by= metrics */
+    struct detect ***key_det;  /* [nalerts]: per slot, for anomaly rules on by= metrics: a
+                                  detector while the key is live (s->det[i] the template) */
     char lines_rule[32 + RARR_DUR_MAX];
 };
 
@@ -102,6 +104,7 @@ int64_t step_horizon(const struct step *s);
 int64_t step_next(const struct step *s);
 size_t step_slot(const struct step *s, int64_t step_start);
 int step_firing(const struct step *s, size_t alert);
+int step_key_firing(const struct step *s, size_t alert, size_t slot);
 void step_dump(const struct step *s, FILE *fp);
 const char *step_lines_rule(const struct step *s);
 const struct keyed *step_keys_of(const struct step *s, size_t metric);
