@@ -551,10 +551,10 @@ key_value(const struct step *s, size_t i, size_t slot, int va, int vb, int *defi
 /*
  * The metric records of metric 'i' with keys for the step ending 't': one
  * per key whose window holds a line (a by= metric's add up to the metric),
- * KEYS_OTHER's too.
+ * KEYS_OTHER's too; and the same values for the report.
  */
 static int
-key_records(struct step *s, size_t i, int64_t t)
+key_records(struct step *s, size_t i, int64_t t, const struct out *o)
 {
     const struct keyed *k = step_keys_of(s, i);
     const char *name;
@@ -567,7 +567,10 @@ key_records(struct step *s, size_t i, int64_t t)
             continue;
         name = keyed_name(k, slot, &len);
         v = key_value(s, i, slot, -1, -1, &defined);
-        rc |= emit_metric(s->em, t, &s->rs->metrics[i], s->opt.step_ms, v, defined, name, len);
+        if (o->metrics)
+            rc |= emit_metric(s->em, t, &s->rs->metrics[i], s->opt.step_ms, v, defined, name, len);
+        if (o->rep != NULL)
+            rc |= report_key(o->rep, i, name, len, v, defined);
     }
     return rc;
 }
@@ -612,8 +615,8 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
         if (m->kind == RULES_RATIO)
             s->value[i] = ratio_value(m, s->value[m->a], s->value[m->b], &defined);
         s->defined[i] = (unsigned char)defined;
-        if (o->metrics && s->key_group[i] != SIZE_MAX)
-            rc |= key_records(s, i, t);
+        if (s->key_group[i] != SIZE_MAX && (o->metrics || o->rep != NULL))
+            rc |= key_records(s, i, t, o);
         else if (o->metrics)
             rc |= emit_metric(s->em, t, m, s->opt.step_ms, s->value[i], defined, NULL, 0);
     }
@@ -672,7 +675,7 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
                            m->category != RULES_NONE ? rules_category_name(m->category) : NULL, dev);
     if (o->rep != NULL)
-        rc |= report_event(o->rep, i, t, dev->fired > 0);
+        rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len);
     return rc;
 }
 
@@ -775,7 +778,7 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
             rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, &s->rs->metrics[a->metric], v,
                                  ka[slot].since_ms, name, len);
         if (o->rep != NULL)
-            rc |= report_event(o->rep, i, t, ev == ALERT_FIRED);
+            rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, name, len);
     }
     s->alert_defined[i] = 0; /* no one value for the report's chart */
     return rc;
@@ -859,7 +862,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     if (ev != ALERT_NONE && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
         rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
     if (ev != ALERT_NONE && o->rep != NULL)
-        rc |= report_event(o->rep, i, t, ev == ALERT_FIRED);
+        rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, NULL, 0);
     return rc;
 }
 

@@ -246,4 +246,18 @@ refuse "anomaly by= with more keys than detectors allowed refused" \
     "metric a status~. by=path max_keys=101\nanomaly a window=1h\n" \
     "an anomaly rule keeps a detector of about 38 KB per key: 'a' has max_keys=101, at most 100 here"
 
+# 8. --report: a chart per key for the five keys with the most, the most first.
+"$rarr" -r "$tmp/fail.rarr" --report "$tmp/report.html" "$tmp/day.log" >/dev/null 2>&1
+awk '$6 == "\"GET" || $6 == "\"POST" { p = $7; sub(/\?.*/, "", p); n[p]++ }
+    END { for (k in n) print n[k], k }' "$tmp/day.log" | sort -k1,1rn -k2 | head -n 5 |
+    awk '{ print "<h3>key " $2 "</h3>" }' >"$tmp/top.want"
+sed -n '/<h2>metric: reqs/,/<h2>metric: errs/p' "$tmp/report.html" | grep -o '<h3>key [^<]*</h3>' \
+    >"$tmp/top.got"
+check "report: the charts of reqs by path are its five paths with the most, in order" \
+    cmp -s "$tmp/top.got" "$tmp/top.want"
+check "report: the events table names the key" \
+    grep -q '<td>fail above 50 over 5m</td><td>/login</td>' "$tmp/report.html"
+check "report: every SVG path begins with a move" \
+    [ -z "$(grep -o 'd="[^"]*"' "$tmp/report.html" | grep -v '^d="\( \?M[^"]*\)\?"$')" ]
+
 done_checks by.sh

@@ -14,7 +14,9 @@ void report_free(struct report *r);
 int report_step(struct report *r, int64_t t_ms, const double *metric_values,
                 const unsigned char *metric_defined, const double *alert_values,
                 const unsigned char *alert_defined);
-int report_event(struct report *r, size_t alert, int64_t t_ms, int firing);
+int report_key(struct report *r, size_t metric, const char *key, size_t len, double v, int defined);
+int report_event(struct report *r, size_t alert, int64_t t_ms, int firing, const char *key,
+                 size_t len);
 int report_write(const struct report *r, FILE *fp);
 
 #endif
