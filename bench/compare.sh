@@ -9,7 +9,8 @@
 #   rarr metrics     the same with --emit=metrics
 #   rarr 20 / 100    20 and 100 rules (anchored and unanchored, several fields)
 #   rarr json        JSON events (5 fields) with 3 rules
-#   rarr rich        by=status, by=path (100 keys), distinct=remote_addr, p95=bytes
+#   rarr rich        by=status, errors by=path (100 keys), distinct=remote_addr, and
+#                    p95= of the request time captured from the line's end
 #   bareloop         read + memchr split + the 5 request regexes (JIT): the limit
 #   pcre2grep -c     one alternation of the same request patterns (JIT)
 #   grep -c -E       the same alternation, LC_ALL=C
@@ -46,11 +47,12 @@ loggen=${LOGGEN:-build/loggen}
     exit 2
 }
 
-# Inputs: a busy site's combined log (30,000 requests at the peak hour), and
-# the same traffic as JSON events of 5 fields.
-log=$tmp/rarr-compare-$lines.log
+# Inputs: a busy site's combined log (30,000 requests at the peak hour),
+# each line ending with the request time as nginx's $request_time (" rt=S"),
+# and the same traffic as JSON events of 5 fields.
+log=$tmp/rarr-compare-rt-$lines.log
 json=$tmp/rarr-compare-$lines.json
-[ -s "$log" ] || "$loggen" --seed 9 --rate 30000 --lines "$lines" >"$log"
+[ -s "$log" ] || "$loggen" --seed 9 --rate 30000 --lines "$lines" --request-time >"$log"
 [ -s "$json" ] || "$loggen" --format json --seed 9 --rate 30000 --lines "$lines" |
     sed -E 's/^\{"@timestamp":"([^"]*)","event":"([^"]*)","method":"([^"]*)","path":"([^"]*)","status":([0-9]+).*/{"ts":"\1","event":"\2","method":"\3","path":"\4","status":\5}/' \
         >"$json"
@@ -74,9 +76,9 @@ cat >"$rulesrich" <<'EOF'
 metric requests   request~'^(GET|POST) '  by=status
 metric errors     status~'^[45]'  by=path  max_keys=100
 metric visitors   distinct=remote_addr
-metric p95bytes   request~'^GET '  p95=bytes
+metric latency    extra~'rt=(?<rt>[0-9.]+)'  p95=rt
 alert  errors     window=5m  above=100
-alert  p95bytes   window=5m  above=1000000
+alert  latency    window=5m  above=2
 EOF
 
 # The same request patterns as one alternation, for the scanners.

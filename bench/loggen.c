@@ -321,6 +321,7 @@ static char g_tzstr[8] = "+0000";
 static struct incident g_inc[MAX_INCIDENTS];
 static int g_ninc;
 static const char *g_labels;
+static int g_request_time; /* --request-time: CLF lines end with " rt=SECONDS" */
 static int g_disorder;       /* --disorder was given. */
 static int64_t g_shuffle_us; /* Lines are shuffled within each span this long, 0 for none. */
 static double g_slow_share;  /* Share of lines written late, as slow requests are. */
@@ -1024,6 +1025,25 @@ iso_time(int64_t s)
     g_iso_sec = s;
 }
 
+/*
+ * " rt=S.SSSS": the seconds a request took (its duration_ms of the JSON
+ * format, the same few slow ones), as an nginx log_format with
+ * $request_time writes it after the combined fields.
+ */
+static char *
+put_request_time(char *p, const struct req *r)
+{
+    long dur = rng_range(&g_frng, r->dur_lo, r->dur_hi); /* tenths of a millisecond */
+
+    if (rng_below(&g_frng, 100) == 0)
+        dur *= 8;
+    p = put_mem(p, " rt=", 4);
+    p = put_i64(p, dur / 10000);
+    *p++ = '.';
+    p = put_2d(p, (int)(dur % 10000 / 100));
+    return put_2d(p, (int)(dur % 100));
+}
+
 /* A CLF or combined line. */
 static char *
 format_clf(char *p, const struct req *r)
@@ -1057,6 +1077,8 @@ format_clf(char *p, const struct req *r)
         p = put_str(p, r->ua);
         *p++ = '"';
     }
+    if (g_request_time)
+        p = put_request_time(p, r);
     *p++ = '\n';
     return p;
 }
@@ -2321,6 +2343,8 @@ usage(FILE *f)
           "  --incident SPEC    KIND:START:DURATION[:METRIC], repeatable; START and DURATION\n"
           "                     are durations, START an offset from --start\n"
           "  --labels FILE      write one line per incident: KIND METRIC START END\n"
+          "  --request-time     end CLF lines with \" rt=SECONDS\", the time taken, as\n"
+          "                     nginx's $request_time in a log_format\n"
           "  --tz +HHMM         UTC offset of printed CLF times and of the local daily cycle\n"
           "                     (default +0000; JSON and journald times stay UTC)\n"
           "  --disorder SPEC    write lines out of time order as real logs come; SPEC is a\n"
@@ -2382,7 +2406,8 @@ enum {
     OPT_LINES,
     OPT_TZ,
     OPT_GROWTH,
-    OPT_DISORDER
+    OPT_DISORDER,
+    OPT_REQUEST_TIME
 };
 
 static const struct option long_opts[] = {
@@ -2397,6 +2422,7 @@ static const struct option long_opts[] = {
     {"tz", required_argument, NULL, OPT_TZ},
     {"growth", required_argument, NULL, OPT_GROWTH},
     {"disorder", required_argument, NULL, OPT_DISORDER},
+    {"request-time", no_argument, NULL, OPT_REQUEST_TIME},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -2464,6 +2490,9 @@ main(int argc, char **argv)
             break;
         case OPT_LABELS:
             g_labels = optarg;
+            break;
+        case OPT_REQUEST_TIME:
+            g_request_time = 1;
             break;
         case OPT_LINES:
             if (parse_u64(optarg, &g_max_lines) || g_max_lines == 0)

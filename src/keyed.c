@@ -106,11 +106,22 @@ keyed_reset(struct keyed *k)
 void
 keyed_add(struct keyed *k, size_t row, const char *key, size_t len, int64_t ts, double v)
 {
-    size_t slot;
+    size_t slot = k->last, n;
+    const char *name;
 
-    if (keys_get(k->keys, key, len, ts, &slot) == KEYS_FULL) {
+    /*
+     * Lines in a row often have the same key (a status of 200): the slot of
+     * the last one is checked first, without hashing. A name under
+     * KEYS_LEN_MAX bytes is the key as given, so equal bytes are one key.
+     */
+    if (len < KEYS_LEN_MAX && (name = keys_name(k->keys, slot, &n)) != NULL && n == len &&
+        memcmp(name, key, len) == 0) {
+        keys_touch(k->keys, slot, ts);
+    } else if (keys_get(k->keys, key, len, ts, &slot) == KEYS_FULL) {
         slot = k->nslots - 1;
         k->overflow++;
+    } else {
+        k->last = slot;
     }
     series_add(&k->pending[row * k->nslots + slot], v);
 }

@@ -424,6 +424,14 @@ keys_name(const struct keys *k, size_t slot, size_t *len)
     return k->slots[slot].name;
 }
 
+/* Slot 'slot' (in use) was got again at 'now_ms': its time becomes the later of the two. */
+void
+keys_touch(struct keys *k, size_t slot, int64_t now_ms)
+{
+    if (slot < k->hw && k->slots[slot].used && now_ms > k->slots[slot].last_ms)
+        k->slots[slot].last_ms = now_ms;
+}
+
 /* The latest now_ms slot 'slot' was got with, or INT64_MIN if it is not in use. */
 int64_t
 keys_last(const struct keys *k, size_t slot)

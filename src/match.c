@@ -167,7 +167,8 @@ plan_metric(struct matcher *mt, size_t i, size_t n, uint32_t *most)
         mt->cond_memo[n] = -1;
         if (c->groups != NULL || reads_capture(rs, c))
             SET_BIT(mt->scoped, i);
-        if (reads_capture(rs, c))
+        /* A regex with named groups runs in match_metric for them: not twice. */
+        if (reads_capture(rs, c) || c->groups != NULL)
             continue;
         if ((k = memo_for(mt, c->field)) == -1)
             return -1;
@@ -332,6 +333,9 @@ cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
         return v.len == c->len && memcmp(v.p, c->text, v.len) == 0;
     if (c->prefix_len > 0 &&
         (v.len < c->prefix_len || memcmp(v.p, c->text + 1, c->prefix_len) != 0))
+        return c->op == RULES_NOT_MATCH;
+    if (v.len < c->minlen ||
+        (c->has_first && (v.len == 0 || !(c->first[(uint8_t)v.p[0] / 8] & 1u << (uint8_t)v.p[0] % 8))))
         return c->op == RULES_NOT_MATCH;
     rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
                 : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);

@@ -317,18 +317,33 @@ skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
 static int
 sum_value(struct slice v, double *out)
 {
+    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     char num[64], *end;
     uint64_t n = 0;
-    size_t i = v.len > 0 && v.p[0] == '-';
+    size_t i = v.len > 0 && v.p[0] == '-', digits = 0, frac = 0;
+    int point = 0;
 
-    /* Whole numbers of up to 15 digits (bytes, milliseconds) are exact: no strtod. */
-    if (v.len > i && v.len - i <= 15) {
-        for (; i < v.len && v.p[i] >= '0' && v.p[i] <= '9'; i++)
+    /*
+     * Numbers of up to 15 digits with or without a point (bytes, 0.0848
+     * seconds) need no strtod: the digits and 10^frac are exact doubles, so
+     * one division rounds as strtod does.
+     */
+    for (; i < v.len && v.len <= 17; i++) {
+        if (v.p[i] >= '0' && v.p[i] <= '9') {
             n = n * 10 + (uint64_t)(v.p[i] - '0');
-        if (i == v.len) {
-            *out = v.p[0] == '-' ? -(double)n : (double)n;
-            return 0;
+            digits++;
+            frac += point;
+        } else if (v.p[i] == '.' && !point) {
+            point = 1;
+        } else {
+            break;
         }
+    }
+    if (i == v.len && digits > 0 && digits <= 15) {
+        *out = (double)n / pow10[frac];
+        *out = v.p[0] == '-' ? -*out : *out;
+        return 0;
     }
     if (v.len == 0 || v.len >= sizeof(num))
         return -1;

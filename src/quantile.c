@@ -42,13 +42,29 @@ quantile_edge(double i)
 static int32_t
 quantile_index(double v)
 {
-    double i = ceil(log(v) / QUANTILE_LOG_GAMMA);
+    /*
+     * The edges of the buckets met lately: exp() is the dear part, and the
+     * values of a metric cluster in a few hundred buckets. (The stages run
+     * on one thread.)
+     */
+    static struct {
+        double lo, hi;
+        int32_t i;
+        unsigned char set;
+    } cache[256];
+    double g = ceil(log(v) / QUANTILE_LOG_GAMMA);
+    int32_t i = (int32_t)g;
+    size_t c = (uint32_t)i & 255;
 
-    if (v > quantile_edge(i))
-        i += 1;
-    else if (v <= quantile_edge(i - 1))
-        i -= 1;
-    return (int32_t)i;
+    if (!cache[c].set || cache[c].i != i) {
+        cache[c].lo = quantile_edge(g - 1);
+        cache[c].hi = quantile_edge(g);
+        cache[c].i = i;
+        cache[c].set = 1;
+    }
+    if (v > cache[c].hi)
+        return i + 1;
+    return v <= cache[c].lo ? i - 1 : i;
 }
 
 /*

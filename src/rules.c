@@ -743,6 +743,30 @@ literal_prefix(const char *t, size_t len)
 }
 
 /*
+ * What PCRE2 knows of every match of an anchored regex (^[45], ^(GET|POST) ):
+ * the bytes it can begin with and its shortest length, so the matcher
+ * turns a subject down without running it (not for (*UTF), whose subjects
+ * PCRE2 checks for valid UTF-8 first).
+ */
+static void
+first_bytes(struct rules_cond *c, uint32_t opts)
+{
+    const uint8_t *map = NULL;
+    uint32_t minlen = 0;
+
+    c->has_first = 0;
+    c->minlen = 0;
+    if (!(opts & PCRE2_ANCHORED) || (opts & PCRE2_UTF))
+        return;
+    if (pcre2_pattern_info(c->re, PCRE2_INFO_MINLENGTH, &minlen) == 0)
+        c->minlen = minlen;
+    if (pcre2_pattern_info(c->re, PCRE2_INFO_FIRSTBITMAP, &map) == 0 && map != NULL) {
+        memcpy(c->first, map, sizeof(c->first));
+        c->has_first = 1;
+    }
+}
+
+/*
  * Map the named groups of condition 'c''s compiled regex to fields (entered
  * in the field table, marked as captured). Returns -1 on out-of-memory.
  */
@@ -814,6 +838,7 @@ compile_cond(struct ruleset *rs, struct rules_cond *c, struct diag *d)
     c->prefix_len = opts & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_MULTILINE | PCRE2_UTF)
                         ? 0
                         : literal_prefix(c->text, c->len);
+    first_bytes(c, opts);
     if (cond_groups(rs, c) == -1) {
         diag_set(d, c->loc.file, c->loc.line, 0, "out of memory");
         return -1;

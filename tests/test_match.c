@@ -167,6 +167,33 @@ test_match_not_match(void **state)
 }
 
 static void
+test_match_first_bytes_turn_down_what_cannot_match(void **state)
+{
+    struct fixture f;
+    static const struct {
+        const char *line;
+        int err, err_not, any, caseless;
+    } cases[] = {
+        {"404", 1, 0, 1, 1}, {"500", 1, 0, 1, 1}, {"200", 0, 1, 1, 1},
+        {"", 0, 1, 0, 0},    {"4", 1, 0, 1, 1},   {"Get x", 0, 1, 1, 1},
+    };
+    size_t i;
+
+    (void)state;
+    /* ^[45]: PCRE2's first-byte bitmap; ^\w{1,3}: its shortest length; (?i): both cases. */
+    setup(&f, "metric err line~'^[45]\\d*$'\nmetric err_not line!~'^[45]\\d*$'\n"
+              "metric any line~'^\\w{1,3}'\nmetric caseless line~'(?i)^(get|[0-9])'\n");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        load_raw(&f, cases[i].line, strlen(cases[i].line));
+        assert_int_equal(match(&f, "err", NULL) == MATCH_YES, cases[i].err);
+        assert_int_equal(match(&f, "err_not", NULL) == MATCH_YES, cases[i].err_not);
+        assert_int_equal(match(&f, "any", NULL) == MATCH_YES, cases[i].any);
+        assert_int_equal(match(&f, "caseless", NULL) == MATCH_YES, cases[i].caseless);
+    }
+    teardown(&f);
+}
+
+static void
 test_match_equal_is_exact(void **state)
 {
     struct fixture f;
@@ -596,6 +623,7 @@ main(void)
         cmocka_unit_test(test_match_all_conditions_must_hold),
         cmocka_unit_test(test_match_metric_without_conditions_takes_every_record),
         cmocka_unit_test(test_match_not_match),
+        cmocka_unit_test(test_match_first_bytes_turn_down_what_cannot_match),
         cmocka_unit_test(test_match_equal_is_exact),
         cmocka_unit_test(test_match_missing_field_is_empty),
         cmocka_unit_test(test_match_named_capture_visible_to_later_conditions_only_in_its_metric),

@@ -26,6 +26,7 @@ struct keyed {
     struct series *now;     /* [nslots] the step just closed */
     size_t *live;           /* [nslots] steps left in which the slot's window holds a line */
     int64_t idle_ms;        /* a key without a line this long may be released */
+    size_t last;            /* the slot of the last key added (checked first) */
     uint64_t evicted;       /* keys released for being idle */
     uint64_t overflow;      /* values counted in KEYS_OTHER */
 };

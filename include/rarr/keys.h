@@ -47,6 +47,7 @@ int keys_release(struct keys *k, size_t slot);
 int keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last_ms);
 const char *keys_name(const struct keys *k, size_t slot, size_t *len);
 int64_t keys_last(const struct keys *k, size_t slot);
+void keys_touch(struct keys *k, size_t slot, int64_t now_ms);
 size_t keys_used(const struct keys *k);
 size_t keys_max(const struct keys *k);
 size_t keys_next(const struct keys *k, size_t from);
