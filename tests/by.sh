@@ -260,4 +260,14 @@ check "report: the events table names the key" \
 check "report: every SVG path begins with a move" \
     [ -z "$(grep -o 'd="[^"]*"' "$tmp/report.html" | grep -v '^d="\( \?M[^"]*\)\?"$')" ]
 
+# 9. patterns/web.rarr: errors by endpoint fire for the failing one only; a clean day is silent.
+web=$(dirname "$0")/../patterns/web.rarr
+"$rarr" -r "$web" "$tmp/day.log" >"$tmp/web.out" 2>/dev/null
+check "web.rarr: the login outage fires for /login, and only for it" \
+    grep -q '"state":"firing","rule":"path_error_pct above 20 over 15m","metric":"path_error_pct","key":"/login",' \
+    "$tmp/web.out" &&
+    [ "$(grep -c '"key":"/login"' "$tmp/web.out")" = "$(wc -l <"$tmp/web.out")" ]
+"$loggen" --seed 4 --rate 6000 | "$rarr" -r "$web" >"$tmp/webclean.out" 2>/dev/null
+check "web.rarr: a clean day is silent" [ ! -s "$tmp/webclean.out" ]
+
 done_checks by.sh
