@@ -1121,13 +1121,15 @@ restore_clock(struct step *s, const json_t *c)
         if (get_int(c, keys[k], &v[k]) == -1)
             return -1;
     /*
-     * The next step to evaluate is at most a step and the lateness behind
-     * the newest event (live input may have moved it far ahead: fine), so
-     * a crafted file cannot make the next line evaluate years of steps.
+     * The next step to evaluate is behind the newest event by the lateness
+     * and, when the state was saved between the steps of a gap being
+     * crossed, by that gap, which is crossed step by step for at most
+     * STEP_MAX_JUMP_MS (live input may have moved it far ahead: fine). So a
+     * crafted file cannot make the next line evaluate years of steps.
      */
     if (!json_is_boolean(ev) || v[1] % s->opt.step_ms != 0 || v[4] < 0 || v[7] < 0 ||
         v[5] < -24 * 60 || v[5] > 24 * 60 ||
-        v[1] < v[0] - 2 * s->opt.step_ms - s->opt.lateness_ms || v[6] < v[1])
+        v[1] < v[0] - 2 * s->opt.step_ms - s->opt.lateness_ms - STEP_MAX_JUMP_MS || v[6] < v[1])
         return -1;
     s->started = 1;
     s->evaluated = json_is_true(ev);
