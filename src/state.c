@@ -361,23 +361,28 @@ key_alerts_json(const struct step *s, size_t i, int firing)
     size_t slot, len;
     int rc = list == NULL;
 
+    if (ka == NULL && kd == NULL)
+        return list; /* not an alert with keys */
     for (slot = keyed_next(k, 0); rc == 0 && slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
-        if (ka != NULL && ka[slot].state == ALERT_OK)
-            continue;
-        if (kd != NULL && (kd[slot] == NULL || (firing && kd[slot]->phase != DETECT_FIRING)))
+        const struct detect *d = kd != NULL ? kd[slot] : NULL;
+
+        if (ka != NULL ? ka[slot].state == ALERT_OK
+                       : d == NULL || (firing && d->phase != DETECT_FIRING))
             continue;
         name = keyed_name(k, slot, &len);
         e = json_pack("{sI}", "slot", (json_int_t)slot);
         rc |= put(e, "key", hex_json(name, len));
-        if (ka != NULL || firing) {
-            rc |= put(e, "state", json_string(ka != NULL ? state_names[ka[slot].state] : "firing"));
-            rc |= put(e, "since", json_integer(ka != NULL ? ka[slot].since_ms : kd[slot]->since_ms));
-        }
-        if (kd != NULL && firing)
+        if (ka != NULL) {
+            rc |= put(e, "state", json_string(state_names[ka[slot].state]));
+            rc |= put(e, "since", json_integer(ka[slot].since_ms));
+        } else if (firing) {
+            rc |= put(e, "state", json_string("firing"));
+            rc |= put(e, "since", json_integer(d->since_ms));
             rc |= put(e, "direction",
-                      json_string(rules_direction_name(kd[slot]->dir < 0 ? RULES_DROP : RULES_SPIKE)));
-        else if (kd != NULL)
-            rc |= put(e, "detector", detector_json(kd[slot]));
+                      json_string(rules_direction_name(d->dir < 0 ? RULES_DROP : RULES_SPIKE)));
+        } else {
+            rc |= put(e, "detector", detector_json(d));
+        }
         rc |= json_array_append_new(list, e);
     }
     if (rc != 0) {
