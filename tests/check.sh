@@ -1,6 +1,7 @@
 # check.sh -- sourced by the shell tests: a scratch directory removed at
-# exit, and check NAME CMD... counting what passed and what failed, with
-# "NAME: N passed, M failed" as the last line (done NAME).
+# exit (kept with KEEP=1, to look into a failure), and check NAME CMD...
+# counting what passed and what failed, with "NAME: N passed, M failed" as
+# the last line (done NAME).
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
