@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "rarr/clock.h"
@@ -192,6 +194,116 @@ put_metric(struct buf *b, const struct rules_metric *m, const char *key, size_t 
     return rc;
 }
 
+/* What a summary= template's {words} stand for in one record (see rules_summary_words). */
+struct fill {
+    const char *state, *metric, *rule, *key, *direction; /* key and direction: NULL for none */
+    size_t key_len;
+    double value, threshold, expected, lower, upper; /* NAN: the record has none */
+    int64_t window_ms;
+};
+
+/* A number for a person on a phone: at most two decimals, fewer as it grows. */
+static int
+add_short_num(struct buf *b, double v)
+{
+    char t[64];
+    int d = fabs(v) >= 100 ? 0 : fabs(v) >= 10 ? 1 : 2, n;
+
+    if (isnan(v))
+        return 0;
+    if (!isfinite(v) || fabs(v) >= 1e15)
+        n = snprintf(t, sizeof(t), "%.3g", v);
+    else
+        n = snprintf(t, sizeof(t), "%.*f", d, v);
+    while (d > 0 && n > 0 && t[n - 1] == '0')
+        n--;
+    if (n > 0 && t[n - 1] == '.')
+        n--;
+    return buf_add(b, t, (size_t)(n > 0 ? n : 0));
+}
+
+/* Word 'w' of rules_summary_words for the record 'f'. */
+static int
+add_word(struct buf *b, size_t w, const struct fill *f)
+{
+    char dur[RARR_DUR_MAX];
+    const double nums[] = {f->value, f->threshold, 0, 0, 0, 0, 0, f->expected, f->lower, f->upper};
+
+    switch (w) {
+    case 2:
+        clock_format_duration(f->window_ms, dur);
+        return buf_adds(b, dur);
+    case 3:
+        return buf_adds(b, f->metric);
+    case 4:
+        return f->key != NULL ? buf_add(b, f->key, f->key_len) : 0;
+    case 5:
+        return buf_adds(b, f->rule);
+    case 6:
+        return buf_adds(b, f->state);
+    case 10:
+        return f->direction != NULL ? buf_adds(b, f->direction) : 0;
+    default:
+        return add_short_num(b, nums[w]);
+    }
+}
+
+/* ,"summary": the template 'tpl' with its {words} filled in from 'f'. */
+static int
+put_summary(struct buf *b, const char *tpl, const struct fill *f)
+{
+    struct buf s;
+    const char *p = tpl, *end;
+    size_t w;
+    int rc = 0;
+
+    buf_init(&s);
+    while (*p != '\0') {
+        if (*p == '{' && (end = strchr(p, '}')) != NULL) {
+            for (w = 0; rules_summary_words[w] != NULL; w++)
+                if (strlen(rules_summary_words[w]) == (size_t)(end - p - 1) &&
+                    memcmp(rules_summary_words[w], p + 1, (size_t)(end - p - 1)) == 0)
+                    break;
+            if (rules_summary_words[w] != NULL) {
+                rc |= add_word(&s, w, f);
+                p = end + 1;
+                continue;
+            }
+        }
+        rc |= buf_addc(&s, *p++);
+    }
+    rc |= put_key(b, "summary") | emit_json_string(b, s.p != NULL ? s.p : "", s.len);
+    buf_fini(&s);
+    return rc;
+}
+
+/* What the rule file gives an alert's records: "labels", "summary", "runbook_url". */
+static int
+put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
+{
+    size_t i;
+    int rc = 0;
+
+    if (a == NULL)
+        return 0;
+    if (a->nlabels > 0) {
+        rc |= put_key(b, "labels") | buf_addc(b, '{');
+        for (i = 0; i < a->nlabels; i++) {
+            if (i > 0)
+                rc |= buf_addc(b, ',');
+            rc |= emit_json_string(b, a->labels[i].name, strlen(a->labels[i].name));
+            rc |= buf_addc(b, ':');
+            rc |= emit_json_string(b, a->labels[i].value, strlen(a->labels[i].value));
+        }
+        rc |= buf_addc(b, '}');
+    }
+    if (a->summary != NULL)
+        rc |= put_summary(b, a->summary, f);
+    if (a->runbook != NULL)
+        rc |= put_cstr(b, "runbook_url", a->runbook);
+    return rc;
+}
+
 /*
  * Queue a threshold record (firing or resolved) for alert 'a' on metric 'm'
  * at step end 't_ms'; 'key' (NULL: none) is the by= series it is about.
@@ -214,6 +326,9 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
     rc |= put_num(b, "threshold", a->threshold);
     rc |= put_cstr(b, "op", a->above ? "above" : "below");
     rc |= put_time(b, "since", since_ms);
+    rc |= put_meta(b, a,
+                   &(struct fill){firing ? "firing" : "resolved", m->name, a->rule, key, NULL,
+                                  key_len, v, a->threshold, NAN, NAN, NAN, a->window_ms});
     rc |= buf_add(b, "}\n", 2);
     e->events++;
     e->urgent = 1;
@@ -270,13 +385,15 @@ emit_flush(struct emit *e)
 /*
  * Queue an anomaly record for the rule whose text is 'rule', on 'metric' and
  * by= key 'key' ('key_len' bytes; NULL: none), of category 'rarr' (NULL for
- * none), at step end 't_ms': the values are over
+ * none), at step end 't_ms', with the labels, summary and runbook of
+ * 'meta' (NULL: none): the values are over
  * the window that triggered it (docs/design.md lists the keys); "p" is the
  * tail probability of a firing, "reason" says why one resolved.
  */
 int
 emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric, const char *key,
-             size_t key_len, const char *rarr, const struct detect_event *ev)
+             size_t key_len, const char *rarr, const struct rules_alert *meta,
+             const struct detect_event *ev)
 {
     struct buf *b = &e->out;
     int rc;
@@ -301,6 +418,11 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
         rc |= put_num(b, "p", ev->p);
     else
         rc |= put_cstr(b, "reason", ev->reason);
+    rc |= put_meta(b, meta,
+                   &(struct fill){ev->fired > 0 ? "firing" : "resolved", metric, rule, key,
+                                  rules_direction_name(ev->dir < 0 ? RULES_DROP : RULES_SPIKE),
+                                  key_len, ev->value, NAN, ev->expected, ev->lower, ev->upper,
+                                  ev->window_ms});
     rc |= buf_add(b, "}\n", 2);
     e->events++;
     e->urgent = 1;

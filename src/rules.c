@@ -305,7 +305,7 @@ fields_free(struct record_fieldref *fields, size_t n)
 void
 rules_free(struct ruleset *rs)
 {
-    size_t i;
+    size_t i, j;
 
     if (rs == NULL)
         return;
@@ -324,6 +324,13 @@ rules_free(struct ruleset *rs)
         free(rs->alerts[i].metric_name);
         free(rs->alerts[i].rule);
         free(rs->alerts[i].srcline);
+        free(rs->alerts[i].summary);
+        free(rs->alerts[i].runbook);
+        for (j = 0; j < rs->alerts[i].nlabels; j++) {
+            free(rs->alerts[i].labels[j].name);
+            free(rs->alerts[i].labels[j].value);
+        }
+        free(rs->alerts[i].labels);
     }
     free(rs->alerts);
     fields_free(rs->fields, rs->nfields);
@@ -557,6 +564,10 @@ nearest_metric(const struct ruleset *rs, const char *name)
     free(names);
     return near;
 }
+
+const char *const rules_summary_words[] = {"value",    "threshold", "window", "metric", "key",
+                                           "rule",     "state",     "expected", "lower", "upper",
+                                           "direction", NULL};
 
 /* Resolve the metric 'name' used at 'loc' into '*out'; 'want_plain': not a ratio. */
 static int
@@ -966,6 +977,8 @@ describe_metric(const struct ruleset *rs, const struct rules_metric *m, FILE *fp
 static void
 describe_alert(const struct rules_alert *a, FILE *fp)
 {
+    size_t j;
+
     if (a->anomaly) {
         fprintf(fp, "anomaly %s", a->metric_name);
         put_duration(fp, "window", a->window_ms);
@@ -984,7 +997,14 @@ describe_alert(const struct rules_alert *a, FILE *fp)
         put_duration(fp, "for", a->for_ms);
         put_number(fp, " clear=", a->clear);
     }
-    fprintf(fp, " name='%s'  # %s:%u", a->rule, a->loc.file, a->loc.line);
+    fprintf(fp, " name='%s'", a->rule);
+    for (j = 0; j < a->nlabels; j++)
+        fprintf(fp, " label.%s='%s'", a->labels[j].name, a->labels[j].value);
+    if (a->summary != NULL)
+        fprintf(fp, " summary='%s'", a->summary);
+    if (a->runbook != NULL)
+        fprintf(fp, " runbook='%s'", a->runbook);
+    fprintf(fp, "  # %s:%u", a->loc.file, a->loc.line);
     if (a->anomaly && !a->min_given) {
         put_number(fp, "; by default spikes need ", a->min);
         fputs(" events, drops none", fp);

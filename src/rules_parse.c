@@ -1113,16 +1113,22 @@ enum alert_opt {
     AO_DIRECTION,
     AO_SENSITIVITY,
     AO_MIN,
+    AO_SUMMARY,
+    AO_RUNBOOK,
     AO_N
 };
-static const char *const alert_opts[AO_N] = {"window",      "for",   "name",   "below",
-                                             "above",       "clear", "season", "direction",
-                                             "sensitivity", "min"};
-static const unsigned alert_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
-                                    1u << AO_BELOW | 1u << AO_ABOVE | 1u << AO_CLEAR;
-static const unsigned anomaly_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_NAME |
-                                      1u << AO_SEASON | 1u << AO_DIRECTION | 1u << AO_SENSITIVITY |
-                                      1u << AO_MIN;
+static const char *const alert_opts[AO_N] = {
+    "window",    "for",         "name", "below",   "above",  "clear",
+    "season",    "direction",   "sensitivity", "min", "summary", "runbook"};
+#define AO_META (1u << AO_NAME | 1u << AO_SUMMARY | 1u << AO_RUNBOOK)
+static const unsigned alert_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_BELOW |
+                                    1u << AO_ABOVE | 1u << AO_CLEAR | AO_META;
+static const unsigned anomaly_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_SEASON |
+                                      1u << AO_DIRECTION | 1u << AO_SENSITIVITY | 1u << AO_MIN |
+                                      AO_META;
+/* The labels rarr gives every alert itself; a rule's label.NAME= cannot be one of them. */
+static const char *const own_labels[] = {"alertname", "metric", "rarr", "key", "type"};
+#define LABELS_MAX 32
 
 /* An option that line does not take: the other kind's, a near miss, or unknown. */
 static int
@@ -1143,8 +1149,9 @@ unknown_alert_option(struct cursor *c, const struct token *t, size_t k, int o, i
         return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (did you mean '%s'?)", (int)k,
                     t->p, near);
     return fail(c, t->col, (unsigned)k, "unknown option '%.*s' (expected %s)", (int)k, t->p,
-                anomaly ? "window, season, direction, sensitivity, min, for, name"
-                        : "window, below, above, for, clear, name");
+                anomaly ? "window, season, direction, sensitivity, min, for, name, summary, "
+                          "runbook, label.NAME"
+                        : "window, below, above, for, clear, name, summary, runbook, label.NAME");
 }
 
 /*
@@ -1182,6 +1189,71 @@ anomaly_value(struct cursor *c, struct rules_alert *a, const struct token *t, si
     return 0;
 }
 
+/*
+ * Check the {words} of summary= text 's' (the value of 't' after 'skip'):
+ * each one of rules_summary_words; '{' alone is itself.
+ */
+static int
+summary_words(struct cursor *c, const struct token *t, size_t skip, const char *s)
+{
+    const char *p, *end, *near;
+    size_t n, nw;
+
+    for (nw = 0; rules_summary_words[nw] != NULL; nw++)
+        ;
+    for (p = strchr(s, '{'); p != NULL; p = strchr(p + 1, '{')) {
+        if ((end = strchr(p, '}')) == NULL)
+            break;
+        for (n = 0; n < nw && !same(p + 1, (size_t)(end - p - 1), rules_summary_words[n]); n++)
+            ;
+        if (n < nw)
+            continue;
+        if ((near = nearest(p + 1, (size_t)(end - p - 1), rules_summary_words, nw)) != NULL)
+            return fail(c, value_col(t, skip), (unsigned)(t->len - skip),
+                        "summary= has an unknown {%.*s} (did you mean {%s}?)", (int)(end - p - 1),
+                        p + 1, near);
+        return fail(c, value_col(t, skip), (unsigned)(t->len - skip),
+                    "summary= has an unknown {%.*s} (the words are value, threshold, window, "
+                    "metric, key, rule, state, expected, lower, upper, direction)",
+                    (int)(end - p - 1), p + 1);
+    }
+    return 0;
+}
+
+/*
+ * label.NAME=VALUE of 't' ('k' bytes before the '='): a Prometheus label
+ * name not starting with "__", none of rarr's own labels, given once.
+ */
+static int
+alert_label(struct cursor *c, struct rules_alert *a, const struct token *t, size_t k)
+{
+    const char *name = t->p + 6;
+    size_t len = k - 6, i;
+    struct rules_label *l;
+
+    if (!is_name(name, len) || (len >= 2 && name[0] == '_' && name[1] == '_'))
+        return fail(c, t->col, (unsigned)k,
+                    "a label name is letters, digits and '_', not starting with a digit or '__'");
+    for (i = 0; i < sizeof(own_labels) / sizeof(own_labels[0]); i++)
+        if (same(name, len, own_labels[i]))
+            return fail(c, t->col, (unsigned)k, "label.%s is set by rarr itself", own_labels[i]);
+    for (i = 0; i < a->nlabels; i++)
+        if (same(name, len, a->labels[i].name))
+            return fail(c, t->col, (unsigned)k, "label.%.*s is given twice", (int)len, name);
+    if (a->nlabels == LABELS_MAX)
+        return fail(c, t->col, (unsigned)k, "at most %d labels a rule", LABELS_MAX);
+    if (check_double_quotes(c, t, k + 1) == -1)
+        return -1;
+    if ((l = realloc(a->labels, (a->nlabels + 1) * sizeof(*l))) == NULL)
+        return oom(c);
+    a->labels = l;
+    l = &l[a->nlabels];
+    l->name = strndup(name, len);
+    l->value = unquote(t->p + k + 1, t->len - k - 1);
+    a->nlabels++;
+    return l->name == NULL || l->value == NULL ? oom(c) : 0;
+}
+
 /* Read the value (after 'skip' bytes of 't') of alert option 'o' into 'a'. */
 static int
 alert_value(struct cursor *c, struct rules_alert *a, const struct token *t, size_t skip,
@@ -1217,6 +1289,15 @@ alert_value(struct cursor *c, struct rules_alert *a, const struct token *t, size
         return a->min < 0 ? fail(c, value_col(t, skip), (unsigned)(t->len - skip),
                                  "min= cannot be negative")
                           : 0;
+    case AO_SUMMARY:
+        if ((a->summary = unquote(t->p + skip, t->len - skip)) == NULL)
+            return oom(c);
+        return summary_words(c, t, skip, a->summary);
+    case AO_RUNBOOK:
+        if ((a->runbook = unquote(t->p + skip, t->len - skip)) == NULL)
+            return oom(c);
+        return a->runbook[0] == '\0' ? fail(c, t->col, (unsigned)t->len, "runbook= cannot be empty")
+                                     : 0;
     case AO_N:
         break;
     }
@@ -1240,6 +1321,8 @@ alert_option(struct cursor *c, struct rules_alert *a, const struct token *tok, i
         return fail(c, t->col, (unsigned)t->len, "expected an option like window=15m, got '%.*s'",
                     (int)t->len, t->p);
     }
+    if (k > 6 && memcmp(t->p, "label.", 6) == 0)
+        return alert_label(c, a, t, k);
     for (o = 0; o < AO_N && !same(t->p, k, alert_opts[o]); o++)
         ;
     if (o == AO_N || !(takes & (1u << o)))

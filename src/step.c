@@ -637,7 +637,7 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
     if (dev.fired != 0 && o->alerts)
-        *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, &dev);
+        *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);
     return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
 }
 
@@ -673,7 +673,8 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
         return 0;
     if (s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
-                           m->category != RULES_NONE ? rules_category_name(m->category) : NULL, dev);
+                           m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
+                           dev);
     if (o->rep != NULL)
         rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len);
     return rc;

@@ -41,7 +41,10 @@ static const char rules_text[] =
     "metric lines\n"
     "ratio login_success = dashboard_views / login_views * 100 min=20\n"
     "alert login_success window=15m below=70 for=5m\n"
-    "alert lines window=1h above=1000 name='say \"hi\" \\ \x01'\n";
+    "alert lines window=1h above=1000 name='say \"hi\" \\ \x01'\n"
+    "anomaly signups window=1h label.severity=page label.q='a\"b' runbook=https://r.example/x "
+    "summary='{metric} {key}: {value} not {expected} ({lower}..{upper}) {direction}, {state} "
+    "{threshold}{'\n";
 
 static struct ruleset *
 load_rules(void)
@@ -167,6 +170,35 @@ test_emit_threshold_without_category_and_escaped_name(void **state)
                "\"since\":\"2026-05-04T02:09:00Z\"}\n",
                10);
     assert_int_equal(e.events, 2);
+    emit_fini(&e);
+    rules_free(rs);
+}
+
+static void
+test_emit_anomaly_labels_summary_runbook(void **state)
+{
+    struct ruleset *rs = load_rules();
+    struct detect_event ev = {.fired = 1, .window_ms = 3600000, .value = 2, .expected = 31.4159,
+                              .lower = 12.5, .upper = 1234.567, .score = 3.5, .p = 1e-6,
+                              .dir = -1, .since_ms = T_0209};
+    struct emit e;
+
+    (void)state;
+    emit_init(&e, -1);
+    assert_int_equal(emit_anomaly(&e, T_0214, rs->alerts[2].rule, "signups", "/a\"b", 4,
+                                  "activation", &rs->alerts[2], &ev),
+                     0);
+    /* Numbers for a person: two decimals at most, fewer as they grow; a word it lacks is empty. */
+    expect_out(&e,
+               "{\"type\":\"anomaly\",\"time\":\"2026-05-04T02:14:00Z\",\"state\":\"firing\","
+               "\"rule\":\"signups anomaly over 1h\",\"metric\":\"signups\",\"key\":\"/a\\\"b\","
+               "\"rarr\":\"activation\",\"window\":\"1h\",\"value\":2,\"expected\":31.416,"
+               "\"lower\":12.5,\"upper\":1234.567,\"score\":3.5,\"direction\":\"drop\","
+               "\"since\":\"2026-05-04T02:09:00Z\",\"p\":1e-06,"
+               "\"labels\":{\"severity\":\"page\",\"q\":\"a\\\"b\"},"
+               "\"summary\":\"signups /a\\\"b: 2 not 31.4 (12.5..1235) drop, firing {\","
+               "\"runbook_url\":\"https://r.example/x\"}\n",
+               19);
     emit_fini(&e);
     rules_free(rs);
 }
@@ -464,6 +496,7 @@ main(void)
         cmocka_unit_test(test_emit_threshold_firing_as_in_spec),
         cmocka_unit_test(test_emit_threshold_resolved_as_in_spec),
         cmocka_unit_test(test_emit_threshold_without_category_and_escaped_name),
+        cmocka_unit_test(test_emit_anomaly_labels_summary_runbook),
         cmocka_unit_test(test_emit_metric_as_in_spec),
         cmocka_unit_test(test_emit_records_queue_in_order),
         cmocka_unit_test(test_emit_numbers_shortest_round_trip),

@@ -523,6 +523,33 @@ test_rules_error_unsupported_kind(void **state)
 
 /* by=FIELD [max_keys=N]: a series per value of the field, at most N of them. */
 static void
+test_rules_alert_metadata(void **state)
+{
+    struct ruleset *rs;
+
+    (void)state;
+    rs = finish_ok("metric a status~.\nalert a window=5m above=1 label.severity=page "
+                   "label.team='web ops' summary='{value} > {threshold} {' runbook=https://x/y\n");
+    assert_int_equal(rs->alerts[0].nlabels, 2);
+    assert_string_equal(rs->alerts[0].labels[1].name, "team");
+    assert_string_equal(rs->alerts[0].labels[1].value, "web ops");
+    assert_string_equal(rs->alerts[0].summary, "{value} > {threshold} {");
+    assert_string_equal(rs->alerts[0].runbook, "https://x/y");
+    rules_free(rs);
+    parse_error("metric a\nalert a window=5m above=1 label.alertname=x\n", 2, 27,
+                "label.alertname is set by rarr itself");
+    parse_error("metric a\nalert a window=5m above=1 label.__x=1\n", 2, 27,
+                "a label name is letters, digits and '_', not starting with a digit or '__'");
+    parse_error("metric a\nalert a window=5m above=1 label.a=1 label.a=2\n", 2, 37,
+                "label.a is given twice");
+    parse_error("metric a\nanomaly a window=5m summary='{vlaue}'\n", 2, 30,
+                "summary= has an unknown {vlaue} (did you mean {value}?)");
+    parse_error("metric a\nanomaly a window=5m runbook=''\n", 2, 21, "runbook= cannot be empty");
+    parse_error("metric a\nanomaly a window=5m summary=a summary=b\n", 2, 31,
+                "summary= is given twice");
+}
+
+static void
 test_rules_by(void **state)
 {
     struct ruleset *rs;
@@ -612,7 +639,7 @@ test_rules_error_anomaly(void **state)
                 "unknown option 'sesaon' (did you mean 'season'?)");
     parse_error("metric s\nanomaly s window=1h when=now\n", 2, 21,
                 "unknown option 'when' (expected window, season, direction, sensitivity, min, "
-                "for, name)");
+                "for, name, summary, runbook, label.NAME)");
     parse_error("metric s\nanomaly s window=1h season=dialy\n", 2, 28,
                 "unknown value 'dialy' (did you mean 'daily'?)");
     parse_error("metric s\nanomaly s window=1h direction=drops\n", 2, 31,
@@ -679,7 +706,8 @@ test_rules_error_unknown_alert_option(void **state)
     rules_free(rs);
     /* The same after a name= (its text must not leak either). */
     parse_error("alert a name=x window=1m below=1 when=now\n", 1, 34,
-                "unknown option 'when' (expected window, below, above, for, clear, name)");
+                "unknown option 'when' (expected window, below, above, for, clear, name, summary, "
+                "runbook, label.NAME)");
 }
 
 static void
@@ -1852,6 +1880,7 @@ main(void)
         cmocka_unit_test(test_rules_error_condition_without_operator),
         cmocka_unit_test(test_rules_error_unsupported_kind),
         cmocka_unit_test(test_rules_by),
+        cmocka_unit_test(test_rules_alert_metadata),
         cmocka_unit_test(test_rules_anomaly_options),
         cmocka_unit_test(test_rules_error_anomaly),
         cmocka_unit_test(test_rules_error_sum),

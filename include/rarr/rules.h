@@ -82,6 +82,14 @@ struct rules_metric {
 enum rules_season { RULES_SEASON_NONE, RULES_SEASON_DAILY, RULES_SEASON_WEEKLY };
 enum rules_direction { RULES_BOTH, RULES_DROP, RULES_SPIKE };
 
+/* A label of an alert's records (and of what goes to Alertmanager): label.NAME=VALUE. */
+struct rules_label {
+    char *name, *value;
+};
+
+/* The words summary= may use in braces: {value}, {metric}, ... (NULL-terminated). */
+extern const char *const rules_summary_words[];
+
 /* A threshold alert, or with 'anomaly' set an anomaly rule. */
 struct rules_alert {
     char *metric_name;
@@ -96,6 +104,10 @@ struct rules_alert {
     int min_given;
     int64_t window_ms, for_ms;
     char *rule; /* "name=", "METRIC below X over W" or "METRIC anomaly over W" */
+    struct rules_label *labels;
+    size_t nlabels;
+    char *summary; /* summary=: a line with {words} filled in per record; NULL: none */
+    char *runbook; /* runbook=: a URL; NULL: none */
     struct rules_loc loc, window_loc, for_loc;
     unsigned window_width, for_width;
     char *srcline;
