@@ -14,7 +14,8 @@
  *
  *   0 counts, '=' and '!~' conditions, a define, a ratio with min=, a
  *     threshold alert with for= and one below=, errors by=path capped at 3
- *     keys with an alert per key, ratios of them per key (over another
+ *     keys with an alert per key (with a label and a summary that writes
+ *     the key), ratios of them per key (over another
  *     by=path metric sharing their key table, and over a plain total);
  *     metric records written.
  *   1 sums of a CLF or JSON field and of a capture (line~'n=(?<n>...)'),
@@ -53,7 +54,7 @@ static const struct setup setups[4] = {
      "alert err_pct window=2h above=20 for=1h\n"
      "alert logins window=1h below=1 name=no_logins\n"
      "metric by_path status~'^[45]' by=path max_keys=3\n"
-     "alert by_path window=2h above=2\n"
+     "alert by_path window=2h above=2 label.sev=x summary='{key}: {value} {window} {state} {'\n"
      "metric all_by_path method~'.' by=path max_keys=3\n"
      "ratio path_err = by_path / all_by_path * 100 min=1\n"
      "ratio path_share = all_by_path / hits * 100\n"
