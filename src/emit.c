@@ -277,6 +277,14 @@ put_summary(struct buf *b, const char *tpl, const struct fill *f)
     return rc;
 }
 
+/* Label 'i' of a "labels" object: "NAME":"VALUE", after a comma but for the first. */
+static int
+put_label(struct buf *b, size_t i, const char *name, const char *value)
+{
+    return (i > 0 ? buf_addc(b, ',') : 0) | emit_json_string(b, name, strlen(name)) |
+           buf_addc(b, ':') | emit_json_string(b, value, strlen(value));
+}
+
 /* What the rule file gives an alert's records: "labels", "summary", "runbook_url". */
 static int
 put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
@@ -288,13 +296,8 @@ put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
         return 0;
     if (a->nlabels > 0) {
         rc |= put_key(b, "labels") | buf_addc(b, '{');
-        for (i = 0; i < a->nlabels; i++) {
-            if (i > 0)
-                rc |= buf_addc(b, ',');
-            rc |= emit_json_string(b, a->labels[i].name, strlen(a->labels[i].name));
-            rc |= buf_addc(b, ':');
-            rc |= emit_json_string(b, a->labels[i].value, strlen(a->labels[i].value));
-        }
+        for (i = 0; i < a->nlabels; i++)
+            rc |= put_label(b, i, a->labels[i].name, a->labels[i].value);
         rc |= buf_addc(b, '}');
     }
     if (a->summary != NULL)
@@ -433,31 +436,37 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
  * Queue the resolved record of an alert whose rule changed or went while it
  * was firing (SIGHUP, or a --state file from other rules): its type
  * ("threshold" or "anomaly"), rule, metric, by= key and category (NULL: none),
- * window, since, an anomaly's direction (else NULL) and the reason. No value
- * is written: the rule that measured it is gone.
+ * window, since, an anomaly's direction (else NULL), the reason and the
+ * labels the rule had. No value is written: the rule that measured it is
+ * gone.
  */
 int
-emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule, const char *metric,
-             const char *key, size_t key_len, const char *rarr, int64_t window_ms, int64_t since_ms,
-             const char *direction, const char *reason)
+emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r)
 {
     struct buf *b = &e->out;
+    size_t i;
     int rc;
 
-    rc = begin(e, type != NULL ? type : "threshold", t_ms);
+    rc = begin(e, r->type != NULL ? r->type : "threshold", t_ms);
     rc |= put_cstr(b, "state", "resolved");
-    rc |= put_cstr(b, "rule", rule);
-    if (metric != NULL)
-        rc |= put_cstr(b, "metric", metric);
-    if (key != NULL)
-        rc |= put_key(b, "key") | emit_json_string(b, key, key_len);
-    if (rarr != NULL)
-        rc |= put_cstr(b, "rarr", rarr);
-    rc |= put_dur(e, "window", window_ms);
-    if (direction != NULL)
-        rc |= put_cstr(b, "direction", direction);
-    rc |= put_time(b, "since", since_ms);
-    rc |= put_cstr(b, "reason", reason);
+    rc |= put_cstr(b, "rule", r->rule);
+    if (r->metric != NULL)
+        rc |= put_cstr(b, "metric", r->metric);
+    if (r->key != NULL)
+        rc |= put_key(b, "key") | emit_json_string(b, r->key, r->key_len);
+    if (r->rarr != NULL)
+        rc |= put_cstr(b, "rarr", r->rarr);
+    rc |= put_dur(e, "window", r->window_ms);
+    if (r->direction != NULL)
+        rc |= put_cstr(b, "direction", r->direction);
+    rc |= put_time(b, "since", r->since_ms);
+    rc |= put_cstr(b, "reason", r->reason);
+    if (r->nlabels > 0) {
+        rc |= put_key(b, "labels") | buf_addc(b, '{');
+        for (i = 0; i < r->nlabels; i++)
+            rc |= put_label(b, i, r->label_names[i], r->label_values[i]);
+        rc |= buf_addc(b, '}');
+    }
     rc |= buf_add(b, "}\n", 2);
     e->events++;
     e->urgent = 1;

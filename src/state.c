@@ -392,10 +392,27 @@ key_alerts_json(const struct step *s, size_t i, int firing)
     return list;
 }
 
+/* The labels of alert 'a' as a JSON object, for its resolved record should the rule go. */
+static json_t *
+labels_json(const struct rules_alert *a)
+{
+    json_t *o = json_object();
+    size_t i;
+    int rc = o == NULL;
+
+    for (i = 0; rc == 0 && i < a->nlabels; i++)
+        rc = put(o, a->labels[i].name, json_string(a->labels[i].value));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /*
  * What a resolved record needs of a firing alert, should its rule change or
- * go before it resolves: its type, metric, category, window, since and (for
- * an anomaly) direction.
+ * go before it resolves: its type, metric, category, labels, window, since
+ * and (for an anomaly) direction.
  */
 static json_t *
 firing_json(const struct step *s, size_t i)
@@ -408,6 +425,10 @@ firing_json(const struct step *s, size_t i)
 
     if (o != NULL && m->category != RULES_NONE &&
         put(o, "rarr", json_string(rules_category_name(m->category))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o != NULL && a->nlabels > 0 && put(o, "labels", labels_json(a)) != 0) {
         json_decref(o);
         return NULL;
     }
@@ -1170,17 +1191,18 @@ rule_changed(const struct step *s, const char *rule, const char *metric, const c
     return 0;
 }
 
-/* The resolved records of a gone alert 'f' on a metric with keys: one per key that was firing. */
+/* The most labels a saved firing alert brings to its resolved record (a rule has at most 32). */
+#define RETIRED_LABELS_MAX 32
+
+/* The resolved records 'r' of a gone alert on a metric with keys: one per key that was firing. */
 static int
-retire_keys(struct step *s, const json_t *f, const json_t *keys, int64_t at, const char *rule,
-            int changed)
+retire_keys(struct step *s, const json_t *keys, int64_t at, struct emit_retired *r)
 {
     char name[KEYS_LEN_MAX];
-    int64_t window = 0, since = 0;
+    int64_t since = 0;
     size_t j, len;
     int rc = 0;
 
-    get_int(f, "window", &window);
     for (j = 0; j < json_array_size(keys); j++) {
         const json_t *e = json_array_get(keys, j);
         const char *st = json_string_value(json_object_get(e, "state"));
@@ -1188,11 +1210,11 @@ retire_keys(struct step *s, const json_t *f, const json_t *keys, int64_t at, con
         if (st == NULL || strcmp(st, "firing") != 0 || get_int(e, "since", &since) == -1 ||
             unhex(json_object_get(e, "key"), name, &len) == -1)
             continue;
-        rc |= emit_retired(s->em, at, json_string_value(json_object_get(f, "type")), rule,
-                           json_string_value(json_object_get(f, "metric")), name, len,
-                           json_string_value(json_object_get(f, "rarr")), window, since,
-                           json_string_value(json_object_get(e, "direction")),
-                           changed ? "rule changed" : "rule removed");
+        r->key = name;
+        r->key_len = len;
+        r->since_ms = since;
+        r->direction = json_string_value(json_object_get(e, "direction"));
+        rc |= emit_retired(s->em, at, r);
     }
     return rc;
 }
@@ -1211,8 +1233,11 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     const json_t *f = json_object_get(a, "firing");
     const char *metric = json_string_value(json_object_get(f, "metric")),
                *type = json_string_value(json_object_get(f, "type"));
-    int64_t window = 0, since = 0, at;
+    const char *names[RETIRED_LABELS_MAX], *values[RETIRED_LABELS_MAX], *lname;
+    struct emit_retired r = {0};
     const json_t *keys;
+    json_t *lvalue;
+    int64_t at;
     int changed;
 
     if (rule == NULL)
@@ -1228,16 +1253,27 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
              changed ? "changed" : "is gone");
     if (!s->opt.emit_alerts || s->em == NULL)
         return 0;
-    get_int(f, "window", &window);
-    get_int(f, "since", &since);
+    r.type = type;
+    r.rule = rule;
+    r.metric = metric;
+    r.rarr = json_string_value(json_object_get(f, "rarr"));
+    r.direction = json_string_value(json_object_get(f, "direction"));
+    r.reason = changed ? "rule changed" : "rule removed";
+    get_int(f, "window", &r.window_ms);
+    get_int(f, "since", &r.since_ms);
+    json_object_foreach((json_t *)json_object_get(f, "labels"), lname, lvalue) {
+        if (r.nlabels < RETIRED_LABELS_MAX && json_is_string(lvalue)) {
+            names[r.nlabels] = lname;
+            values[r.nlabels++] = json_string_value(lvalue);
+        }
+    }
+    r.label_names = names;
+    r.label_values = values;
     /* At the step the clock stands at, or after the steps the saving run wrote. */
     at = s->written_to > s->next_step ? s->written_to : s->next_step;
     if (json_is_array(keys = json_object_get(f, "keys")))
-        return retire_keys(s, f, keys, at, rule, changed);
-    return emit_retired(s->em, at, type, rule, metric, NULL, 0,
-                        json_string_value(json_object_get(f, "rarr")), window, since,
-                        json_string_value(json_object_get(f, "direction")),
-                        changed ? "rule changed" : "rule removed");
+        return retire_keys(s, keys, at, &r);
+    return emit_retired(s->em, at, &r);
 }
 
 /* The saved metric named 'name' not yet taken, or NULL. */

@@ -97,6 +97,17 @@ check "by= alert gone while firing: resolved for its key, reason rule removed" \
 check "by= alert gone while firing: said, and the keys' state kept" \
     [ "$(cat "$tmp/gone.err")" = "rarr: $tmp/state: rule 'errs above 20 over 5m' is gone while firing; it is resolved" ]
 
+# 4c. The same with labels on the alert: its resolved record still carries them.
+printf "metric errs status~'^(5|401)' by=path\nalert errs window=5m above=20 label.severity=page label.team='web ops'\n" \
+    >"$tmp/labelled.rarr"
+rm -f "$tmp/state"
+head -n "$cut" "$tmp/day.log" | "$rarr" -r "$tmp/labelled.rarr" --state "$tmp/state" >/dev/null
+tail -n +$((cut + 1)) "$tmp/day.log" |
+    "$rarr" -r "$tmp/noalert.rarr" --state "$tmp/state" >"$tmp/gone.out" 2>/dev/null
+check "a labelled alert gone while firing: resolved for its key, with its labels" \
+    grep -q '"key":"/login",.*"reason":"rule removed","labels":{"severity":"page","team":"web ops"}}$' \
+    "$tmp/gone.out"
+
 # 5. Keys are attacker text: escaped in records, long ones bounded.
 long=$(head -c 5000 /dev/zero | tr '\0' 'A')
 {

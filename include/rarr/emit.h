@@ -33,9 +33,16 @@ int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *met
                  const char *key, size_t key_len, const char *rarr,
                  const struct rules_alert *meta, const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
-int emit_retired(struct emit *e, int64_t t_ms, const char *type, const char *rule,
-                 const char *metric, const char *key, size_t key_len, const char *rarr,
-                 int64_t window_ms, int64_t since_ms, const char *direction, const char *reason);
+/* A resolved record for a rule that is gone (see emit_retired); NULL strings are left out. */
+struct emit_retired {
+    const char *type, *rule, *metric, *key, *rarr, *direction, *reason;
+    size_t key_len;
+    int64_t window_ms, since_ms;
+    const char *const *label_names, *const *label_values; /* the rule's labels, as it had them */
+    size_t nlabels;
+};
+
+int emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r);
 int emit_json_string(struct buf *b, const char *p, size_t len);
 int emit_flush(struct emit *e);
 
