@@ -1216,6 +1216,7 @@ retire_keys(struct step *s, const json_t *keys, int64_t at, struct emit_retired 
         r->direction = json_string_value(json_object_get(e, "direction"));
         rc |= emit_retired(s->em, at, r);
     }
+    r->key = NULL; /* (it was this function's) */
     return rc;
 }
 
