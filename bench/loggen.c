@@ -321,7 +321,7 @@ static char g_tzstr[8] = "+0000";
 static struct incident g_inc[MAX_INCIDENTS];
 static int g_ninc;
 static const char *g_labels;
-static int g_request_time; /* --request-time: CLF lines end with " rt=SECONDS" */
+static int g_request_time;   /* --request-time: CLF lines end with " rt=SECONDS" */
 static int g_disorder;       /* --disorder was given. */
 static int64_t g_shuffle_us; /* Lines are shuffled within each span this long, 0 for none. */
 static double g_slow_share;  /* Share of lines written late, as slow requests are. */

@@ -82,7 +82,8 @@ keyed_free(struct keyed *k)
     free(k);
 }
 
-/* Forget every key (in a table of its own) and value (the counts of evictions and overflow stay). */
+/* Forget every key (in a table of its own) and value (the counts of evictions and overflow stay).
+ */
 void
 keyed_reset(struct keyed *k)
 {

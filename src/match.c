@@ -334,8 +334,8 @@ cond_test(struct matcher *mt, const struct rules_cond *c, struct slice v)
     if (c->prefix_len > 0 &&
         (v.len < c->prefix_len || memcmp(v.p, c->text + 1, c->prefix_len) != 0))
         return c->op == RULES_NOT_MATCH;
-    if (v.len < c->minlen ||
-        (c->has_first && (v.len == 0 || !(c->first[(uint8_t)v.p[0] / 8] & 1u << (uint8_t)v.p[0] % 8))))
+    if (v.len < c->minlen || (c->has_first && (v.len == 0 || !(c->first[(uint8_t)v.p[0] / 8] &
+                                                               1u << (uint8_t)v.p[0] % 8))))
         return c->op == RULES_NOT_MATCH;
     rc = c->jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx)
                 : pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, mt->md, mt->mctx);

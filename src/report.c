@@ -50,8 +50,8 @@ struct report {
     const struct ruleset *rs;
     int64_t step_ms;
     size_t nsteps, cap;
-    int64_t *t; /* [cap] step end times */
-    double *v;  /* [cap][nmetrics + nalerts], NAN when undefined */
+    int64_t *t;              /* [cap] step end times */
+    double *v;               /* [cap][nmetrics + nalerts], NAN when undefined */
     struct report_key *keys; /* [nmetrics][REPORT_FOLLOW] */
     struct report_event *ev;
     size_t nev, evcap;
@@ -448,7 +448,8 @@ report_write(const struct report *r, FILE *fp)
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<title>rarr report</title>\n<style>\n"
           "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1040px;color:#222}\n"
-          "h2{font-size:16px;margin:1.6em 0 .3em}h3{font-size:14px;margin:1em 0 .2em}svg{width:100%;height:180px;background:#fafafa;"
+          "h2{font-size:16px;margin:1.6em 0 .3em}h3{font-size:14px;margin:1em 0 "
+          ".2em}svg{width:100%;height:180px;background:#fafafa;"
           "border:1px solid #ddd}\n.line{fill:none;stroke:#1f5fa8;stroke-width:1.5;"
           "vector-effect:non-scaling-stroke}\n.band{fill:#1f5fa8;opacity:.15}\n"
           ".thr{stroke:#c0392b;stroke-dasharray:6 4;vector-effect:non-scaling-stroke}\n"

@@ -565,9 +565,9 @@ nearest_metric(const struct ruleset *rs, const char *name)
     return near;
 }
 
-const char *const rules_summary_words[] = {"value",    "threshold", "window", "metric", "key",
-                                           "rule",     "state",     "expected", "lower", "upper",
-                                           "direction", NULL};
+const char *const rules_summary_words[] = {"value", "threshold", "window",    "metric",
+                                           "key",   "rule",      "state",     "expected",
+                                           "lower", "upper",     "direction", NULL};
 
 /* Resolve the metric 'name' used at 'loc' into '*out'; 'want_plain': not a ratio. */
 static int
@@ -615,7 +615,8 @@ ratio_refusal(const struct ruleset *rs, const struct rules_metric *a, const stru
     if (a->by_field == SIZE_MAX || b->by_field == SIZE_MAX)
         return NULL;
     if (a->by_field != b->by_field)
-        snprintf(msg, size, "a ratio of two by= metrics needs one by= field: '%s' has by=%s, '%s' by=%s",
+        snprintf(msg, size,
+                 "a ratio of two by= metrics needs one by= field: '%s' has by=%s, '%s' by=%s",
                  a->name, rs->fields[a->by_field].name, b->name, rs->fields[b->by_field].name);
     else if (a->max_keys != b->max_keys)
         snprintf(msg, size,

@@ -1117,12 +1117,12 @@ enum alert_opt {
     AO_RUNBOOK,
     AO_N
 };
-static const char *const alert_opts[AO_N] = {
-    "window",    "for",         "name", "below",   "above",  "clear",
-    "season",    "direction",   "sensitivity", "min", "summary", "runbook"};
+static const char *const alert_opts[AO_N] = {"window",      "for",   "name",    "below",
+                                             "above",       "clear", "season",  "direction",
+                                             "sensitivity", "min",   "summary", "runbook"};
 #define AO_META (1u << AO_NAME | 1u << AO_SUMMARY | 1u << AO_RUNBOOK)
-static const unsigned alert_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_BELOW |
-                                    1u << AO_ABOVE | 1u << AO_CLEAR | AO_META;
+static const unsigned alert_takes =
+    1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_BELOW | 1u << AO_ABOVE | 1u << AO_CLEAR | AO_META;
 static const unsigned anomaly_takes = 1u << AO_WINDOW | 1u << AO_FOR | 1u << AO_SEASON |
                                       1u << AO_DIRECTION | 1u << AO_SENSITIVITY | 1u << AO_MIN |
                                       AO_META;

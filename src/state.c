@@ -1262,7 +1262,8 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     r.reason = changed ? "rule changed" : "rule removed";
     get_int(f, "window", &r.window_ms);
     get_int(f, "since", &r.since_ms);
-    json_object_foreach((json_t *)json_object_get(f, "labels"), lname, lvalue) {
+    json_object_foreach((json_t *)json_object_get(f, "labels"), lname, lvalue)
+    {
         if (r.nlabels < RETIRED_LABELS_MAX && json_is_string(lvalue)) {
             names[r.nlabels] = lname;
             values[r.nlabels++] = json_string_value(lvalue);

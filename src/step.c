@@ -314,8 +314,7 @@ setup_keyed(struct step *s)
         if ((g = s->key_group[i]) == SIZE_MAX || m->kind == RULES_RATIO)
             continue;
         s->keyed[i] = keyed_new(m->max_keys, keys_digest(m->name, strlen(m->name)), s->npending,
-                                &s->win[i], group_idle_ms(s, g),
-                                g != i ? s->keyed[g]->keys : NULL);
+                                &s->win[i], group_idle_ms(s, g), g != i ? s->keyed[g]->keys : NULL);
         if (s->keyed[i] == NULL)
             return -1;
         s->keyed[i]->shared = s->keyed[g]->shared = g != i || s->keyed[g]->shared;
@@ -519,7 +518,8 @@ key_live(const struct step *s, size_t i, size_t slot)
            (s->keyed[m->b] != NULL && keyed_live(s->keyed[m->b], slot));
 }
 
-/* The series of 'slot' of 'k': its step just closed (view -1) or its sum over window view 'view'. */
+/* The series of 'slot' of 'k': its step just closed (view -1) or its sum over window view 'view'.
+ */
 static double
 key_series(const struct keyed *k, size_t slot, int view)
 {
@@ -641,7 +641,8 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
 }
 
-/* What anomaly rule 'i' reads of a step: 'x' over exposure 'e', and whether the step has a value. */
+/* What anomaly rule 'i' reads of a step: 'x' over exposure 'e', and whether the step has a value.
+ */
 struct reading {
     double x, e;
     int has;
@@ -649,8 +650,8 @@ struct reading {
 
 /* Detector 'd' at the step ending 't' reads 'r'; what it decided in 'dev'. */
 static void
-detector_run(struct detect *d, int64_t t, int64_t local, const struct reading *r,
-             int inhibited, struct detect_event *dev)
+detector_run(struct detect *d, int64_t t, int64_t local, const struct reading *r, int inhibited,
+             struct detect_event *dev)
 {
     if (!d->cfg.continuous)
         detect_step(d, t, local, r->x, r->e, inhibited, dev);
@@ -785,7 +786,8 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     return rc;
 }
 
-/* Whether every alert on the metrics of key table 'g' is quiet (not pending or firing) for 'slot'. */
+/* Whether every alert on the metrics of key table 'g' is quiet (not pending or firing) for 'slot'.
+ */
 static int
 key_quiet(const struct step *s, size_t g, size_t slot)
 {

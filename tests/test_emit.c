@@ -178,9 +178,16 @@ static void
 test_emit_anomaly_labels_summary_runbook(void **state)
 {
     struct ruleset *rs = load_rules();
-    struct detect_event ev = {.fired = 1, .window_ms = 3600000, .value = 2, .expected = 31.4159,
-                              .lower = 12.5, .upper = 1234.567, .score = 3.5, .p = 1e-6,
-                              .dir = -1, .since_ms = T_0209};
+    struct detect_event ev = {.fired = 1,
+                              .window_ms = 3600000,
+                              .value = 2,
+                              .expected = 31.4159,
+                              .lower = 12.5,
+                              .upper = 1234.567,
+                              .score = 3.5,
+                              .p = 1e-6,
+                              .dir = -1,
+                              .since_ms = T_0209};
     struct emit e;
 
     (void)state;

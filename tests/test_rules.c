@@ -579,8 +579,7 @@ test_rules_by(void **state)
                  "metric over a plain one gives each key over the total)");
     finish_error("metric a by=path\nmetric b by=status\nratio r = a / b\n", STEP_MS, 3, 15,
                  "a ratio of two by= metrics needs one by= field: 'a' has by=path, 'b' by=status");
-    finish_error("metric a by=path\nmetric b by=path max_keys=3\nratio r = a / b\n", STEP_MS, 3,
-                 15,
+    finish_error("metric a by=path\nmetric b by=path max_keys=3\nratio r = a / b\n", STEP_MS, 3, 15,
                  "a ratio of two by= metrics needs one max_keys (they share their keys): 'a' has "
                  "100, 'b' 3");
     finish_error("metric a by=path max_keys=200\nmetric b by=path max_keys=200\nratio r = a / b\n"

@@ -30,8 +30,8 @@ int emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_
 int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int64_t step_ms,
                 double v, int defined, const char *key, size_t key_len);
 int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
-                 const char *key, size_t key_len, const char *rarr,
-                 const struct rules_alert *meta, const struct detect_event *ev);
+                 const char *key, size_t key_len, const char *rarr, const struct rules_alert *meta,
+                 const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
 /* A resolved record for a rule that is gone (see emit_retired); NULL strings are left out. */
 struct emit_retired {

@@ -16,7 +16,7 @@
  * key table's 280 bytes, a series per pending step, and the window's ring.
  */
 struct keyed {
-    struct keys *keys;      /* its own, or (owns_keys 0) another by= metric's it shares */
+    struct keys *keys; /* its own, or (owns_keys 0) another by= metric's it shares */
     int owns_keys;
     int shared;             /* the table has other metrics' keys too */
     size_t nslots;          /* max_keys + 1 */

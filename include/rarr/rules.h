@@ -55,8 +55,8 @@ struct rules_cond {
     size_t prefix_len;    /* text[1..prefix_len]: literal bytes every match starts with */
     uint8_t first[32];    /* has_first: the bytes an (anchored) match can begin with, a bitmap */
     int has_first;
-    uint32_t minlen; /* an anchored match is at least this long (0: unknown) */
-    uint32_t *groups;     /* group number -> field number (UINT32_MAX: unnamed) */
+    uint32_t minlen;  /* an anchored match is at least this long (0: unknown) */
+    uint32_t *groups; /* group number -> field number (UINT32_MAX: unnamed) */
     uint32_t ngroups;
 };
 
