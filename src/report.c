@@ -170,6 +170,18 @@ key_copy(const char *p, size_t len)
     return c;
 }
 
+/* Whether 'name' (a key_copy) is the copy of the 'len' bytes at 'key'. */
+static int
+same_key(const char *name, const char *key, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (name[i] != (key[i] != '\0' ? key[i] : '?'))
+            return 0;
+    return name[len] == '\0';
+}
+
 /*
  * The value 'v' ('defined' 0: none) of metric 'metric' for key 'key' ('len'
  * bytes) in the step about to be recorded. Returns 0 or -1 on OOM.
@@ -183,14 +195,15 @@ report_key(struct report *r, size_t metric, const char *key, size_t len, double 
     if (grow(r) == -1)
         return -1;
     for (i = 0; i < REPORT_FOLLOW; i++) {
-        if (f[i].name != NULL && strlen(f[i].name) == len && memcmp(f[i].name, key, len) == 0)
+        if (f[i].name != NULL && same_key(f[i].name, key, len))
             break;
         if (f[i].name == NULL || (least->name != NULL && f[i].total < least->total))
             least = &f[i];
     }
     if (i == REPORT_FOLLOW) { /* take the place of the key with the least so far */
         char *name = key_copy(key, len);
-        double *vals = malloc(r->cap * sizeof(*vals));
+        double *vals = malloc(r->cap * sizeof(*vals)),
+               total = least->name != NULL ? least->total : 0;
 
         if (name == NULL || vals == NULL) {
             free(name);
@@ -199,8 +212,6 @@ report_key(struct report *r, size_t metric, const char *key, size_t len, double 
         }
         for (i = 0; i < r->cap; i++)
             vals[i] = NAN;
-        double total = least->name != NULL ? least->total : 0;
-
         free(least->name);
         free(least->v);
         *least = (struct report_key){name, total, 0, vals};
