@@ -1070,8 +1070,8 @@ step_next(const struct step *s)
 }
 
 /* Whether alert 'i' (threshold or anomaly) on a metric with keys is firing for 'slot'. */
-int
-step_key_firing(const struct step *s, size_t i, size_t slot)
+static int
+key_firing(const struct step *s, size_t i, size_t slot)
 {
     if (s->key_alerts[i] != NULL)
         return s->key_alerts[i][slot].state == ALERT_FIRING;
@@ -1088,7 +1088,7 @@ step_firing(const struct step *s, size_t i)
 
     if (k != NULL) {
         for (slot = 0; slot < k->nslots; slot++)
-            if (step_key_firing(s, i, slot))
+            if (key_firing(s, i, slot))
                 return 1;
         return 0;
     }

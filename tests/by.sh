@@ -71,13 +71,7 @@ printf "metric reqs request~'^GET ' by=status\nmetric errs status~'^(5|401)' by=
 "$rarr" -r "$tmp/split.rarr" --emit=all "$tmp/day.log" >"$tmp/whole" 2>/dev/null
 n=$(wc -l <"$tmp/day.log")
 for cuts in "$((n / 2))" "$((n * 7 / 12 + 5))" "$((n / 3)) $((n * 3 / 4))"; do
-    rm -f "$tmp/state" "$tmp/parts"
-    from=1
-    for c in $cuts '$'; do
-        sed -n "${from},${c}p" "$tmp/day.log" |
-            "$rarr" -r "$tmp/split.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>>"$tmp/split.err"
-        [ "$c" = '$' ] || from=$((c + 1))
-    done
+    replay_cut "$tmp/split.rarr" "$tmp/day.log" "$cuts" "$tmp/parts" "$tmp/split.err" --emit=all
     check "by= with --state: cut at $cuts gives the records of one run" cmp -s "$tmp/whole" "$tmp/parts"
 done
 check "by= with --state: only the overflow said" \
@@ -181,11 +175,7 @@ check "alert on a ratio by path: fires, for /login only, with its key" \
     [ "$(grep -c '"state":"firing","rule":"fail above 50 over 5m","metric":"fail","key":"/login",' "$tmp/fail.out")" -ge 1 ] &&
     [ "$(grep -c '"metric":"fail","key":"/login",' "$tmp/fail.out")" = "$(wc -l <"$tmp/fail.out")" ]
 "$rarr" -r "$tmp/fail.rarr" --emit=all "$tmp/day.log" >"$tmp/whole" 2>/dev/null
-rm -f "$tmp/state" "$tmp/parts"
-head -n $((n * 7 / 12)) "$tmp/day.log" |
-    "$rarr" -r "$tmp/fail.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>/dev/null
-tail -n +$((n * 7 / 12 + 1)) "$tmp/day.log" |
-    "$rarr" -r "$tmp/fail.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>/dev/null
+replay_cut "$tmp/fail.rarr" "$tmp/day.log" "$((n * 7 / 12))" "$tmp/parts" /dev/null --emit=all
 check "ratio by path with --state: a cut replay writes the records of one run" \
     cmp -s "$tmp/whole" "$tmp/parts"
 
@@ -238,10 +228,7 @@ check "anomaly by path: the spike and the drop, each with its key" \
 check "anomaly by path: the records of one detector per path, as separate metrics give" \
     cmp -s <(sort "$tmp/kanom.out") <(sort "$tmp/panom.out")
 n=$(wc -l <"$tmp/days.log")
-rm -f "$tmp/state"
-head -n $((n * 17 / 20)) "$tmp/days.log" | "$rarr" -r "$tmp/kanom.rarr" --state "$tmp/state" >"$tmp/kparts"
-tail -n +$((n * 17 / 20 + 1)) "$tmp/days.log" |
-    "$rarr" -r "$tmp/kanom.rarr" --state "$tmp/state" >>"$tmp/kparts" 2>"$tmp/kparts.err"
+replay_cut "$tmp/kanom.rarr" "$tmp/days.log" "$((n * 17 / 20))" "$tmp/kparts" /dev/null
 check "anomaly by path with --state: a cut replay writes the records of one run (detectors kept)" \
     cmp -s "$tmp/kanom.out" "$tmp/kparts"
 cut=$(grep -n '13/May/2026:15:30' "$tmp/days.log" | head -n 1 | cut -d: -f1)

@@ -16,6 +16,18 @@ check() { # NAME, then a command that must succeed
         fails=$((fails + 1))
     fi
 }
+replay_cut() { # RULES LOG "CUTS" OUT ERR [ARG...]: LOG fed to rarr -r RULES ARG... --state in
+    # parts that end at the line numbers CUTS and at the end, a run each, from a new state;
+    # their stdout goes to OUT, their stderr is added to ERR
+    local rules=$1 log=$2 cuts=$3 out=$4 err=$5 from=1 c
+    shift 5
+    rm -f "$tmp/state"
+    : >"$out"
+    for c in $cuts '$'; do
+        sed -n "${from},${c}p" "$log" | "$rarr" -r "$rules" "$@" --state "$tmp/state" >>"$out" 2>>"$err"
+        [ "$c" = '$' ] || from=$((c + 1))
+    done
+}
 done_checks() { # NAME: the closing line; the status says whether all passed
     echo "$1: $pass passed, $fails failed"
     [ "$fails" = 0 ]

@@ -102,13 +102,7 @@ check "p99=: a word and a negative value skipped and counted" \
 # 6. A replay cut with --state writes the records of one run (the sketches of open and closed steps kept).
 n=$(wc -l <"$tmp/day.log")
 for cuts in "$((n / 2))" "$((n / 3)) $((n * 3 / 4))"; do
-    rm -f "$tmp/state" "$tmp/parts"
-    from=1
-    for c in $cuts '$'; do
-        sed -n "${from},${c}p" "$tmp/day.log" |
-            "$rarr" -r "$tmp/sk.rarr" --emit=all --state "$tmp/state" >>"$tmp/parts" 2>>"$tmp/split.err"
-        [ "$c" = '$' ] || from=$((c + 1))
-    done
+    replay_cut "$tmp/sk.rarr" "$tmp/day.log" "$cuts" "$tmp/parts" "$tmp/split.err" --emit=all
     check "sketches with --state: cut at $cuts gives the records of one run" cmp -s "$tmp/sk.out" "$tmp/parts"
 done
 check "sketches with --state: nothing said" [ ! -s "$tmp/split.err" ]

@@ -104,7 +104,6 @@ int64_t step_horizon(const struct step *s);
 int64_t step_next(const struct step *s);
 size_t step_slot(const struct step *s, int64_t step_start);
 int step_firing(const struct step *s, size_t alert);
-int step_key_firing(const struct step *s, size_t alert, size_t slot);
 void step_dump(const struct step *s, FILE *fp);
 const char *step_lines_rule(const struct step *s);
 const struct keyed *step_keys_of(const struct step *s, size_t metric);
