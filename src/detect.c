@@ -882,6 +882,7 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
         return;
     }
     min_p = scan(d, &s, &best);
+    ev->step_score = best.score > 0 ? best.score : 0;
     if (d->phase == DETECT_OK)
         step_ok(d, &s, &best, ev);
     else if (d->phase == DETECT_FIRING)
@@ -1134,6 +1135,7 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
     if (!inhibited && d->phase != DETECT_WARMUP && s.spread > 0)
         cont_score(d, &s);
     cont_machine(d, end_ms, &s, ev);
+    ev->step_score = isfinite(s.score) && s.score > 0 ? s.score : 0;
     c->fire_rate += (1 - pow(2, -1 / spw)) * ((ev->fired > 0) - c->fire_rate);
     if (ev->fired != 0)
         cont_event(d, &s, ev);

@@ -26,6 +26,9 @@ emit_init(struct emit *e, int fd)
 {
     e->fd = fd;
     buf_init(&e->out);
+    e->events_out = 1;
+    e->tap = NULL;
+    e->tap_arg = NULL;
     e->events = 0;
     e->metrics = 0;
     e->time.valid = 0;
@@ -40,9 +43,9 @@ emit_fini(struct emit *e)
     buf_fini(&e->out);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not valid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes left: 1..4), or 0 if it is not valid. */
+size_t
+emit_utf8_len(const unsigned char *p, size_t n)
 {
     size_t len, i;
     unsigned cp;
@@ -99,7 +102,7 @@ emit_json_string(struct buf *b, const char *p, size_t len)
         } else if (c < 0x20 || c == 0x7f) {
             rc = buf_printf(b, "\\u%04x", c);
             i++;
-        } else if ((n = utf8_len(s + i, len - i)) == 0) {
+        } else if ((n = emit_utf8_len(s + i, len - i)) == 0) {
             rc = buf_add(b, "\\ufffd", 6);
             i++;
         } else {
@@ -202,9 +205,9 @@ struct fill {
     int64_t window_ms;
 };
 
-/* A number for a person on a phone: at most two decimals, fewer as it grows. */
-static int
-add_short_num(struct buf *b, double v)
+/* Append 'v' for a person on a phone: at most two decimals, fewer as it grows; NaN: nothing. */
+int
+emit_short_num(struct buf *b, double v)
 {
     char t[64];
     int d = fabs(v) >= 100 ? 0 : fabs(v) >= 10 ? 1 : 2, n;
@@ -244,7 +247,7 @@ add_word(struct buf *b, size_t w, const struct fill *f)
     case 10:
         return f->direction != NULL ? buf_adds(b, f->direction) : 0;
     default:
-        return add_short_num(b, nums[w]);
+        return emit_short_num(b, nums[w]);
     }
 }
 
@@ -308,6 +311,24 @@ put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
 }
 
 /*
+ * An event record was written from 'start' on: hand it to the tap, and keep
+ * it for the output only when event records go there. Returns 0 or -1.
+ */
+static int
+event_end(struct emit *e, size_t start, int rc)
+{
+    if (rc == 0 && e->tap != NULL && e->tap(e->tap_arg, e->out.p + start, e->out.len - start) == -1)
+        rc = -1;
+    if (!e->events_out) {
+        e->out.len = start;
+        return rc ? -1 : 0;
+    }
+    e->events++;
+    e->urgent = 1;
+    return rc ? -1 : 0;
+}
+
+/*
  * Queue a threshold record (firing or resolved) for alert 'a' on metric 'm'
  * at step end 't_ms'; 'key' (NULL: none) is the by= series it is about.
  * Returns 0 or -1 on out-of-memory.
@@ -318,6 +339,7 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
                size_t key_len)
 {
     struct buf *b = &e->out;
+    size_t start = b->len;
     int rc;
 
     rc = begin(e, "threshold", t_ms);
@@ -333,9 +355,7 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
                    &(struct fill){firing ? "firing" : "resolved", m->name, a->rule, key, NULL,
                                   key_len, v, a->threshold, NAN, NAN, NAN, a->window_ms});
     rc |= buf_add(b, "}\n", 2);
-    e->events++;
-    e->urgent = 1;
-    return rc ? -1 : 0;
+    return event_end(e, start, rc);
 }
 
 /*
@@ -399,6 +419,7 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
              const struct detect_event *ev)
 {
     struct buf *b = &e->out;
+    size_t start = b->len;
     int rc;
 
     rc = begin(e, "anomaly", t_ms);
@@ -427,9 +448,7 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                                   key_len, ev->value, NAN, ev->expected, ev->lower, ev->upper,
                                   ev->window_ms});
     rc |= buf_add(b, "}\n", 2);
-    e->events++;
-    e->urgent = 1;
-    return rc ? -1 : 0;
+    return event_end(e, start, rc);
 }
 
 /*
@@ -444,6 +463,7 @@ int
 emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r)
 {
     struct buf *b = &e->out;
+    size_t start = b->len;
     size_t i;
     int rc;
 
@@ -468,9 +488,7 @@ emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r)
         rc |= buf_addc(b, '}');
     }
     rc |= buf_add(b, "}\n", 2);
-    e->events++;
-    e->urgent = 1;
-    return rc ? -1 : 0;
+    return event_end(e, start, rc);
 }
 
 /*

@@ -44,10 +44,11 @@ keyed_new(size_t max_keys, uint64_t seed, size_t npending, const struct window *
     k->keys = shared != NULL ? shared : keys_new(max_keys, seed);
     k->pending = calloc(npending * k->nslots, sizeof(*k->pending));
     k->now = calloc(k->nslots, sizeof(*k->now));
+    k->total = calloc(k->nslots, sizeof(*k->total));
     k->win = calloc(k->nslots, sizeof(*k->win));
     k->live = calloc(k->nslots, sizeof(*k->live));
-    if (k->keys == NULL || k->pending == NULL || k->now == NULL || k->win == NULL ||
-        k->live == NULL)
+    if (k->keys == NULL || k->pending == NULL || k->now == NULL || k->total == NULL ||
+        k->win == NULL || k->live == NULL)
         goto fail;
     for (slot = 0; slot < k->nslots; slot++) {
         if (window_init(&k->win[slot], shape->nsteps) == -1)
@@ -77,6 +78,7 @@ keyed_free(struct keyed *k)
         keys_free(k->keys);
     free(k->pending);
     free(k->now);
+    free(k->total);
     free(k->win);
     free(k->live);
     free(k);
@@ -96,6 +98,7 @@ keyed_reset(struct keyed *k)
         window_clear(&k->win[slot]);
     memset(k->pending, 0, k->npending * k->nslots * sizeof(*k->pending));
     memset(k->now, 0, k->nslots * sizeof(*k->now));
+    memset(k->total, 0, k->nslots * sizeof(*k->total));
     memset(k->live, 0, k->nslots * sizeof(*k->live));
 }
 
@@ -141,6 +144,7 @@ keyed_close(struct keyed *k, size_t row)
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
         k->now[slot] = pend[slot];
+        series_merge(&k->total[slot], &pend[slot]);
         pend[slot] = (struct series){0, 0};
         window_push(&k->win[slot], k->now[slot].value);
         nonzero |= k->now[slot].value != 0;
@@ -215,8 +219,24 @@ keyed_release(struct keyed *k, size_t slot)
         return;
     window_clear(&k->win[slot]);
     k->now[slot] = (struct series){0, 0};
+    k->total[slot] = (struct series){0, 0};
     k->live[slot] = 0;
     k->evicted++;
     if (k->owns_keys)
         keys_release(k->keys, slot);
+}
+
+/*
+ * What 'slot' has gathered since its key took it: the closed steps and the
+ * steps still pending (lines, and a sum='s values), for the exporters' counters.
+ */
+struct series
+keyed_total(const struct keyed *k, size_t slot)
+{
+    struct series t = k->total[slot];
+    size_t row;
+
+    for (row = 0; row < k->npending; row++)
+        series_merge(&t, &k->pending[row * k->nslots + slot]);
+    return t;
 }

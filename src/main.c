@@ -19,14 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rarr/amsend.h"
 #include "rarr/clock.h"
 #include "rarr/diag.h"
 #include "rarr/emit.h"
+#include "rarr/export.h"
 #include "rarr/input.h"
 #include "rarr/pipeline.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
 #include "rarr/rules_parse.h"
+#include "rarr/serve.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
@@ -64,6 +67,9 @@ enum {
     OPT_TZ,
     OPT_MATCH_LIMIT,
     OPT_DEPTH_LIMIT,
+    OPT_ALERTMANAGER,
+    OPT_LISTEN,
+    OPT_PROM_TEXTFILE,
 };
 
 static const struct option longopts[] = {
@@ -80,6 +86,9 @@ static const struct option longopts[] = {
     {"tz", required_argument, NULL, OPT_TZ},
     {"match-limit", required_argument, NULL, OPT_MATCH_LIMIT},
     {"depth-limit", required_argument, NULL, OPT_DEPTH_LIMIT},
+    {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {"check", no_argument, NULL, OPT_CHECK},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"stats", no_argument, NULL, OPT_STATS},
@@ -96,6 +105,7 @@ usage(FILE *fp)
     fputs("usage: rarr [-hqVv] [-r rules]... [-f format] [--emit what] [--step dur]\n"
           "            [--lateness dur] [--clock clock] [--time-field name] [--tz zone] [--check]\n"
           "            [--explain] [--stats] [--report file] [--silence dur] [--state file]\n"
+          "            [--alertmanager url]... [--listen [addr:]port] [--prom-textfile file]\n"
           "            [file ...]\n",
           fp);
 }
@@ -124,6 +134,12 @@ help(void)
         "      --explain         print for each line which metrics matched and why not\n"
         "      --stats           print input statistics to standard error at exit\n"
         "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
+        "      --alertmanager URL\n"
+        "                        send the alerts to this Alertmanager too (repeatable)\n"
+        "      --listen [ADDR:]PORT\n"
+        "                        serve /metrics to Prometheus (ADDR default 127.0.0.1)\n"
+        "      --prom-textfile FILE\n"
+        "                        keep the same metrics in FILE (node_exporter's textfile)\n"
         "  -q, --quiet           do not report bad input lines\n"
         "  -v, --verbose         report the detected input format\n"
         "  -h, --help            this help\n"
@@ -442,7 +458,9 @@ reload(struct run *run)
 
 /* Option values that are not pipeline options. */
 struct cli {
-    const char *clock, *report;
+    const char *clock, *report, *listen, *textfile;
+    const char **am_urls; /* --alertmanager, in order */
+    int nam;
     int check, stats, quiet, verbose;
 };
 
@@ -528,6 +546,15 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
         break;
     case OPT_STATS:
         cli->stats = 1;
+        break;
+    case OPT_ALERTMANAGER:
+        cli->am_urls[cli->nam++] = arg;
+        break;
+    case OPT_LISTEN:
+        cli->listen = arg;
+        break;
+    case OPT_PROM_TEXTFILE:
+        cli->textfile = arg;
         break;
     }
 }
@@ -621,6 +648,86 @@ feed_all(struct run *run, char **files, int nfiles, int verbose, struct progress
     return end;
 }
 
+/* The exporters of a run: --listen, --prom-textfile, --alertmanager. */
+struct exporters {
+    struct serve *srv;
+    struct export *x;
+    struct amsend *am;
+};
+
+/* emit's tap: every event record to the Alertmanager sender. */
+static int
+to_alertmanager(void *arg, const char *rec, size_t len)
+{
+    return amsend_record(arg, rec, len);
+}
+
+/*
+ * Start what the options ask for: the server (its address told on stderr),
+ * the textfile, the Alertmanager sender, wired into 'opt' and 'em'.
+ * Returns 0, or the exit status after a message.
+ */
+static int
+start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *em,
+                struct exporters *ex)
+{
+    char err[512];
+
+    if (cli->nam > 0) {
+        if ((ex->am = amsend_new(cli->am_urls, (size_t)cli->nam,
+                                 &(struct amsend_opts){.log = stderr}, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "rarr: --alertmanager: %s\n", err);
+            return RARR_EXIT_USAGE;
+        }
+        em->tap = to_alertmanager;
+        em->tap_arg = ex->am;
+        /* Event records are made for the sender; stdout has them only when --emit asks. */
+        em->events_out = opt->emit_alerts;
+        opt->emit_alerts = 1;
+    }
+    if (cli->listen != NULL) {
+        if ((ex->srv = serve_start(cli->listen, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "rarr: --listen %s: %s\n", cli->listen, err);
+            return RARR_EXIT_FAIL;
+        }
+        fprintf(stderr, "rarr: listening on http://%s/metrics\n", serve_address(ex->srv));
+    }
+    if (cli->listen != NULL || cli->textfile != NULL) {
+        if ((ex->x = export_new(ex->srv, cli->textfile, stderr)) == NULL) {
+            fputs("rarr: out of memory\n", stderr);
+            return RARR_EXIT_FAIL;
+        }
+        opt->exporter = export_update;
+        opt->exporter_arg = ex->x;
+    }
+    return 0;
+}
+
+/* How long the sender may go on delivering at exit. */
+#define AM_GRACE_MS 5000
+
+/* Stop the exporters: what the sender still holds gets AM_GRACE_MS to go out. */
+static void
+stop_exporters(struct exporters *ex, int stats)
+{
+    struct amsend_stats st;
+
+    if (ex->am != NULL) {
+        amsend_stop(ex->am, AM_GRACE_MS);
+        if (stats) {
+            amsend_stats(ex->am, &st);
+            fprintf(stderr,
+                    "rarr: stats: alertmanager: %llu alert states delivered in %llu posts, %llu "
+                    "posts failed, %llu undelivered\n",
+                    (unsigned long long)st.alerts, (unsigned long long)st.posts,
+                    (unsigned long long)st.failures, (unsigned long long)st.undelivered);
+        }
+    }
+    amsend_free(ex->am);
+    serve_stop(ex->srv);
+    export_free(ex->x);
+}
+
 /* The end of the run: the last steps, the report, the exit status. */
 static void
 finish(struct run *run, enum pipeline_end end, const struct cli *cli, struct report *rep)
@@ -651,6 +758,7 @@ main(int argc, char **argv)
                                 .hup = &hup_flag};
     struct run run = {.status = RARR_EXIT_OK};
     struct cli cli = {0};
+    struct exporters ex = {0};
     struct report *rep = NULL;
     struct progress pr;
     struct emit em;
@@ -659,7 +767,8 @@ main(int argc, char **argv)
     const char *gap = getenv("RARR_SAVE_GAP_MS");
     int first;
 
-    if ((run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths))) == NULL) {
+    if ((run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths))) == NULL ||
+        (cli.am_urls = calloc((size_t)argc, sizeof(*cli.am_urls))) == NULL) {
         fputs("rarr: out of memory\n", stderr);
         return RARR_EXIT_FAIL;
     }
@@ -689,6 +798,8 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
+    if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
+        goto done;
     if (progress_setup(&pr, argv, argc)) {
         opt.progress = progress_show;
         opt.progress_arg = &pr;
@@ -698,7 +809,7 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
-    if (pipeline_load_state(run.p) == -1) {
+    if (pipeline_load_state(run.p) == -1 || step_resend(pipeline_step(run.p)) == -1) {
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
@@ -708,10 +819,12 @@ main(int argc, char **argv)
     if (cli.stats)
         pipeline_stats(run.p, stderr, clock_mono_seconds() - t0);
 done:
+    stop_exporters(&ex, cli.stats && run.p != NULL);
     pipeline_free(run.p);
     report_free(rep);
     emit_fini(&em);
     rules_free(run.rs);
     free(run.rule_paths);
+    free(cli.am_urls);
     return run.status;
 }

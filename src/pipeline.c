@@ -96,6 +96,7 @@ struct pipeline {
 
     uint64_t lines, empty, headers, parsed;
     uint64_t *matches;        /* [nmetrics] */
+    double *sums;             /* [nmetrics] what the lines added (a count's: its matches) */
     uint64_t *sum_skipped;    /* [nmetrics] sum= values that were not numbers, or out of range */
     int sum_range_said;       /* a value out of range was told */
     unsigned char *keys_said; /* [nmetrics] a by= metric's overflow was told */
@@ -177,6 +178,8 @@ stepped(void *arg)
     overflow_said(p);
     if (p->em->out.len >= FLUSH_BYTES && emit_flush(p->em) == -1)
         return -1;
+    if (p->opt.exporter != NULL)
+        p->opt.exporter(p->opt.exporter_arg, p, 0);
     if (save_due(&p->save, p->step))
         save_now(&p->save, p->step, INT64_MIN);
     return 0;
@@ -233,11 +236,12 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     p->line_value = calloc(n, sizeof(*p->line_value));
     p->hits = calloc(n, sizeof(*p->hits));
     p->matches = calloc(n, sizeof(*p->matches));
+    p->sums = calloc(n, sizeof(*p->sums));
     p->sum_skipped = calloc(n, sizeof(*p->sum_skipped));
     p->line_key = calloc(n, sizeof(*p->line_key));
     p->keys_said = calloc(n, 1);
-    if (p->line_value == NULL || p->hits == NULL || p->matches == NULL || p->sum_skipped == NULL ||
-        p->line_key == NULL || p->keys_said == NULL)
+    if (p->line_value == NULL || p->hits == NULL || p->matches == NULL || p->sums == NULL ||
+        p->sum_skipped == NULL || p->line_key == NULL || p->keys_said == NULL)
         goto oom;
     if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
         record_init(&p->rec, rs->fields, rs->nfields) == -1 || (p->step = new_step(p)) == NULL)
@@ -263,6 +267,7 @@ pipeline_free(struct pipeline *p)
     free(p->keys_said);
     free(p->hits);
     free(p->matches);
+    free(p->sums);
     free(p->sum_skipped);
     hold_fini(&p->fmt_hold);
     hold_fini(&p->jump_hold);
@@ -788,8 +793,10 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
     record_end(r);
     if (rc == -1)
         return -1;
-    for (j = 0; j < n; j++)
+    for (j = 0; j < n; j++) {
         p->matches[p->hits[j]]++;
+        p->sums[p->hits[j]] += p->line_value[j];
+    }
     /* Events go out at once; metric records wait for a full buffer or for the reader to wait. */
     return p->em->urgent || p->em->out.len >= FLUSH_BYTES ? flush(p) : 0;
 }
@@ -854,13 +861,18 @@ static int
 wait_cb(void *arg)
 {
     struct pipeline *p = arg;
+    int w, x;
 
     /* Before any wait for input, what is decided goes out. */
     if (flush(p) == -1) {
         p->out_errno = errno;
         return 0;
     }
-    return wait_ms(p, clock_wall_ms());
+    w = wait_ms(p, clock_wall_ms());
+    /* The exporters' text is brought up to date too, or the wait ends when it is due. */
+    if (p->opt.exporter == NULL || (x = p->opt.exporter(p->opt.exporter_arg, p, 0)) < 0)
+        return w;
+    return w < 0 || x < w ? x : w;
 }
 
 /*
@@ -990,6 +1002,8 @@ pipeline_finish(struct pipeline *p)
     if (flush(p) == -1)
         rc = -1;
     save_final(&p->save, snap, p->step);
+    if (p->opt.exporter != NULL)
+        p->opt.exporter(p->opt.exporter_arg, p, 1);
     return rc;
 }
 
@@ -1028,6 +1042,7 @@ adopt(struct pipeline *p, const struct pipeline *old)
         for (j = 0; j < old->rs->nmetrics; j++)
             if (strcmp(p->rs->metrics[i].name, old->rs->metrics[j].name) == 0) {
                 p->matches[i] = old->matches[j];
+                p->sums[i] = old->sums[j];
                 p->sum_skipped[i] = old->sum_skipped[j];
             }
 }
@@ -1114,4 +1129,21 @@ pipeline_stats(const struct pipeline *p, FILE *fp, double seconds)
             (unsigned long long)p->em->events, (unsigned long long)p->em->metrics);
     fprintf(fp, "rarr: stats: %.3f s, %.0f lines/s\n", seconds,
             seconds > 0 ? (double)p->lines / seconds : 0.0);
+}
+
+/* What the pipeline has counted so far (kept across rule reloads), for the exporters. */
+void
+pipeline_counts(const struct pipeline *p, struct pipeline_counts *c)
+{
+    c->lines = p->lines;
+    c->bad = &p->bad;
+    c->matches = p->matches;
+    c->sums = p->sums;
+}
+
+/* The rules the pipeline runs. */
+const struct ruleset *
+pipeline_rules(const struct pipeline *p)
+{
+    return p->rs;
 }

@@ -205,8 +205,10 @@ alloc_arrays(struct step *s)
     s->key_alerts = calloc(na, sizeof(*s->key_alerts)); /* NOLINT(bugprone-sizeof-expression) */
     s->key_group = calloc(n, sizeof(*s->key_group));
     s->key_det = calloc(na, sizeof(*s->key_det)); /* NOLINT(bugprone-sizeof-expression) */
+    s->score = calloc(na + 1, sizeof(*s->score));
+    s->key_score = calloc(na, sizeof(*s->key_score)); /* NOLINT(bugprone-sizeof-expression) */
     if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL ||
-        s->key_det == NULL)
+        s->key_det == NULL || s->score == NULL || s->key_score == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -326,7 +328,8 @@ setup_keyed(struct step *s)
             continue;
         if (rs->alerts[i].anomaly) {
             /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
-            if ((s->key_det[i] = calloc(k->nslots, sizeof(*s->key_det[i]))) == NULL)
+            if ((s->key_det[i] = calloc(k->nslots, sizeof(*s->key_det[i]))) == NULL ||
+                (s->key_score[i] = calloc(k->nslots, sizeof(*s->key_score[i]))) == NULL)
                 return -1;
             continue;
         }
@@ -384,9 +387,15 @@ free_key_detectors(struct step *s, size_t i, int all)
         free(s->key_det[i][slot]);
         s->key_det[i][slot] = NULL;
     }
+    if (s->key_score != NULL && s->key_score[i] != NULL)
+        memset(s->key_score[i], 0, n * sizeof(*s->key_score[i]));
     if (all) {
         free(s->key_det[i]);
         s->key_det[i] = NULL;
+        if (s->key_score != NULL) {
+            free(s->key_score[i]);
+            s->key_score[i] = NULL;
+        }
     }
 }
 
@@ -408,6 +417,8 @@ step_free(struct step *s)
         for (i = 0; i < s->rs->nalerts; i++)
             free_key_detectors(s, i, 1);
     free(s->key_det);
+    free(s->key_score);
+    free(s->score);
     if (s->keyed != NULL)
         for (i = 0; i < s->rs->nmetrics; i++)
             keyed_free(s->keyed[i]);
@@ -634,6 +645,7 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     if (s->lines_det == NULL)
         return 0;
     detect_step(s->lines_det, t, local, *pl, (double)s->opt.step_ms / 60000, 0, &dev);
+    s->score[s->rs->nalerts] = dev.step_score;
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
     if (dev.fired != 0 && o->alerts)
@@ -722,6 +734,7 @@ key_anomalies(struct step *s, size_t i, int64_t t, int64_t local, int inhibited,
         }
         key_reading(s, i, slot, &r);
         detector_run(kd[slot], t, local, &r, inhibited, &dev);
+        s->key_score[i][slot] = dev.step_score;
         name = keyed_name(k, slot, &len);
         rc |= anomaly_out(s, i, t, &dev, name, len, o);
     }
@@ -746,6 +759,7 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
         r.e = s->value[m->b];
     }
     detector_run(s->det[i], t, local, &r, inhibited, &dev);
+    s->score[i] = dev.step_score;
     s->alert_value[i] = r.x;
     s->alert_defined[i] = 1;
     return anomaly_out(s, i, t, &dev, NULL, 0, o);
@@ -827,6 +841,7 @@ evict_keys(struct step *s, int64_t t)
                 if (s->key_det[j] != NULL && s->key_group[s->rs->alerts[j].metric] == g) {
                     free(s->key_det[j][slot]);
                     s->key_det[j][slot] = NULL;
+                    s->key_score[j][slot] = 0;
                 }
             for (j = s->rs->nmetrics; j-- > g;)
                 if (s->keyed[j] != NULL && s->key_group[j] == g)
@@ -1158,4 +1173,137 @@ step_keys(const struct step *s, size_t metric, uint64_t *used, uint64_t *evicted
     *evicted = k->evicted;
     *overflow = k->overflow;
     return 0;
+}
+
+/* Whether a step has been evaluated (the values below mean something). */
+int
+step_evaluated(const struct step *s)
+{
+    return s->evaluated;
+}
+
+/* Metric 'metric''s value over the last evaluated step; '*defined' 0 where it has none. */
+double
+step_value(const struct step *s, size_t metric, int *defined)
+{
+    *defined = s->evaluated && s->defined[metric];
+    return s->value[metric];
+}
+
+/* The value over the last evaluated step of 'slot' of metric 'metric''s keys. */
+double
+step_key_value(const struct step *s, size_t metric, size_t slot, int *defined)
+{
+    return key_value(s, metric, slot, -1, -1, defined);
+}
+
+/* What 'slot' of by= metric 'metric' (not a ratio) has gathered since its key took it. */
+struct series
+step_key_total(const struct step *s, size_t metric, size_t slot)
+{
+    return keyed_total(s->keyed[metric], slot);
+}
+
+/* Call 'fn' for every key of threshold or anomaly rule 'i' on a metric with keys. */
+static int
+key_alerts_each(const struct step *s, size_t i, step_alert_fn fn, void *arg)
+{
+    const struct keyed *k = step_keys_of(s, s->rs->alerts[i].metric);
+    struct step_alert v = {.alert = i};
+    size_t slot;
+    int rc = 0;
+
+    for (slot = keyed_next(k, 0); slot != KEYS_NONE && rc == 0; slot = keyed_next(k, slot + 1)) {
+        v.key = keyed_name(k, slot, &v.key_len);
+        v.other = slot == keyed_other(k);
+        v.firing = key_firing(s, i, slot);
+        if (s->key_alerts[i] != NULL) {
+            v.since_ms = s->key_alerts[i][slot].since_ms;
+        } else {
+            /* A key without its own detector (KEYS_OTHER, or not yet seen) has no state. */
+            if ((v.det = s->key_det[i][slot]) == NULL)
+                continue;
+            v.since_ms = v.det->since_ms;
+            v.score = s->key_score[i][slot];
+        }
+        rc = fn(arg, &v);
+    }
+    return rc;
+}
+
+/*
+ * Call 'fn' for the state of every alert: each rule's (each key's, on a
+ * metric with keys), then the input-wide lines rule's when there is one.
+ * Stops at, and returns, the first non-zero return of 'fn'.
+ */
+int
+step_alerts(const struct step *s, step_alert_fn fn, void *arg)
+{
+    struct step_alert v;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < s->rs->nalerts && rc == 0; i++) {
+        if (step_keys_of(s, s->rs->alerts[i].metric) != NULL) {
+            rc = key_alerts_each(s, i, fn, arg);
+            continue;
+        }
+        v = (struct step_alert){.alert = i, .det = s->rs->alerts[i].anomaly ? s->det[i] : NULL};
+        v.firing =
+            v.det != NULL ? v.det->phase == DETECT_FIRING : s->alerts[i].state == ALERT_FIRING;
+        v.since_ms = v.det != NULL ? v.det->since_ms : s->alerts[i].since_ms;
+        v.score = s->score[i];
+        rc = fn(arg, &v);
+    }
+    if (rc == 0 && s->lines_det != NULL)
+        rc = fn(arg, &(struct step_alert){.alert = SIZE_MAX,
+                                          .firing = s->lines_det->phase == DETECT_FIRING,
+                                          .since_ms = s->lines_det->since_ms,
+                                          .det = s->lines_det,
+                                          .score = s->score[s->rs->nalerts]});
+    return rc;
+}
+
+/* step_resend's visitor: the firing record of one alert taken over from a state. */
+static int
+resend_one(void *arg, const struct step_alert *v)
+{
+    const struct step *s = arg;
+    const struct rules_alert *a = v->alert != SIZE_MAX ? &s->rs->alerts[v->alert] : NULL;
+    const struct rules_metric *m = a != NULL ? &s->rs->metrics[a->metric] : NULL;
+    struct detect_event dev = {.fired = 1, .since_ms = v->since_ms};
+    int64_t t = s->next_step;
+
+    if (!v->firing || (a != NULL && !s->alerts[v->alert].restored))
+        return 0;
+    if (v->det == NULL)
+        return emit_threshold(s->em, t, 1, a, m, NAN, v->since_ms, v->key, v->key_len);
+    dev.window_ms = (int64_t)v->det->cfg.window_steps * s->opt.step_ms;
+    dev.value = dev.expected = dev.lower = dev.upper = dev.p = NAN;
+    dev.score = v->score;
+    dev.dir = v->det->dir;
+    if (a == NULL)
+        return emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);
+    return emit_anomaly(s->em, t, a->rule, m->name, v->key, v->key_len,
+                        m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
+                        &dev);
+}
+
+/*
+ * The firing records of the alerts a --state file says are firing, to the
+ * output's tap only (stdout had them from the run that saved the state): an
+ * Alertmanager keeps hearing of them after a restart. Values are null: the
+ * state holds when they fired, not what they measured. Returns 0 or -1.
+ */
+int
+step_resend(struct step *s)
+{
+    int out = s->em->events_out, rc;
+
+    if (s->em->tap == NULL || !s->opt.emit_alerts)
+        return 0;
+    s->em->events_out = 0;
+    rc = step_alerts(s, resend_one, s);
+    s->em->events_out = out;
+    return rc;
 }

@@ -121,6 +121,7 @@ struct detect_event {
     int dir; /* -1 drop, +1 spike */
     int64_t since_ms;
     const char *reason; /* resolved: "recovered" or "relearned" */
+    double step_score;  /* every step: its strongest candidate's score (0: none), for exporters */
 };
 
 void detect_init(struct detect *d, const struct detect_config *cfg);

@@ -9,9 +9,15 @@
 #include "rarr/detect.h"
 #include "rarr/rules.h"
 
+/* Called with every event record (threshold, anomaly) as written, newline included. */
+typedef int (*emit_tap_fn)(void *arg, const char *rec, size_t len);
+
 struct emit {
     int fd;
     struct buf out;
+    int events_out;  /* event records go to 'fd' (else only to the tap) */
+    emit_tap_fn tap; /* NULL: none */
+    void *tap_arg;
     uint64_t events;  /* threshold and anomaly records written */
     uint64_t metrics; /* metric records written */
     int urgent;       /* an event is queued: flush after this line */
@@ -44,6 +50,8 @@ struct emit_retired {
 
 int emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r);
 int emit_json_string(struct buf *b, const char *p, size_t len);
+int emit_short_num(struct buf *b, double v);
+size_t emit_utf8_len(const unsigned char *p, size_t n);
 int emit_flush(struct emit *e);
 
 #endif

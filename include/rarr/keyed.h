@@ -24,6 +24,7 @@ struct keyed {
     struct series *pending; /* [npending][nslots] */
     struct window *win;     /* [nslots] */
     struct series *now;     /* [nslots] the step just closed */
+    struct series *total;   /* [nslots] every closed step since the key took the slot */
     size_t *live;           /* [nslots] steps left in which the slot's window holds a line */
     int64_t idle_ms;        /* a key without a line this long may be released */
     size_t last;            /* the slot of the last key added (checked first) */
@@ -42,6 +43,7 @@ size_t keyed_other(const struct keyed *k);
 const char *keyed_name(const struct keyed *k, size_t slot, size_t *len);
 int keyed_idle(const struct keyed *k, size_t slot, int64_t now_ms);
 int keyed_live(const struct keyed *k, size_t slot);
+struct series keyed_total(const struct keyed *k, size_t slot);
 void keyed_release(struct keyed *k, size_t slot);
 
 #endif

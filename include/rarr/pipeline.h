@@ -27,6 +27,24 @@ enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
 /* Called every so many lines with the input being read (for a progress line). */
 typedef void (*pipeline_progress_fn)(void *arg, const struct input *in, uint64_t lines);
 
+struct pipeline;
+
+/*
+ * Called after each evaluated step, before the reader waits for input, and
+ * ('final' 1) at the end: bring the exporters' view of 'p' up to date when it
+ * is due. Returns the milliseconds until it is due again (the reader waits no
+ * longer), or -1 when nothing is waiting.
+ */
+typedef int (*pipeline_export_fn)(void *arg, struct pipeline *p, int final);
+
+/* What the pipeline has counted since it started, for the exporters (pipeline_counts). */
+struct pipeline_counts {
+    uint64_t lines;             /* lines read */
+    const struct diag_bad *bad; /* lines skipped, per reason (DIAG_LATE: late) */
+    const uint64_t *matches;    /* [nmetrics] lines counted in each metric (ratios: 0) */
+    const double *sums;         /* [nmetrics] what they added (a sum='s values) */
+};
+
 struct pipeline_opts {
     enum record_format format;
     enum pipeline_clock clock;
@@ -53,6 +71,8 @@ struct pipeline_opts {
     uint32_t depth_limit;          /* PCRE2 depth limit (0: the default) */
     pipeline_progress_fn progress; /* NULL: none */
     void *progress_arg;
+    pipeline_export_fn exporter; /* NULL: none */
+    void *exporter_arg;
 };
 
 /* What pipeline_feed ended with. */
@@ -63,9 +83,6 @@ enum pipeline_end {
     PIPELINE_STOPPED,   /* opt.stop was set: finish as at the end of input */
     PIPELINE_RELOAD,    /* opt.hup was set: reload the rules, then feed again */
 };
-
-/* The per-line loop's state (pipeline.c's own). */
-struct pipeline;
 
 struct pipeline *pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt,
                               struct emit *em, struct diag *d);
@@ -83,5 +100,7 @@ void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
 enum record_format pipeline_format(const struct pipeline *p);
 const struct pipeline_opts *pipeline_opts(const struct pipeline *p);
 struct step *pipeline_step(struct pipeline *p);
+void pipeline_counts(const struct pipeline *p, struct pipeline_counts *c);
+const struct ruleset *pipeline_rules(const struct pipeline *p);
 
 #endif

@@ -85,8 +85,25 @@ struct step {
     struct alert **key_alerts; /* [nalerts]: per slot, for threshold alerts on by= metrics */
     struct detect ***key_det;  /* [nalerts]: per slot, for anomaly rules on by= metrics: a
                                   detector while the key is live (s->det[i] the template) */
+    double *score;             /* [nalerts + 1]: anomaly rules' last step score (the lines rule's
+                                  last), for exporters */
+    double **key_score;        /* [nalerts]: per slot, beside key_det */
     char lines_rule[32 + RARR_DUR_MAX];
 };
+
+/* One alert's state, for exporters (step_alerts). */
+struct step_alert {
+    size_t alert;    /* index in rs->alerts; SIZE_MAX: the input-wide lines rule */
+    const char *key; /* the by= key (key_len bytes); NULL: none */
+    size_t key_len;
+    int other;                /* the key is KEYS_OTHER's slot */
+    int firing;               /* 1 firing, else 0 */
+    int64_t since_ms;         /* when it started firing */
+    const struct detect *det; /* an anomaly rule's detector; NULL: a threshold alert */
+    double score;             /* an anomaly rule's last step score (0: nothing unusual) */
+};
+
+typedef int (*step_alert_fn)(void *arg, const struct step_alert *a);
 
 struct step *step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em);
 void step_free(struct step *s);
@@ -109,5 +126,11 @@ const char *step_lines_rule(const struct step *s);
 const struct keyed *step_keys_of(const struct step *s, size_t metric);
 int step_keys(const struct step *s, size_t metric, uint64_t *used, uint64_t *evicted,
               uint64_t *overflow);
+int step_evaluated(const struct step *s);
+double step_value(const struct step *s, size_t metric, int *defined);
+double step_key_value(const struct step *s, size_t metric, size_t slot, int *defined);
+struct series step_key_total(const struct step *s, size_t metric, size_t slot);
+int step_alerts(const struct step *s, step_alert_fn fn, void *arg);
+int step_resend(struct step *s);
 
 #endif

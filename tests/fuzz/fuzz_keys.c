@@ -83,7 +83,7 @@ model_find(const char *name, size_t len)
 static void
 check_get(struct keys *k, const char *p, size_t len, int64_t now)
 {
-    char name[KEYS_LEN_MAX], out[KEYS_LEN_MAX];
+    char name[KEYS_LEN_MAX] = {0}, out[KEYS_LEN_MAX];
     size_t nlen = model_key(p, len, name), want = model_find(name, nlen), slot = 0;
     struct keys_stats before, after;
     enum keys_result r;

@@ -1,0 +1,16 @@
+/* prom.h -- the Prometheus text exposition of a pipeline: counters, values, alert states. */
+#ifndef RARR_PROM_H
+#define RARR_PROM_H
+
+#include <stddef.h>
+
+#include "rarr/buf.h"
+#include "rarr/pipeline.h"
+
+/* The most bytes of a key kept in a label value (a longer key is cut and marked). */
+#define PROM_LABEL_MAX 128
+
+int prom_render(struct buf *b, struct pipeline *p);
+int prom_label_value(struct buf *b, const char *s, size_t len);
+
+#endif
