@@ -513,9 +513,35 @@ ratio_value(const struct rules_metric *m, double a, double b, int *defined)
 
 /* What a step writes: nothing for the steps the run that saved the state already wrote. */
 struct out {
-    int alerts, metrics, quiet;
+    int metrics, quiet;
     struct report *rep;
 };
+
+/*
+ * Begin the event record of an alert ('restored': taken over from a
+ * state): 0 when none is to be made. Else it goes to the output, or, at a
+ * step the run that saved the state already wrote, to emit's tap alone (an
+ * Alertmanager hears of it again, stdout does not). event_end restores.
+ */
+static int
+event_begin(struct step *s, const struct out *o, int restored, int *saved)
+{
+    *saved = s->em->events_out;
+    if (!s->opt.emit_alerts)
+        return 0;
+    if (o->quiet && restored) {
+        if (s->em->tap == NULL)
+            return 0;
+        s->em->events_out = 0;
+    }
+    return 1;
+}
+
+static void
+event_end(struct step *s, int saved)
+{
+    s->em->events_out = saved;
+}
 
 /* Whether metric 'i' (by=, or a ratio of a by= metric) has a line for 'slot' in its window. */
 static int
@@ -641,6 +667,7 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     double *pl = &s->pending_lines[step_slot(s, start)];
     int64_t t = start + s->opt.step_ms;
     struct detect_event dev;
+    int saved;
 
     if (s->lines_det == NULL)
         return 0;
@@ -648,8 +675,10 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     s->score[s->rs->nalerts] = dev.step_score;
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
-    if (dev.fired != 0 && o->alerts)
+    if (dev.fired != 0 && event_begin(s, o, 1, &saved)) {
         *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);
+        event_end(s, saved);
+    }
     return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
 }
 
@@ -680,14 +709,16 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
 {
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
-    int rc = 0;
+    int rc = 0, saved;
 
     if (dev->fired == 0)
         return 0;
-    if (s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+    if (event_begin(s, o, s->alerts[i].restored, &saved)) {
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
                            m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
                            dev);
+        event_end(s, saved);
+    }
     if (o->rep != NULL)
         rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len);
     return rc;
@@ -779,7 +810,7 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     enum alert_event ev;
     const char *name;
     size_t slot, len;
-    int rc = 0, defined;
+    int rc = 0, defined, saved;
     double v;
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
@@ -790,9 +821,11 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
         if (ev == ALERT_NONE)
             continue;
         name = keyed_name(k, slot, &len);
-        if (s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+        if (event_begin(s, o, s->alerts[i].restored, &saved)) {
             rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, &s->rs->metrics[a->metric], v,
                                  ka[slot].since_ms, name, len);
+            event_end(s, saved);
+        }
         if (o->rep != NULL)
             rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, name, len);
     }
@@ -857,7 +890,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
     enum alert_event ev;
-    int defined = 1, rc = 0;
+    int defined = 1, rc = 0, saved;
     double v;
 
     if (s->key_alerts[i] != NULL)
@@ -877,8 +910,10 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent);
     s->alert_value[i] = v;
     s->alert_defined[i] = (unsigned char)defined;
-    if (ev != ALERT_NONE && s->opt.emit_alerts && !(o->quiet && s->alerts[i].restored))
+    if (ev != ALERT_NONE && event_begin(s, o, s->alerts[i].restored, &saved)) {
         rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
+        event_end(s, saved);
+    }
     if (ev != ALERT_NONE && o->rep != NULL)
         rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, NULL, 0);
     return rc;
@@ -899,8 +934,7 @@ evaluate(struct step *s, int64_t start)
     int64_t local =
         start + (s->opt.tz_given ? clock_zone_offset(start) : s->tz_min) * CLOCK_MINUTE_MS;
     int written = start < s->written_to;
-    struct out o = {.alerts = s->opt.emit_alerts && !written,
-                    .metrics = s->opt.emit_metrics && !written,
+    struct out o = {.metrics = s->opt.emit_metrics && !written,
                     .quiet = written,
                     .rep = written ? NULL : s->opt.report};
     int rc = close_metrics(s, start, &o), inhibited;
