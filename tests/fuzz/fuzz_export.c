@@ -1,0 +1,159 @@
+/*
+ * fuzz_export.c -- the exporters' translations of one output record: the
+ * Alertmanager alert (amsend_alert) and the Prometheus label value
+ * (prom_label_value) of the same bytes.
+ *
+ * An alert, when there is one, must be what Alertmanager accepts and what
+ * the record said: labels an object of non-empty strings with "alertname"
+ * (the record's rule) and "type" (the record's type), an annotations.summary
+ * on one line, startsAt and endsAt times that read back. A label value must
+ * be one Prometheus parses: quoted, valid UTF-8, no raw newline, only the
+ * escapes \\, \" and \n; unescaped, it is the input's first bytes (at most
+ * PROM_LABEL_MAX, each invalid byte as U+FFFD), followed by "~" and eight
+ * hex digits exactly when the bytes were cut or changed. Any failure aborts,
+ * after a line on stderr naming the check.
+ */
+#include "fuzz.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rarr/amsend.h"
+#include "rarr/buf.h"
+#include "rarr/clock.h"
+#include "rarr/prom.h"
+#include "utf8.h"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_export.c:%d: check failed: %s\n", __LINE__, #cond);              \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* The "now" of every alert: 2026-05-04T10:00:00Z. */
+#define NOW_MS 1777888800000
+
+/* The unescaped bytes of a label value at most: every kept byte invalid (3 bytes each), a mark. */
+#define LABEL_MAX (3 * PROM_LABEL_MAX + 9)
+
+/* Whether the string 't' is a time clock_parse_rfc3339 reads back. */
+static int
+time_ok(const char *t)
+{
+    int64_t ms;
+
+    return t != NULL && clock_parse_rfc3339(t, strlen(t), &ms) == 0;
+}
+
+/* Check the alert 'a' amsend_alert made of the record 'rec' ('len' bytes). */
+static void
+check_alert(const json_t *a, const char *rec, size_t len)
+{
+    json_t *r = json_loadb(rec, len, 0, NULL);
+    const json_t *labels = json_object_get(a, "labels"), *ann = json_object_get(a, "annotations");
+    const json_t *v;
+    const char *name, *summary;
+
+    CHECK(r != NULL); /* an alert is made of a record that parses */
+    CHECK(json_is_object(labels));
+    json_object_foreach((json_t *)labels, name, v)
+    {
+        CHECK(json_is_string(v));
+        CHECK(json_string_length(v) > 0);
+    }
+    CHECK(json_is_string(json_object_get(labels, "alertname")));
+    CHECK(json_is_string(json_object_get(r, "rule")));
+    CHECK(strcmp(json_string_value(json_object_get(labels, "alertname")),
+                 json_string_value(json_object_get(r, "rule"))) == 0);
+    CHECK(json_is_string(json_object_get(labels, "type")));
+    CHECK(json_is_string(json_object_get(r, "type")));
+    CHECK(strcmp(json_string_value(json_object_get(labels, "type")),
+                 json_string_value(json_object_get(r, "type"))) == 0);
+    CHECK(json_is_object(ann));
+    CHECK(json_is_string(json_object_get(ann, "summary")));
+    summary = json_string_value(json_object_get(ann, "summary"));
+    CHECK(memchr(summary, '\n', json_string_length(json_object_get(ann, "summary"))) == NULL);
+    CHECK(time_ok(json_string_value(json_object_get(a, "startsAt"))));
+    CHECK(time_ok(json_string_value(json_object_get(a, "endsAt"))));
+    json_decref(r);
+}
+
+/* Check the label value 'b' that prom_label_value wrote for 's' ('len' bytes). */
+static void
+check_label(const struct buf *b, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char plain[LABEL_MAX + 1], want[LABEL_MAX];
+    size_t i, n, kept = 0, nplain = 0, nwant = 0;
+    int mark = 0;
+
+    /* As Prometheus reads it: quotes around escaped, valid UTF-8. */
+    CHECK(b->len >= 2 && b->p[0] == '"' && b->p[b->len - 1] == '"');
+    CHECK(utf8_valid(b->p, b->len));
+    CHECK(memchr(b->p, '\n', b->len) == NULL);
+    for (i = 1; i < b->len - 1; i++) {
+        char c = b->p[i];
+
+        CHECK(c != '"'); /* a quote inside is escaped */
+        if (c == '\\') {
+            CHECK(i + 1 < b->len - 1);
+            c = b->p[++i];
+            CHECK(c == '\\' || c == '"' || c == 'n');
+            c = c == 'n' ? '\n' : c;
+        }
+        CHECK(nplain < LABEL_MAX);
+        plain[nplain++] = c;
+    }
+    /* What it should say: the first bytes, PROM_LABEL_MAX at most, whole sequences only. */
+    for (i = 0; i < len; i += n) {
+        n = utf8_len(u + i, len - i);
+        if (kept + (n ? n : 1) > PROM_LABEL_MAX) {
+            mark = 1;
+            break;
+        }
+        if (n == 0) {
+            memcpy(want + nwant, "\xef\xbf\xbd", 3);
+            nwant += 3;
+            mark = 1;
+            n = 1;
+        } else {
+            memcpy(want + nwant, s + i, n);
+            nwant += n;
+        }
+        kept += n;
+    }
+    CHECK(kept <= PROM_LABEL_MAX);
+    if (mark) { /* "~" and eight lowercase hex digits */
+        CHECK(nplain == nwant + 9);
+        CHECK(plain[nwant] == '~');
+        for (i = nwant + 1; i < nplain; i++)
+            CHECK(strchr("0123456789abcdef", plain[i]) != NULL && plain[i] != '\0');
+    } else {
+        CHECK(nplain == nwant);
+    }
+    CHECK(memcmp(plain, want, nwant) == 0);
+    CHECK(b->len <= LABEL_MAX + 2);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *rec = (const char *)data;
+    json_t *a;
+    struct buf b;
+
+    if ((a = amsend_alert(rec, size, NOW_MS, 0)) != NULL) {
+        check_alert(a, rec, size);
+        json_decref(a);
+    }
+    buf_init(&b);
+    CHECK(prom_label_value(&b, rec, size) == 0);
+    check_label(&b, rec, size);
+    buf_fini(&b);
+    return 0;
+}
