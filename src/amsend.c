@@ -291,6 +291,17 @@ alert_description(struct buf *b, const json_t *rec, int firing)
     return rc;
 }
 
+/* Control characters (a key's newline, a tab) as spaces: a summary is one line on a phone. */
+static void
+one_line(struct buf *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->len; i++)
+        if ((unsigned char)b->p[i] < 0x20 || b->p[i] == 0x7f)
+            b->p[i] = ' ';
+}
+
 /* The annotations: summary (the record's own or alert_summary), description, runbook_url. */
 static json_t *
 alert_annotations(const json_t *rec, int firing)
@@ -306,6 +317,7 @@ alert_annotations(const json_t *rec, int firing)
         rc |= alert_summary(&s, rec, firing);
     else
         rc |= buf_adds(&s, summary);
+    one_line(&s);
     rc |= alert_description(&d, rec, firing);
     if ((a = json_object()) != NULL) {
         rc |= json_object_set_new(a, "summary", json_stringn(buf_cstr(&s), s.len));
@@ -336,9 +348,23 @@ alert_maybe(const char *rec, size_t len)
            (len > n + 8 && memcmp(rec + n, "anomaly\"", 8) == 0);
 }
 
-/* The times of an alert: startsAt from "since" (else "time"), endsAt per amsend_alert. */
+/*
+ * A firing alert's endsAt: AMSEND_ENDS_RESENDS resends past now, or past
+ * its start when that is later (a log ahead of the wall clock), so it is
+ * never before startsAt (Alertmanager refuses a batch holding one such).
+ */
+static int64_t
+firing_end(int64_t now_ms, int64_t starts_ms, int64_t resend_ms)
+{
+    return (starts_ms > now_ms ? starts_ms : now_ms) + AMSEND_ENDS_RESENDS * resend_ms;
+}
+
+/*
+ * The times of an alert: startsAt from "since" (else "time"; never after
+ * "time"), endsAt "time" when resolved, else firing_end.
+ */
 static int
-alert_times(json_t *alert, const json_t *rec, int firing, int64_t ends_ms)
+alert_times(json_t *alert, const json_t *rec, int firing, int64_t now_ms, int64_t resend_ms)
 {
     const char *t = rec_str(rec, "time"), *since = rec_str(rec, "since");
     char start[RARR_TIME_MAX], end[RARR_TIME_MAX];
@@ -347,10 +373,11 @@ alert_times(json_t *alert, const json_t *rec, int firing, int64_t ends_ms)
     /* Alertmanager refuses a whole batch for one bad time: only times read back go out. */
     if (t == NULL || clock_parse_rfc3339(t, strlen(t), &t_ms) == -1)
         return -1;
-    if (since == NULL || clock_parse_rfc3339(since, strlen(since), &since_ms) == -1)
+    if (since == NULL || clock_parse_rfc3339(since, strlen(since), &since_ms) == -1 ||
+        since_ms > t_ms)
         since_ms = t_ms;
     clock_format_time(since_ms, start);
-    clock_format_time(firing ? ends_ms : t_ms, end);
+    clock_format_time(firing ? firing_end(now_ms, since_ms, resend_ms) : t_ms, end);
     return json_object_set_new(alert, "startsAt", json_string(start)) |
            json_object_set_new(alert, "endsAt", json_string(end));
 }
@@ -379,7 +406,7 @@ alert_make(const char *rec, size_t len, int64_t now_ms, int64_t resend_ms, int *
         goto out;
     rc = json_object_set_new(alert, "labels", alert_labels(r));
     rc |= json_object_set_new(alert, "annotations", alert_annotations(r, *firing));
-    rc |= alert_times(alert, r, *firing, now_ms + AMSEND_ENDS_RESENDS * resend_ms);
+    rc |= alert_times(alert, r, *firing, now_ms, resend_ms);
     if (rc != 0) {
         json_decref(alert);
         alert = NULL;
@@ -715,24 +742,31 @@ peer_collect(struct amsend_peer *p, int64_t now, int64_t *next_ms)
 }
 
 /*
- * The JSON array POSTed for p->items[0..n): firing alerts get endsAt
- * AMSEND_ENDS_RESENDS resends from now. A new string, or NULL on
+ * The JSON array POSTed for p->items[0..n): firing alerts get their endsAt
+ * (firing_end) from now. A new string, or NULL on
  * out-of-memory. Lock held (the alerts are shared with amsend_record).
  */
 static char *
 peer_body(struct amsend_peer *p, size_t n)
 {
     char ends[RARR_TIME_MAX];
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *alert;
+    const char *starts;
     char *body = NULL;
+    int64_t now = clock_wall_ms(), starts_ms;
     size_t i;
     int rc = arr == NULL;
 
-    clock_format_time(clock_wall_ms() + AMSEND_ENDS_RESENDS * p->am->resend_ms, ends);
     for (i = 0; i < n && rc == 0; i++) {
-        if (p->items[i].e->firing)
-            rc |= json_object_set_new(p->items[i].e->alert, "endsAt", json_string(ends));
-        rc |= json_array_append(arr, p->items[i].e->alert);
+        alert = p->items[i].e->alert;
+        starts = json_string_value(json_object_get(alert, "startsAt"));
+        if (p->items[i].e->firing) {
+            if (starts == NULL || clock_parse_rfc3339(starts, strlen(starts), &starts_ms) == -1)
+                starts_ms = now;
+            clock_format_time(firing_end(now, starts_ms, p->am->resend_ms), ends);
+            rc |= json_object_set_new(alert, "endsAt", json_string(ends));
+        }
+        rc |= json_array_append(arr, alert);
     }
     if (rc == 0)
         body = json_dumps(arr, JSON_COMPACT);

@@ -687,8 +687,8 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
     }
     if (cli->listen != NULL) {
         if ((ex->srv = serve_start(cli->listen, err, sizeof(err))) == NULL) {
-            fprintf(stderr, "rarr: --listen %s: %s\n", cli->listen, err);
-            return RARR_EXIT_FAIL;
+            fprintf(stderr, "rarr: --listen: %s\n", err);
+            return errno == EINVAL ? RARR_EXIT_USAGE : RARR_EXIT_FAIL;
         }
         fprintf(stderr, "rarr: listening on http://%s/metrics\n", serve_address(ex->srv));
     }

@@ -6,10 +6,10 @@
  * that runs them, into one text; the server hands out copies of the last
  * text, so a scrape never sees a half-updated state. Families come in a
  * fixed order, each with its HELP and TYPE, every sample of a family
- * together. Label values are escaped, valid UTF-8 and bounded: a key cut to
- * PROM_LABEL_MAX bytes, or one whose bytes had to change, gets a hash of
- * its bytes appended, so two keys never become one series (a duplicate
- * series fails the whole scrape).
+ * together. Label values are escaped and valid UTF-8; a key's is bounded:
+ * a key cut to PROM_LABEL_MAX bytes, or one whose bytes had to change, gets
+ * its slot appended, so two keys never become one series (a duplicate
+ * series fails the whole scrape), whatever bytes the input sent.
  */
 #include "rarr/prom.h"
 
@@ -26,41 +26,28 @@
 #include "rarr/rules.h"
 #include "rarr/step.h"
 
-/* FNV-1a, 32 bits: the mark of a label value that is not the key's bytes as they are. */
-static uint32_t
-fnv1a(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
 /*
- * Append 's' ('len' bytes, any bytes) as a label value between quotes:
- * backslash, quote and newline escaped, invalid UTF-8 bytes as U+FFFD, at
- * most PROM_LABEL_MAX bytes of it. When a byte had to change, the value was
- * cut or 'mark' is set, "~" and eight hex digits of a hash of all of 's'
- * follow.
+ * Append 's' ('len' bytes, any bytes) escaped for a label value: backslash,
+ * quote and newline escaped, each byte of invalid UTF-8 as U+FFFD; with
+ * 'max' > 0, at most 'max' bytes of 's' (whole characters). '*changed' is
+ * set when a byte was replaced or the value cut.
  */
 static int
-label_value(struct buf *b, const char *s, size_t len, int mark)
+label_text(struct buf *b, const char *s, size_t len, size_t max, int *changed)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, n;
-    int rc = buf_addc(b, '"');
+    int rc = 0;
 
     while (i < len && rc == 0) {
         n = emit_utf8_len(u + i, len - i);
-        if (i + (n ? n : 1) > PROM_LABEL_MAX) {
-            mark = 1;
+        if (max > 0 && i + (n ? n : 1) > max) {
+            *changed = 1;
             break;
         }
         if (n == 0) {
             rc = buf_add(b, "\xef\xbf\xbd", 3);
-            mark = 1;
+            *changed = 1;
             n = 1;
         } else if (u[i] == '\\' || u[i] == '"') {
             rc = buf_addc(b, '\\') | buf_addc(b, u[i]);
@@ -71,16 +58,50 @@ label_value(struct buf *b, const char *s, size_t len, int mark)
         }
         i += n;
     }
-    if (mark)
-        rc |= buf_printf(b, "~%08x", (unsigned)fnv1a(s, len));
-    return rc | buf_addc(b, '"');
+    return rc;
 }
 
-/* A label value: label_value without a mark but where the bytes need one. */
+/* A label value in quotes, from the rule files or rarr itself: escaped, valid UTF-8. */
 int
 prom_label_value(struct buf *b, const char *s, size_t len)
 {
-    return label_value(b, s, len, 0);
+    int changed = 0;
+
+    return buf_addc(b, '"') | label_text(b, s, len, 0, &changed) | buf_addc(b, '"');
+}
+
+/* Whether 's' ends as a mark does: '~' and eight lowercase hex digits. */
+static int
+ends_marked(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len < 9 || s[len - 9] != '~')
+        return 0;
+    for (i = len - 8; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/*
+ * A key's label value in quotes: escaped, valid UTF-8, at most
+ * PROM_LABEL_MAX bytes of the key. A key that was cut or had a byte
+ * replaced, one spelled like KEYS_OTHER ('twin': not KEYS_OTHER's own
+ * slot), and one that ends as a mark does get a mark: '~' and 'slot' in
+ * eight hex digits. Keys of one table have distinct slots, so two keys are
+ * never one series (a duplicate series fails a whole scrape), whatever
+ * bytes they hold.
+ */
+int
+prom_key_value(struct buf *b, const char *s, size_t len, size_t slot, int twin)
+{
+    int mark = twin || ends_marked(s, len), rc = buf_addc(b, '"');
+
+    rc |= label_text(b, s, len, PROM_LABEL_MAX, &mark);
+    if (mark)
+        rc |= buf_printf(b, "~%08zx", slot);
+    return rc | buf_addc(b, '"');
 }
 
 /* ,NAME="VALUE" (without the comma for the first label of a sample). */
@@ -88,13 +109,20 @@ static int
 label(struct buf *b, int first, const char *name, const char *v, size_t len)
 {
     return (first ? 0 : buf_addc(b, ',')) | buf_adds(b, name) | buf_addc(b, '=') |
-           label_value(b, v, len, 0);
+           prom_label_value(b, v, len);
 }
 
 static int
 label_s(struct buf *b, int first, const char *name, const char *v)
 {
     return label(b, first, name, v, strlen(v));
+}
+
+/* Whether key 'name' is a twin of KEYS_OTHER: spelled like it, not in its slot ('other'). */
+static int
+twin(const char *name, size_t len, int other)
+{
+    return !other && len == sizeof(KEYS_OTHER) - 1 && memcmp(name, KEYS_OTHER, len) == 0;
 }
 
 /*
@@ -106,10 +134,9 @@ key_label(struct buf *b, const struct keyed *k, size_t slot)
 {
     size_t len;
     const char *name = keyed_name(k, slot, &len);
-    int twin = slot != keyed_other(k) && len == sizeof(KEYS_OTHER) - 1 &&
-               memcmp(name, KEYS_OTHER, len) == 0;
 
-    return buf_adds(b, ",key=") | label_value(b, name, len, twin);
+    return buf_adds(b, ",key=") |
+           prom_key_value(b, name, len, slot, twin(name, len, slot == keyed_other(k)));
 }
 
 /* The HELP and TYPE lines of family 'name'. */
@@ -283,10 +310,8 @@ alert_sample(void *arg, const struct step_alert *v)
     if (m != NULL && m->category != RULES_NONE)
         rc |= label_s(b, 0, "rarr", rules_category_name(m->category));
     if (v->key != NULL)
-        rc |=
-            buf_adds(b, ",key=") | label_value(b, v->key, v->key_len,
-                                               !v->other && v->key_len == sizeof(KEYS_OTHER) - 1 &&
-                                                   memcmp(v->key, KEYS_OTHER, v->key_len) == 0);
+        rc |= buf_adds(b, ",key=") |
+              prom_key_value(b, v->key, v->key_len, v->slot, twin(v->key, v->key_len, v->other));
     rc |= label_s(b, 0, "type", v->det != NULL ? "anomaly" : "threshold");
     for (i = 0; a != NULL && i < a->nlabels; i++)
         rc |= label_s(b, 0, a->labels[i].name, a->labels[i].value);

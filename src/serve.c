@@ -290,8 +290,8 @@ serve_answer(void *cls, struct MHD_Connection *c, const char *url, const char *m
  * Start serving on 'spec' ("PORT", "ADDR:PORT", ":PORT", "[IPv6]:PORT"; port
  * 0 takes an ephemeral port) on a thread of its own. /metrics is empty until
  * the first serve_publish(). Returns the server, to be stopped with
- * serve_stop(), or NULL with a message in 'err' (a bad spec, a bind failure,
- * out of memory).
+ * serve_stop(), or NULL with a message in 'err' (a bad spec, with errno
+ * EINVAL; a bind failure; out of memory).
  */
 struct serve *
 serve_start(const char *spec, char *err, size_t errlen)
@@ -302,8 +302,10 @@ serve_start(const char *spec, char *err, size_t errlen)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     int fd;
 
-    if (serve_parse_spec(&sp, spec, err, errlen) == -1)
+    if (serve_parse_spec(&sp, spec, err, errlen) == -1) {
+        errno = EINVAL;
         return NULL;
+    }
     if ((srv = calloc(1, sizeof(*srv))) == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;

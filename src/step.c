@@ -1249,6 +1249,7 @@ key_alerts_each(const struct step *s, size_t i, step_alert_fn fn, void *arg)
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE && rc == 0; slot = keyed_next(k, slot + 1)) {
         v.key = keyed_name(k, slot, &v.key_len);
+        v.slot = slot;
         v.other = slot == keyed_other(k);
         v.firing = key_firing(s, i, slot);
         if (s->key_alerts[i] != NULL) {

@@ -27,15 +27,18 @@
 #include "rarr/rules.h"
 #include "rarr/rules_parse.h"
 
-/* prom_label_value of 's' ('len' bytes) as a C string (static). */
+/* prom_label_value of 's' ('len' bytes), or with 'key' prom_key_value for slot 'slot' (static). */
 static const char *
-label_of(const char *s, size_t len)
+label_of(const char *s, size_t len, int key, size_t slot, int twin)
 {
     static char out[1024];
     struct buf b;
 
     buf_init(&b);
-    assert_int_equal(prom_label_value(&b, s, len), 0);
+    if (key)
+        assert_int_equal(prom_key_value(&b, s, len, slot, twin), 0);
+    else
+        assert_int_equal(prom_label_value(&b, s, len), 0);
     assert_true(b.len < sizeof(out));
     memcpy(out, b.p, b.len);
     out[b.len] = '\0';
@@ -47,40 +50,39 @@ static void
 test_prom_label_escapes(void **state)
 {
     (void)state;
-    assert_string_equal(label_of("/login", 6), "\"/login\"");
-    assert_string_equal(label_of("a\"b\\c\nd", 7), "\"a\\\"b\\\\c\\nd\"");
-    assert_string_equal(label_of("caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");
-    assert_string_equal(label_of("", 0), "\"\"");
+    assert_string_equal(label_of("/login", 6, 0, 0, 0), "\"/login\"");
+    assert_string_equal(label_of("a\"b\\c\nd", 7, 0, 0, 0), "\"a\\\"b\\\\c\\nd\"");
+    assert_string_equal(label_of("caf\xc3\xa9", 5, 0, 0, 0), "\"caf\xc3\xa9\"");
+    assert_string_equal(label_of("", 0, 0, 0, 0), "\"\"");
+    /* Rule text is never cut or marked. */
+    assert_string_equal(label_of("a\xff", 2, 0, 0, 0), "\"a\xef\xbf\xbd\"");
+    /* A key as it is, when nothing had to change. */
+    assert_string_equal(label_of("/login", 6, 1, 7, 0), "\"/login\"");
 }
 
 static void
-test_prom_label_marks_changed_and_long_values(void **state)
+test_prom_key_marks_changed_and_long_values(void **state)
 {
     char long_key[300];
-    const char *a, *b;
-    char first[64];
+    const char *a;
 
     (void)state;
-    /* Invalid UTF-8: replaced, and marked, so "a\xff" and "a\xfe" stay apart. */
-    a = label_of("a\xff", 2);
-    assert_non_null(strstr(a, "a\xef\xbf\xbd~"));
-    snprintf(first, sizeof(first), "%s", a);
-    b = label_of("a\xfe", 2);
-    assert_string_not_equal(first, b);
-    /* A NUL byte is kept as it is: it is valid UTF-8. */
-    assert_int_equal(strlen(label_of("x", 1)), 3);
-    /* Cut to PROM_LABEL_MAX bytes, marked with the hash of all of it. */
+    /* Invalid UTF-8: replaced, and marked with the slot, so "a\xff" and "a\xfe" stay apart. */
+    assert_string_equal(label_of("a\xff", 2, 1, 3, 0), "\"a\xef\xbf\xbd~00000003\"");
+    assert_string_equal(label_of("a\xfe", 2, 1, 4, 0), "\"a\xef\xbf\xbd~00000004\"");
+    /* A key that ends as a mark does is marked too: it cannot pose as another key's. */
+    assert_string_equal(label_of("a\xef\xbf\xbd~00000003", 13, 1, 9, 0),
+                        "\"a\xef\xbf\xbd~00000003~00000009\"");
+    /* A twin of __other__. */
+    assert_string_equal(label_of("__other__", 9, 1, 5, 1), "\"__other__~00000005\"");
+    /* Cut to PROM_LABEL_MAX bytes, marked. */
     memset(long_key, 'k', sizeof(long_key));
-    a = label_of(long_key, sizeof(long_key));
+    a = label_of(long_key, sizeof(long_key), 1, 0x2a, 0);
     assert_int_equal(strlen(a), 1 + PROM_LABEL_MAX + 9 + 1);
-    snprintf(first, sizeof(first), "%s", a + 1 + PROM_LABEL_MAX);
-    long_key[299] = 'z';
-    b = label_of(long_key, sizeof(long_key));
-    assert_string_not_equal(first, b + 1 + PROM_LABEL_MAX);
+    assert_string_equal(a + 1 + PROM_LABEL_MAX, "~0000002a\"");
     /* A multi-byte character is not cut in the middle. */
-    memset(long_key, 'k', sizeof(long_key));
     memcpy(long_key + PROM_LABEL_MAX - 1, "\xc3\xa9", 2);
-    a = label_of(long_key, sizeof(long_key));
+    a = label_of(long_key, sizeof(long_key), 1, 1, 0);
     assert_int_equal(a[PROM_LABEL_MAX], '~');
 }
 
@@ -174,7 +176,7 @@ test_prom_counts_values_and_alerts(void **state)
     assert_non_null(strstr(t, "rarr_matches_total{metric=\"logins\",rarr=\"retention\"} 3\n"));
     /* Per key, pending steps included; a real key spelled __other__ is marked. */
     assert_non_null(strstr(t, "rarr_matches_total{metric=\"errors\",key=\"/login\"} 1\n"));
-    assert_non_null(strstr(t, "rarr_matches_total{metric=\"errors\",key=\"__other__~"));
+    assert_non_null(strstr(t, "rarr_matches_total{metric=\"errors\",key=\"__other__~0000000"));
     assert_non_null(strstr(t, "rarr_matches_total{metric=\"errors\",key=\"__other__\"} 2\n"));
     assert_null(strstr(t, "rarr_metric_value{")); /* no step evaluated yet */
     assert_non_null(strstr(t, "rarr_alert_firing{alertname=\"logins_high\",metric=\"logins\","
@@ -252,7 +254,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prom_label_escapes),
-        cmocka_unit_test(test_prom_label_marks_changed_and_long_values),
+        cmocka_unit_test(test_prom_key_marks_changed_and_long_values),
         cmocka_unit_test(test_prom_counts_values_and_alerts),
         cmocka_unit_test(test_prom_alert_firing_is_one),
         cmocka_unit_test(test_emit_tap_gets_events_without_output),

@@ -96,6 +96,7 @@ struct step_alert {
     size_t alert;    /* index in rs->alerts; SIZE_MAX: the input-wide lines rule */
     const char *key; /* the by= key (key_len bytes); NULL: none */
     size_t key_len;
+    size_t slot;              /* the key's slot in its table */
     int other;                /* the key is KEYS_OTHER's slot */
     int firing;               /* 1 firing, else 0 */
     int64_t since_ms;         /* when it started firing */

@@ -6,12 +6,14 @@
  * An alert, when there is one, must be what Alertmanager accepts and what
  * the record said: labels an object of non-empty strings with "alertname"
  * (the record's rule) and "type" (the record's type), an annotations.summary
- * on one line, startsAt and endsAt times that read back. A label value must
- * be one Prometheus parses: quoted, valid UTF-8, no raw newline, only the
- * escapes \\, \" and \n; unescaped, it is the input's first bytes (at most
- * PROM_LABEL_MAX, each invalid byte as U+FFFD), followed by "~" and eight
- * hex digits exactly when the bytes were cut or changed. Any failure aborts,
- * after a line on stderr naming the check.
+ * on one line, startsAt and endsAt times that read back, startsAt not after
+ * endsAt. A label value must be one Prometheus parses: quoted, valid UTF-8,
+ * no raw newline, only the escapes \\, \" and \n; unescaped, it is the
+ * input (each invalid byte as U+FFFD). A key's (prom_key_value) is its
+ * first PROM_LABEL_MAX bytes at most, followed by "~" and its slot in eight
+ * hex digits exactly when the bytes were cut or changed, it is a twin of
+ * __other__ or it ends as such a mark does; an unmarked one never ends so.
+ * Any failure aborts, after a line on stderr naming the check.
  */
 #include "fuzz.h"
 
@@ -38,9 +40,6 @@
 /* The "now" of every alert: 2026-05-04T10:00:00Z. */
 #define NOW_MS 1777888800000
 
-/* The unescaped bytes of a label value at most: every kept byte invalid (3 bytes each), a mark. */
-#define LABEL_MAX (3 * PROM_LABEL_MAX + 9)
-
 /* Whether the string 't' is a time clock_parse_rfc3339 reads back. */
 static int
 time_ok(const char *t)
@@ -48,6 +47,16 @@ time_ok(const char *t)
     int64_t ms;
 
     return t != NULL && clock_parse_rfc3339(t, strlen(t), &ms) == 0;
+}
+
+/* The time 't' (one time_ok accepts) in milliseconds. */
+static int64_t
+time_of(const char *t)
+{
+    int64_t ms = 0;
+
+    clock_parse_rfc3339(t, strlen(t), &ms);
+    return ms;
 }
 
 /* Check the alert 'a' amsend_alert made of the record 'rec' ('len' bytes). */
@@ -80,18 +89,40 @@ check_alert(const json_t *a, const char *rec, size_t len)
     CHECK(memchr(summary, '\n', json_string_length(json_object_get(ann, "summary"))) == NULL);
     CHECK(time_ok(json_string_value(json_object_get(a, "startsAt"))));
     CHECK(time_ok(json_string_value(json_object_get(a, "endsAt"))));
+    CHECK(time_of(json_string_value(json_object_get(a, "startsAt"))) <=
+          time_of(json_string_value(json_object_get(a, "endsAt"))));
     json_decref(r);
 }
 
-/* Check the label value 'b' that prom_label_value wrote for 's' ('len' bytes). */
+/* Whether 's' ends as prom_key_value's mark does: '~' and eight lowercase hex digits. */
+static int
+ends_marked(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len < 9 || s[len - 9] != '~')
+        return 0;
+    for (i = len - 8; i < len; i++)
+        if (strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/*
+ * Check the label value 'b' written for 's' ('len' bytes): by
+ * prom_label_value ('max' 0: all of it, never marked), or by prom_key_value
+ * for 'slot' (at most 'max' bytes; marked "~%08zx" when cut, changed, a
+ * 'twin' or ending as a mark does).
+ */
 static void
-check_label(const struct buf *b, const char *s, size_t len)
+check_label(const struct buf *b, const char *s, size_t len, size_t max, size_t slot, int twin)
 {
     const unsigned char *u = (const unsigned char *)s;
-    char plain[LABEL_MAX + 1], want[LABEL_MAX];
+    char *plain = malloc(b->len + 1), *want = malloc(3 * len + 16);
     size_t i, n, kept = 0, nplain = 0, nwant = 0;
-    int mark = 0;
+    int mark = max > 0 && (twin || ends_marked(s, len));
 
+    CHECK(plain != NULL && want != NULL);
     /* As Prometheus reads it: quotes around escaped, valid UTF-8. */
     CHECK(b->len >= 2 && b->p[0] == '"' && b->p[b->len - 1] == '"');
     CHECK(utf8_valid(b->p, b->len));
@@ -106,20 +137,19 @@ check_label(const struct buf *b, const char *s, size_t len)
             CHECK(c == '\\' || c == '"' || c == 'n');
             c = c == 'n' ? '\n' : c;
         }
-        CHECK(nplain < LABEL_MAX);
         plain[nplain++] = c;
     }
-    /* What it should say: the first bytes, PROM_LABEL_MAX at most, whole sequences only. */
+    /* What it should say: the first bytes ('max' at most), whole sequences only. */
     for (i = 0; i < len; i += n) {
         n = utf8_len(u + i, len - i);
-        if (kept + (n ? n : 1) > PROM_LABEL_MAX) {
+        if (max > 0 && kept + (n ? n : 1) > max) {
             mark = 1;
             break;
         }
         if (n == 0) {
             memcpy(want + nwant, "\xef\xbf\xbd", 3);
             nwant += 3;
-            mark = 1;
+            mark = max > 0;
             n = 1;
         } else {
             memcpy(want + nwant, s + i, n);
@@ -127,17 +157,16 @@ check_label(const struct buf *b, const char *s, size_t len)
         }
         kept += n;
     }
-    CHECK(kept <= PROM_LABEL_MAX);
-    if (mark) { /* "~" and eight lowercase hex digits */
-        CHECK(nplain == nwant + 9);
-        CHECK(plain[nwant] == '~');
-        for (i = nwant + 1; i < nplain; i++)
-            CHECK(strchr("0123456789abcdef", plain[i]) != NULL && plain[i] != '\0');
-    } else {
-        CHECK(nplain == nwant);
+    if (mark) {
+        nwant += (size_t)snprintf(want + nwant, 16, "~%08zx", slot);
+        CHECK(ends_marked(want, nwant));
     }
+    CHECK(nplain == nwant);
     CHECK(memcmp(plain, want, nwant) == 0);
-    CHECK(b->len <= LABEL_MAX + 2);
+    /* What is not marked does not end as a mark does: the two kinds never meet. */
+    CHECK(max == 0 || mark || !ends_marked(plain, nplain));
+    free(plain);
+    free(want);
 }
 
 int
@@ -153,7 +182,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     buf_init(&b);
     CHECK(prom_label_value(&b, rec, size) == 0);
-    check_label(&b, rec, size);
+    check_label(&b, rec, size, 0, 0, 0);
+    b.len = 0;
+    CHECK(prom_key_value(&b, rec, size, size * 7919, (int)(size & 1)) == 0);
+    check_label(&b, rec, size, PROM_LABEL_MAX, size * 7919, (int)(size & 1));
     buf_fini(&b);
     return 0;
 }
