@@ -196,8 +196,8 @@ test_amsend_alert_other_records_are_ignored(void **state)
         "{\"type\":\"threshold\",\"time\":\"2026-12-07T01:02:00Z\",\"state\":\"firing\"}",
         "{\"type\":\"threshold\",\"time\":\"yesterday\",\"state\":\"firing\",\"rule\":\"r\"}",
         "{\"state\":\"firing\",\"time\":\"2026-12-07T01:02:00Z\",\"rule\":\"r\"}",
-        "{\"type\":\"anomaly\",\"time\":\"2026-12-07T01:02:00Z\",\"state\":\"pending\","
-        "\"rule\":\"r\"}",
+        ("{\"type\":\"anomaly\",\"time\":\"2026-12-07T01:02:00Z\",\"state\":\"pending\","
+         "\"rule\":\"r\"}"),
         "[1,2]",
         "garbage",
         "",
