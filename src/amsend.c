@@ -1027,6 +1027,7 @@ am_init(struct amsend *am, size_t n, const struct amsend_opts *opt)
                   pthread_cond_init(&am->cond, &ca) == 0;
     pthread_condattr_destroy(&ca);
     if (!am->cond_ok || (am->peers = calloc(n, sizeof(am->peers[0]))) == NULL ||
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): a table of pointers */
         (am->tab = calloc(AMSEND_MAX_ALERTS, sizeof(am->tab[0]))) == NULL)
         return -1;
     return 0;

@@ -767,9 +767,12 @@ main(int argc, char **argv)
     const char *gap = getenv("RARR_SAVE_GAP_MS");
     int first;
 
-    if ((run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths))) == NULL ||
-        (cli.am_urls = calloc((size_t)argc, sizeof(*cli.am_urls))) == NULL) {
+    run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths));
+    cli.am_urls = calloc((size_t)argc, sizeof(*cli.am_urls));
+    if (run.rule_paths == NULL || cli.am_urls == NULL) {
         fputs("rarr: out of memory\n", stderr);
+        free(run.rule_paths);
+        free(cli.am_urls);
         return RARR_EXIT_FAIL;
     }
     first = parse_options(argc, argv, &opt, &cli, &run);

@@ -68,7 +68,7 @@ serve_excerpt(char *out, size_t outlen, const char *spec)
 {
     size_t i;
 
-    for (i = 0; spec[i] != '\0' && i < 64 && i + 1 < outlen; i++)
+    for (i = 0; i < 64 && i + 1 < outlen && spec[i] != '\0'; i++)
         out[i] = spec[i] >= 0x20 && spec[i] < 0x7f ? spec[i] : '?';
     out[i] = '\0';
 }
