@@ -515,11 +515,12 @@ alert_json(const struct step *s, size_t i, struct buf *b)
 static json_t *
 clock_json(const struct step *s)
 {
-    return json_pack("{sIsIsIsIsIsIsisbsI}", "max_ts", (json_int_t)s->max_ts, "next_step",
+    return json_pack("{sIsIsIsIsIsIsisbsIsI}", "max_ts", (json_int_t)s->max_ts, "next_step",
                      (json_int_t)s->next_step, "horizon", (json_int_t)s->horizon, "pending_max",
                      (json_int_t)s->pending_max, "zero_run", (json_int_t)s->zero_run, "idle_run",
                      (json_int_t)s->idle_run, "tz_min", s->tz_min, "evaluated", s->evaluated,
-                     "written_to", (json_int_t)s->next_step);
+                     "written_to", (json_int_t)s->next_step, "first_step",
+                     (json_int_t)s->first_step);
 }
 
 /* The input-wide detector and the lines of its pending steps. */
@@ -1134,6 +1135,28 @@ find_saved(const json_t *list, const char *key, const char *value, unsigned char
     return NULL;
 }
 
+/*
+ * The start of the first step evaluated, which below= alerts wait on (a
+ * state from before it was saved: long enough ago). Returns 0, or -1 when
+ * it cannot be one.
+ */
+static int
+restore_first_step(struct step *s, const json_t *c)
+{
+    int64_t v;
+
+    if (json_object_get(c, "first_step") == NULL) {
+        s->first_step = s->evaluated ? INT64_MIN : INT64_MAX;
+        return 0;
+    }
+    if (get_int(c, "first_step", &v) == -1)
+        return -1;
+    if (v != INT64_MAX && v != INT64_MIN && (v % s->opt.step_ms != 0 || v > s->next_step))
+        return -1;
+    s->first_step = v;
+    return 0;
+}
+
 static int
 restore_clock(struct step *s, const json_t *c)
 {
@@ -1168,7 +1191,7 @@ restore_clock(struct step *s, const json_t *c)
     s->written_to = v[6];
     s->idle_run = v[7];
     s->restored = 1;
-    return 0;
+    return restore_first_step(s, c);
 }
 
 /*

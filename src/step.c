@@ -361,6 +361,7 @@ step_new(const struct ruleset *rs, const struct step_opts *opt, struct emit *em)
     s->line_step = INT64_MIN / 2; /* no step cached */
     s->horizon = INT64_MIN;
     s->written_to = INT64_MIN;
+    s->first_step = INT64_MAX;
     if (alloc_arrays(s) == -1 || setup_windows(s) == -1)
         goto fail;
     for (i = 0; i < rs->nalerts; i++)
@@ -490,6 +491,7 @@ step_reset(struct step *s)
     s->max_ts = s->next_step = s->zero_run = s->idle_run = 0;
     s->tz_min = 0;
     s->pending_max = s->horizon = s->written_to = INT64_MIN;
+    s->first_step = INT64_MAX;
 }
 
 /* The pending ring's row of the step starting at 'step_start'. */
@@ -644,6 +646,8 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
     }
     s->zero_run = all_zero ? s->zero_run + 1 : 0;
     s->evaluated = 1;
+    if (s->first_step == INT64_MAX)
+        s->first_step = start;
     for (i = 0; i < rs->nmetrics; i++) {
         const struct rules_metric *m = &rs->metrics[i];
 
@@ -797,6 +801,25 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
 }
 
 /*
+ * Whether threshold alert 'a' can judge its window at the step ending 't'.
+ * A below= alert on a count, a sum or a number of distinct values waits
+ * until the window lies wholly after the start of the first step
+ * evaluated: before, the time before the first event would read as zeros,
+ * and a metric whose first line came a minute after the others' would fire
+ * at once. A part of a window only counts less, so an above= alert judges
+ * it at once; a ratio or a quantile is not a sum of its steps.
+ */
+static int
+window_covered(const struct step *s, const struct rules_alert *a, int64_t t)
+{
+    enum rules_kind kind = s->rs->metrics[a->metric].kind;
+
+    if (a->above || kind == RULES_RATIO || kind == RULES_QUANTILE || s->first_step == INT64_MIN)
+        return 1;
+    return s->first_step != INT64_MAX && t - a->window_ms >= s->first_step;
+}
+
+/*
  * Threshold alert 'i' on a metric with keys at the step ending 't': one
  * state machine per key, whose records carry the key. A key's runs while
  * its window holds a line, or until it has resolved.
@@ -817,7 +840,7 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
         if (!key_live(s, a->metric, slot) && ka[slot].state == ALERT_OK)
             continue;
         v = key_value(s, a->metric, slot, s->view_a[i], s->view_b[i], &defined);
-        ev = alert_step(&ka[slot], a, t, v, defined && !s->silent);
+        ev = alert_step(&ka[slot], a, t, v, defined && !s->silent && window_covered(s, a, t));
         if (ev == ALERT_NONE)
             continue;
         name = keyed_name(k, slot, &len);
@@ -907,7 +930,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
         v = window_sum(&s->win[a->metric], s->view_a[i]);
     }
     /* While the input is silent its zeros say nothing: the alert holds (one "input" record). */
-    ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent);
+    ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent && window_covered(s, a, t));
     s->alert_value[i] = v;
     s->alert_defined[i] = (unsigned char)defined;
     if (ev != ALERT_NONE && event_begin(s, o, s->alerts[i].restored, &saved)) {

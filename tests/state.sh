@@ -11,15 +11,9 @@ set -u
 rarr=$1
 loggen=$(dirname "$rarr")/loggen
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
+# shellcheck source=tests/check.sh
+. tests/check.sh
+trap 'pkill -P $$ 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 wait_for() {
     local n=$(($1 * 10))
     shift
@@ -280,5 +274,16 @@ check "corrupt state: replaced by a good one at exit" \
 check "unwritable state: exit 1 before reading" [ $? = 1 ]
 check "unwritable state: said so" grep -q 'cannot save state' "$tmp/w.err"
 
-echo "state.sh: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+# A below= alert waits until its window lies after the first step, also
+# across a restart: the state keeps where the first run's first step was
+# (without it, the part after a cut at line 5 would fire at 10:02).
+fw=tests/e2e/alert-below-first-window/stdin
+"$rarr" -r fixtures/rules/first-window.rarr --lateness 0s "$fw" >"$tmp/fw.whole"
+for cut in 5 8 14; do
+    replay_cut fixtures/rules/first-window.rarr "$fw" "$cut" "$tmp/fw.$cut" "$tmp/fw.err" --lateness 0s
+    check "first window, cut after line $cut: the records of one run" cmp -s "$tmp/fw.whole" "$tmp/fw.$cut"
+done
+check "first window: the state says where the first step was" \
+    grep -q '"first_step":1777888800000' "$tmp/state"
+
+done_checks state.sh

@@ -62,6 +62,8 @@ struct step {
     int64_t idle_run;    /* steps in a row without a line (with anomaly rules) */
     int64_t quiet_idle;  /* steps without a line before a gap may be skipped */
     int64_t written_to;  /* steps before this were written by the run that saved the state */
+    int64_t first_step;  /* start of the first step evaluated (INT64_MAX: none yet; INT64_MIN:
+                            before a state that did not say) */
 
     size_t npending;   /* rows of the pending ring: steps that can still get lines */
     int64_t line_step; /* the step of the last line applied, and its row */
