@@ -1175,3 +1175,10 @@ amsend_free(struct amsend *am)
         curl_global_cleanup();
     free(am);
 }
+
+/* The version of libcurl the sender runs with ("7.88.1"). */
+const char *
+amsend_library(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version;
+}

@@ -31,6 +31,7 @@ emit_init(struct emit *e, int fd)
     e->tap_arg = NULL;
     e->events = 0;
     e->metrics = 0;
+    e->fired = 0;
     e->time.valid = 0;
     e->dur.valid = 0;
     e->urgent = 0;
@@ -311,11 +312,12 @@ put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
 }
 
 /*
- * An event record was written from 'start' on: hand it to the tap, and keep
- * it for the output only when event records go there. Returns 0 or -1.
+ * An event record ('firing' or not) was written from 'start' on: hand it to
+ * the tap, and keep it for the output only when event records go there.
+ * Returns 0 or -1.
  */
 static int
-event_end(struct emit *e, size_t start, int rc)
+event_end(struct emit *e, size_t start, int rc, int firing)
 {
     if (rc == 0 && e->tap != NULL && e->tap(e->tap_arg, e->out.p + start, e->out.len - start) == -1)
         rc = -1;
@@ -324,6 +326,7 @@ event_end(struct emit *e, size_t start, int rc)
         return rc ? -1 : 0;
     }
     e->events++;
+    e->fired += firing != 0;
     e->urgent = 1;
     return rc ? -1 : 0;
 }
@@ -355,7 +358,7 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
                    &(struct fill){firing ? "firing" : "resolved", m->name, a->rule, key, NULL,
                                   key_len, v, a->threshold, NAN, NAN, NAN, a->window_ms});
     rc |= buf_add(b, "}\n", 2);
-    return event_end(e, start, rc);
+    return event_end(e, start, rc, firing);
 }
 
 /*
@@ -448,7 +451,7 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                                   key_len, ev->value, NAN, ev->expected, ev->lower, ev->upper,
                                   ev->window_ms});
     rc |= buf_add(b, "}\n", 2);
-    return event_end(e, start, rc);
+    return event_end(e, start, rc, ev->fired > 0);
 }
 
 /*
@@ -488,7 +491,7 @@ emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r)
         rc |= buf_addc(b, '}');
     }
     rc |= buf_add(b, "}\n", 2);
-    return event_end(e, start, rc);
+    return event_end(e, start, rc, 0);
 }
 
 /*

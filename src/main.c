@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "rarr/amsend.h"
+#include "rarr/match.h"
 #include "rarr/clock.h"
 #include "rarr/diag.h"
 #include "rarr/emit.h"
@@ -29,19 +32,23 @@
 #include "rarr/report.h"
 #include "rarr/rules.h"
 #include "rarr/rules_parse.h"
+#include "rarr/ruletest.h"
 #include "rarr/serve.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
 #endif
 
-/* The exit statuses: success, a runtime failure, a usage or rule error. */
-enum { RARR_EXIT_OK = 0, RARR_EXIT_FAIL = 1, RARR_EXIT_USAGE = 2 };
+/* The exit statuses: success, a runtime failure, a usage or rule error, an alert fired (with
+ * --fail-on-alert). */
+enum { RARR_EXIT_OK = 0, RARR_EXIT_FAIL = 1, RARR_EXIT_USAGE = 2, RARR_EXIT_FIRED = 3 };
 
 /* What the run holds: the rules in force and their pipeline, swapped on SIGHUP. */
 struct run {
     const char **rule_paths;
     int nrules;
+    const char **rule_texts; /* -e: rule lines given on the command line */
+    int ntexts;
     const char *time_field;
     struct ruleset *rs;
     struct pipeline *p;
@@ -70,10 +77,13 @@ enum {
     OPT_ALERTMANAGER,
     OPT_LISTEN,
     OPT_PROM_TEXTFILE,
+    OPT_FAIL_ON_ALERT,
 };
 
 static const struct option longopts[] = {
     {"rules", required_argument, NULL, 'r'},
+    {"rule", required_argument, NULL, 'e'},
+    {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
     {"format", required_argument, NULL, 'f'},
     {"emit", required_argument, NULL, OPT_EMIT},
     {"step", required_argument, NULL, OPT_STEP},
@@ -106,7 +116,9 @@ usage(FILE *fp)
           "            [--lateness dur] [--clock clock] [--time-field name] [--tz zone] [--check]\n"
           "            [--explain] [--stats] [--report file] [--silence dur] [--state file]\n"
           "            [--alertmanager url]... [--listen [addr:]port] [--prom-textfile file]\n"
-          "            [file ...]\n",
+          "            [-e rule]... [--fail-on-alert]\n"
+          "            [file ...]\n"
+          "       rarr test [-v] path ...\n",
           fp);
 }
 
@@ -118,6 +130,7 @@ help(void)
         "\nReads web access logs or JSON events (the files, or standard input) and writes\n"
         "business-metric alerts as NDJSON on standard output.\n\n"
         "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
+        "  -e, --rule TEXT       a rule line, as in a rule file (repeatable; no built-in rules)\n"
         "  -f, --format FMT      " RECORD_FORMAT_LIST " (default auto)\n"
         "      --emit WHAT       alerts, metrics or all (default alerts)\n"
         "      --step DUR        evaluation step and bucket size (default 1m)\n"
@@ -131,7 +144,8 @@ help(void)
         "      --match-limit N   PCRE2 match limit of each regex run (default 1000000)\n"
         "      --depth-limit N   PCRE2 depth limit of each regex run (default 10000)\n"
         "      --check           load the rules, print what they define, exit\n"
-        "      --explain         print for each line which metrics matched and why not\n"
+        "      --explain         an NDJSON record per line: which metrics matched, and why not\n"
+        "      --fail-on-alert   exit 3 when an alert fired (for CI)\n"
         "      --stats           print input statistics to standard error at exit\n"
         "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
         "      --alertmanager URL\n"
@@ -379,30 +393,38 @@ write_report(const struct report *rep, const char *path)
 }
 
 /*
- * Load the rule files in 'paths' (the built-in rules when 'n' is 0) and
- * finish them for the step; '*time_field_out' gets the --time-field's field
- * number. Returns the ruleset, or NULL after printing the located error.
+ * Load the rule files of 'run' and its -e rule lines (the built-in rules
+ * when there are neither) and finish them for the step; '*time_field_out'
+ * gets the --time-field's field number. Returns the ruleset, or NULL after
+ * printing the located error.
  */
 static struct ruleset *
-load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
-           size_t *time_field_out)
+load_rules(const struct run *run, int64_t step_ms, size_t *time_field_out)
 {
+    const char **paths = run->rule_paths, *time_field = run->time_field;
     struct ruleset *rs = rules_new();
+    char name[32];
     struct diag d;
-    int rc = 0, i;
+    int rc = 0, i, n = run->nrules;
 
     memset(&d, 0, sizeof(d)); /* errors are added to it */
     if (rs == NULL) {
         fputs("rarr: out of memory\n", stderr);
         return NULL;
     }
-    if (n == 0)
+    if (n == 0 && run->ntexts == 0)
         rc = rules_parse(rs, "default.rarr (built-in)", rarr_default_rules, rarr_default_rules_len,
                          &d);
     /* Every file is read, and finished, even after errors: all of them are told at once. */
     for (i = 0; i < n; i++)
         if (rules_load_path(rs, paths[i], &d) == -1)
             rc = -1;
+    for (i = 0; i < run->ntexts; i++) {
+        /* Errors are placed as "-e:1:7", or "-e#2:1:7" for the second of several. */
+        snprintf(name, sizeof(name), run->ntexts == 1 ? "-e" : "-e#%d", i + 1);
+        if (rules_parse(rs, name, run->rule_texts[i], strlen(run->rule_texts[i]), &d) == -1)
+            rc = -1;
+    }
     if (rc == 0 && time_field != NULL &&
         (*time_field_out = rules_field(rs, time_field)) == SIZE_MAX) {
         diag_set(&d, NULL, 0, 0, "out of memory");
@@ -417,7 +439,7 @@ load_rules(const char **paths, int n, const char *time_field, int64_t step_ms,
     }
     if (rs->nmetrics == 0)
         fprintf(stderr, "rarr: %s: warning: no metric is defined; nothing will be counted\n",
-                n == 1 ? paths[0] : "the rule files");
+                n == 1 && run->ntexts == 0 ? paths[0] : "the rules");
     return rs;
 }
 
@@ -438,8 +460,7 @@ reload(struct run *run)
         fputs("rarr: SIGHUP: rules are not reloaded while a --report is written\n", stderr);
         return;
     }
-    if ((rs = load_rules(run->rule_paths, run->nrules, run->time_field, opt.step_ms,
-                         &opt.time_field)) == NULL) {
+    if ((rs = load_rules(run, opt.step_ms, &opt.time_field)) == NULL) {
         fputs("rarr: SIGHUP: the rules in force stay in force\n", stderr);
         return;
     }
@@ -461,7 +482,7 @@ struct cli {
     const char *clock, *report, *listen, *textfile;
     const char **am_urls; /* --alertmanager, in order */
     int nam;
-    int check, stats, quiet, verbose;
+    int check, stats, quiet, verbose, fail_on_alert;
 };
 
 /*
@@ -485,9 +506,21 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
     case 'r':
         run->rule_paths[run->nrules++] = arg;
         break;
-    case 'V':
-        printf("rarr %s\n", RARR_VERSION);
+    case 'e':
+        run->rule_texts[run->ntexts++] = arg;
+        break;
+    case OPT_FAIL_ON_ALERT:
+        cli->fail_on_alert = 1;
+        break;
+    case 'V': {
+        char pcre[64];
+        int jit = match_library(pcre, sizeof(pcre));
+
+        printf("rarr %s (PCRE2 %s, JIT %s; jansson %s, libcurl %s, libmicrohttpd %s)\n",
+               RARR_VERSION, pcre, jit ? "on" : "off", JANSSON_VERSION, amsend_library(),
+               serve_library());
         exit(RARR_EXIT_OK);
+    }
     case 'v':
         cli->verbose = opt->verbose = 1;
         break;
@@ -569,7 +602,7 @@ parse_options(int argc, char **argv, struct pipeline_opts *opt, struct cli *cli,
     int ch;
 
     opterr = 0; /* unknown options are told here, with "did you mean" */
-    while ((ch = getopt_long(argc, argv, ":f:hqr:Vv", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":e:f:hqr:Vv", longopts, NULL)) != -1) {
         if (ch == '?' || ch == ':') {
             /* A short option is in optopt; a long one is the word getopt stopped at. */
             char shortopt[3] = {'-', (char)optopt, '\0'};
@@ -767,11 +800,16 @@ main(int argc, char **argv)
     const char *gap = getenv("RARR_SAVE_GAP_MS");
     int first;
 
+    /* `rarr test PATH...` runs rule tests (docs/ruletest.md); `rarr ./test` reads a file. */
+    if (argc > 1 && strcmp(argv[1], "test") == 0)
+        return ruletest_main(argc - 1, argv + 1);
     run.rule_paths = calloc((size_t)argc, sizeof(*run.rule_paths));
+    run.rule_texts = calloc((size_t)argc, sizeof(*run.rule_texts));
     cli.am_urls = calloc((size_t)argc, sizeof(*cli.am_urls));
-    if (run.rule_paths == NULL || cli.am_urls == NULL) {
+    if (run.rule_paths == NULL || run.rule_texts == NULL || cli.am_urls == NULL) {
         fputs("rarr: out of memory\n", stderr);
         free(run.rule_paths);
+        free(run.rule_texts);
         free(cli.am_urls);
         return RARR_EXIT_FAIL;
     }
@@ -779,8 +817,7 @@ main(int argc, char **argv)
     argc -= first;
     argv += first;
     emit_init(&em, STDOUT_FILENO);
-    if ((run.rs = load_rules(run.rule_paths, run.nrules, run.time_field, opt.step_ms,
-                             &opt.time_field)) == NULL) {
+    if ((run.rs = load_rules(&run, opt.step_ms, &opt.time_field)) == NULL) {
         run.status = RARR_EXIT_USAGE;
         goto done;
     }
@@ -817,6 +854,9 @@ main(int argc, char **argv)
         goto done;
     }
     finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &cli, rep);
+    /* For CI: a replay in which an alert fired fails (when nothing else did). */
+    if (cli.fail_on_alert && run.status == RARR_EXIT_OK && em.fired > 0)
+        run.status = RARR_EXIT_FIRED;
     if (pr.shown)
         fputs("\r\033[K", stderr);
     if (cli.stats)
@@ -828,6 +868,7 @@ done:
     emit_fini(&em);
     rules_free(run.rs);
     free(run.rule_paths);
+    free(run.rule_texts);
     free(cli.am_urls);
     return run.status;
 }

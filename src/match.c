@@ -524,3 +524,20 @@ match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64
     }
     return -1;
 }
+
+/*
+ * The PCRE2 library rarr runs with: its version into 'version' ('size'
+ * bytes, at least 32), and whether it can compile regexes to machine code
+ * (returns 1 for JIT, else 0).
+ */
+int
+match_library(char *version, size_t size)
+{
+    char v[64] = "unknown";
+    uint32_t jit = 0;
+
+    pcre2_config(PCRE2_CONFIG_VERSION, v);
+    pcre2_config(PCRE2_CONFIG_JIT, &jit);
+    snprintf(version, size, "%s", v);
+    return jit != 0;
+}

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "rarr/clock.h"
+#include "rarr/explain.h"
 #include "rarr/hold.h"
 #include "rarr/input_clf.h"
 #include "rarr/input_json.h"
@@ -95,6 +96,7 @@ struct pipeline {
     enum record_format stretch_guess; /* what the failed lines looked like */
 
     uint64_t lines, empty, headers, parsed;
+    struct explain *ex;       /* --explain; NULL: none */
     uint64_t *matches;        /* [nmetrics] */
     double *sums;             /* [nmetrics] what the lines added (a count's: its matches) */
     uint64_t *sum_skipped;    /* [nmetrics] sum= values that were not numbers, or out of range */
@@ -243,6 +245,8 @@ pipeline_new(const struct ruleset *rs, const struct pipeline_opts *opt, struct e
     if (p->line_value == NULL || p->hits == NULL || p->matches == NULL || p->sums == NULL ||
         p->sum_skipped == NULL || p->line_key == NULL || p->keys_said == NULL)
         goto oom;
+    if (opt->explain && (p->ex = explain_new(rs)) == NULL)
+        goto oom;
     if ((p->mt = match_new(rs, opt->match_limit, opt->depth_limit)) == NULL ||
         record_init(&p->rec, rs->fields, rs->nfields) == -1 || (p->step = new_step(p)) == NULL)
         goto oom;
@@ -267,6 +271,7 @@ pipeline_free(struct pipeline *p)
     free(p->keys_said);
     free(p->hits);
     free(p->matches);
+    explain_free(p->ex);
     free(p->sums);
     free(p->sum_skipped);
     hold_fini(&p->fmt_hold);
@@ -308,9 +313,8 @@ skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
      size_t len)
 {
     diag_bad_line(&p->bad, src, lineno, why, line, len);
-    if (p->opt.explain)
-        buf_printf(&p->em->out, "%s:%llu: skipped: %s\n", src, (unsigned long long)lineno,
-                   diag_reason_name(why));
+    if (p->ex != NULL)
+        explain_skipped(p->ex, &p->em->out, src, lineno, why, line, len);
     return 0;
 }
 
@@ -403,47 +407,6 @@ parse(struct pipeline *p, const char *line, size_t len, enum diag_reason *why)
         r->has_ts = 1;
     *why = DIAG_NO_TIME;
     return 0;
-}
-
-/* --explain: each metric's verdict on the line, and the condition that decided a miss. */
-static void
-explain(struct pipeline *p, const char *src, uint64_t lineno)
-{
-    const struct ruleset *rs = p->rs;
-    struct buf *b = &p->em->out;
-    char t[RARR_TIME_MAX], why[DIAG_DETAIL_MAX];
-    size_t i, failed = 0;
-
-    clock_format_time(p->rec.ts_ms, t);
-    buf_printf(b, "%s:%llu: %s %s\n", src, (unsigned long long)lineno,
-               record_format_name(p->format), t);
-    for (i = 0; i < rs->nmetrics; i++) {
-        const struct rules_metric *m = &rs->metrics[i];
-        const struct rules_cond *c;
-        enum match_result res;
-        struct slice v;
-
-        if (m->kind == RULES_RATIO)
-            continue;
-        if ((res = match_metric(p->mt, m, &p->rec, &failed)) == MATCH_YES) {
-            buf_printf(b, "  %s: matched", m->name);
-            if (m->by_field != SIZE_MAX) {
-                v = record_get(&p->rec, m->by_field);
-                buf_adds(b, ", key ");
-                emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
-            }
-            buf_addc(b, '\n');
-            continue;
-        }
-        c = &m->conds[failed];
-        v = record_get(&p->rec, c->field);
-        if (res == MATCH_ERROR)
-            match_error(p->mt, why, sizeof(why));
-        buf_printf(b, "  %s: %s: %s%s'%s' on ", m->name, res == MATCH_ERROR ? why : "no match",
-                   rs->fields[c->field].name, rules_op_name(c->op), c->text);
-        emit_json_string(b, v.p, v.len > 200 ? 200 : v.len);
-        buf_addc(b, '\n');
-    }
 }
 
 /*
@@ -776,8 +739,6 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
     long n = match_hits(p, src, lineno), j;
     int rc;
 
-    if (p->opt.explain)
-        explain(p, src, lineno);
     if (n < 0) {
         record_end(r);
         return skip(p, src, lineno,
@@ -785,6 +746,9 @@ apply(struct pipeline *p, const char *src, uint64_t lineno, int64_t ts)
                                                                              : DIAG_MATCH_ERROR,
                     r->line.p, r->line.len);
     }
+    if (p->ex != NULL && explain_line(p->ex, &p->em->out, p->mt, r, src, lineno,
+                                      record_format_name(p->format)) == -1)
+        return -1;
     p->parsed++;
     if (!step_started(p->step) || ts > step_newest(p->step))
         p->max_src = src;
@@ -997,6 +961,8 @@ pipeline_finish(struct pipeline *p)
     if (step_finish(p->step) == -1)
         rc = -1;
     diag_bad_finish(&p->bad);
+    if (p->ex != NULL && explain_summary(p->ex, &p->em->out) == -1)
+        rc = -1;
     if (p->opt.diag == NULL)
         diag_bad_late_advice(&p->bad, p->opt.log); /* lines lost: said even with -q */
     if (flush(p) == -1)

@@ -17,12 +17,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "rarr/diag.h"
 #include "rarr/emit.h"
 #include "rarr/keyed.h"
+#include "rarr/match.h"
 #include "rarr/rules.h"
 #include "rarr/step.h"
 
@@ -172,11 +170,9 @@ metric_labels(struct buf *b, const char *name, const struct rules_metric *m)
 static int
 build_info(struct buf *b)
 {
-    char pcre[64] = "unknown";
-    uint32_t jit = 0;
+    char pcre[64];
+    int jit = match_library(pcre, sizeof(pcre));
 
-    pcre2_config(PCRE2_CONFIG_VERSION, pcre);
-    pcre2_config(PCRE2_CONFIG_JIT, &jit);
     return family(b, "rarr_build_info", "gauge",
                   "rarr's version, the PCRE2 library's, and whether PCRE2's JIT is there.") |
            buf_adds(b, "rarr_build_info{") | label_s(b, 1, "version", RARR_VERSION) |

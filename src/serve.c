@@ -391,3 +391,10 @@ serve_stop(struct serve *srv)
     free(srv->text);
     free(srv);
 }
+
+/* The version of libmicrohttpd the server runs with ("0.9.75"). */
+const char *
+serve_library(void)
+{
+    return MHD_get_version();
+}

@@ -38,5 +38,6 @@ void amsend_stats(struct amsend *am, struct amsend_stats *st);
 void amsend_free(struct amsend *am);
 json_t *amsend_alert(const char *rec, size_t len, int64_t now_ms, int64_t resend_ms);
 int amsend_url(const char *url, char *out, size_t outlen, char *err, size_t errlen);
+const char *amsend_library(void);
 
 #endif

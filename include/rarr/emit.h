@@ -19,6 +19,7 @@ struct emit {
     emit_tap_fn tap; /* NULL: none */
     void *tap_arg;
     uint64_t events;  /* threshold and anomaly records written */
+    uint64_t fired;   /* of those, firing ones */
     uint64_t metrics; /* metric records written */
     int urgent;       /* an event is queued: flush after this line */
     struct emit_text {

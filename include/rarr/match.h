@@ -20,5 +20,6 @@ long match_line(struct matcher *mt, struct record *r, size_t *out);
 int match_scoped(const struct matcher *mt, size_t metric);
 int match_error(const struct matcher *mt, char *msg, size_t size);
 int match_time(struct matcher *mt, const struct ruleset *rs, struct record *r, int64_t *ts_ms);
+int match_library(char *version, size_t size);
 
 #endif

@@ -11,5 +11,6 @@ unsigned serve_port(const struct serve *srv);
 const char *serve_address(const struct serve *srv);
 int serve_publish(struct serve *srv, const char *text, size_t len);
 void serve_stop(struct serve *srv);
+const char *serve_library(void);
 
 #endif
