@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rarr/detect.h"
 #include "rarr/rules.h"
 
 struct report;
@@ -17,6 +18,10 @@ int report_step(struct report *r, int64_t t_ms, const double *metric_values,
 int report_key(struct report *r, size_t metric, const char *key, size_t len, double v, int defined);
 int report_event(struct report *r, size_t alert, int64_t t_ms, int firing, const char *key,
                  size_t len);
+int report_band(struct report *r, size_t alert, int64_t t_ms, const struct detect_event *dev,
+                const char *key, size_t len);
+void report_live(struct report *r, int live);
 int report_write(const struct report *r, FILE *fp);
+int report_save(const struct report *r, const char *path);
 
 #endif
