@@ -254,6 +254,29 @@ describe(struct buf *b, const json_t *rec, const char *name, const char *member)
 }
 
 /*
+ * "; related: dashboard_views 4 (usual 16.25, -75%), ...": what else moved
+ * (a firing record's "related"), for the description.
+ */
+static int
+describe_related(struct buf *b, const json_t *related)
+{
+    const json_t *r;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < json_array_size(related); i++) {
+        r = json_array_get(related, i);
+        if (rec_str(r, "metric") == NULL)
+            continue;
+        rc |= buf_adds(b, i == 0 ? "; related: " : ", ") | buf_adds(b, rec_str(r, "metric")) |
+              add_num(b, " ", rec_num(r, "value")) | add_num(b, " (usual ", rec_num(r, "usual")) |
+              add_num(b, ", ", rec_num(r, "change") * 100) |
+              buf_adds(b, isnan(rec_num(r, "change")) ? ")" : "%)");
+    }
+    return rc;
+}
+
+/*
  * The longer description: everything the record says, in one sentence.
  * "rarr threshold rule login_low firing: metric login_success_pct, key
  * /checkout, category retention, value 42.5, threshold below 80, window 5m,
@@ -288,7 +311,7 @@ alert_description(struct buf *b, const json_t *rec, int firing)
         memmove(b->p + len, b->p + len + 1, b->len - len);
         b->len--;
     }
-    return rc;
+    return rc | describe_related(b, json_object_get(rec, "related"));
 }
 
 /* Control characters (a key's newline, a tab) as spaces: a summary is one line on a phone. */

@@ -29,6 +29,7 @@ emit_init(struct emit *e, int fd)
     e->events_out = 1;
     e->tap = NULL;
     e->tap_arg = NULL;
+    e->related = NULL;
     e->events = 0;
     e->metrics = 0;
     e->fired = 0;
@@ -312,6 +313,28 @@ put_meta(struct buf *b, const struct rules_alert *a, const struct fill *f)
 }
 
 /*
+ * ,"related":[{"metric":M,"value":V,"usual":U,"change":C},...]: the metrics far
+ * from their usual value over the window of a firing (related.c).
+ */
+static int
+put_related(struct buf *b, const struct related_list *l)
+{
+    size_t i;
+    int rc;
+
+    if (l == NULL || l->n == 0)
+        return 0;
+    rc = put_key(b, "related") | buf_addc(b, '[');
+    for (i = 0; i < l->n; i++)
+        rc |= buf_add(b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1) | buf_adds(b, "\"metric\":") |
+              emit_json_string(b, l->v[i].name, strlen(l->v[i].name)) |
+              put_num(b, "value", l->v[i].value) |
+              put_num(b, "usual", round(l->v[i].usual * 1000) / 1000) |
+              put_num(b, "change", round(l->v[i].change * 1000) / 1000) | buf_addc(b, '}');
+    return rc | buf_addc(b, ']');
+}
+
+/*
  * An event record ('firing' or not) was written from 'start' on: hand it to
  * the tap, and keep it for the output only when event records go there.
  * Returns 0 or -1.
@@ -357,6 +380,8 @@ emit_threshold(struct emit *e, int64_t t_ms, int firing, const struct rules_aler
     rc |= put_meta(b, a,
                    &(struct fill){firing ? "firing" : "resolved", m->name, a->rule, key, NULL,
                                   key_len, v, a->threshold, NAN, NAN, NAN, a->window_ms});
+    if (firing)
+        rc |= put_related(b, e->related);
     rc |= buf_add(b, "}\n", 2);
     return event_end(e, start, rc, firing);
 }
@@ -450,6 +475,8 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                                   rules_direction_name(ev->dir < 0 ? RULES_DROP : RULES_SPIKE),
                                   key_len, ev->value, NAN, ev->expected, ev->lower, ev->upper,
                                   ev->window_ms});
+    if (ev->fired > 0)
+        rc |= put_related(b, e->related);
     rc |= buf_add(b, "}\n", 2);
     return event_end(e, start, rc, ev->fired > 0);
 }

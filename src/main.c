@@ -379,13 +379,11 @@ progress_setup(struct progress *pr, char **files, int n)
     return 1;
 }
 
-/* Write the --report page; a failure is reported warn(3)-style. */
+/* Write the --report page, atomically; a failure is reported warn(3)-style. */
 static int
 write_report(const struct report *rep, const char *path)
 {
-    FILE *fp = fopen(path, "w");
-
-    if (fp == NULL || report_write(rep, fp) == -1 || fclose(fp) == EOF) {
+    if (report_save(rep, path) == -1) {
         fprintf(stderr, "rarr: %s: %s\n", path, strerror(errno));
         return -1;
     }
@@ -686,7 +684,37 @@ struct exporters {
     struct serve *srv;
     struct export *x;
     struct amsend *am;
+    struct report *rep; /* --report, rewritten every minute while input is live */
+    const char *report_path;
+    double report_due; /* monotonic seconds */
 };
+
+/* The live --report is rewritten this often, and reloads itself as often in a browser. */
+#define REPORT_LIVE_S 60
+
+/*
+ * The pipeline's exporter hook (pipeline_export_fn): the Prometheus text
+ * when due, and while input is live the report page every minute. Returns
+ * the milliseconds until one of them is due, or -1.
+ */
+static int
+exporters_update(void *arg, struct pipeline *p, int final)
+{
+    struct exporters *ex = arg;
+    int w = ex->x != NULL ? export_update(ex->x, p, final) : -1, r;
+    double now;
+
+    if (ex->rep == NULL || final || !pipeline_live(p))
+        return w;
+    now = clock_mono_seconds();
+    if (now >= ex->report_due) {
+        report_live(ex->rep, 1);
+        write_report(ex->rep, ex->report_path);
+        ex->report_due = now + REPORT_LIVE_S;
+    }
+    r = (int)((ex->report_due - now) * 1000) + 1;
+    return w < 0 || r < w ? r : w;
+}
 
 /* emit's tap: every event record to the Alertmanager sender. */
 static int
@@ -730,8 +758,10 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
             fputs("rarr: out of memory\n", stderr);
             return RARR_EXIT_FAIL;
         }
-        opt->exporter = export_update;
-        opt->exporter_arg = ex->x;
+    }
+    if (ex->x != NULL || ex->rep != NULL) {
+        opt->exporter = exporters_update;
+        opt->exporter_arg = ex;
     }
     return 0;
 }
@@ -771,6 +801,8 @@ finish(struct run *run, enum pipeline_end end, const struct cli *cli, struct rep
         fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
         run->status = RARR_EXIT_FAIL;
     }
+    if (rep != NULL)
+        report_live(rep, 0); /* the last page does not reload */
     if (rep != NULL && write_report(rep, cli->report) == -1)
         run->status = RARR_EXIT_FAIL;
     if (pipeline_save_failed(run->p))
@@ -838,6 +870,8 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
+    ex.rep = rep;
+    ex.report_path = cli.report;
     if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
         goto done;
     if (progress_setup(&pr, argv, argc)) {

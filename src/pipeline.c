@@ -1107,6 +1107,13 @@ pipeline_counts(const struct pipeline *p, struct pipeline_counts *c)
     c->sums = p->sums;
 }
 
+/* Whether the input is live: its newest line was close to the wall clock when read. */
+int
+pipeline_live(const struct pipeline *p)
+{
+    return p->live;
+}
+
 /* The rules the pipeline runs. */
 const struct ruleset *
 pipeline_rules(const struct pipeline *p)

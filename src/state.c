@@ -317,6 +317,21 @@ put_sketches(json_t *o, const struct step *s, struct sketched *sk)
     return rc;
 }
 
+/* The last steps of metric 'i' that a firing's "related" compares (oldest first). */
+static json_t *
+related_json(const struct related *r, size_t i)
+{
+    json_t *a = json_array();
+    size_t j, n = related_len(r);
+
+    for (j = 0; a != NULL && j < n; j++)
+        if (json_array_append_new(a, json_real(related_at(r, i, j))) == -1) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 /* A metric's window and pending steps, and a by= metric's per key. */
 static json_t *
 metric_json(const struct step *s, size_t i, struct buf *b)
@@ -331,6 +346,7 @@ metric_json(const struct step *s, size_t i, struct buf *b)
     rc |= put(o, "name", json_string(s->rs->metrics[i].name));
     rc |= put(o, "definition", def_string(b));
     rc |= put_series(o, s, &s->win[i], s->pending + i, s->rs->nmetrics);
+    rc |= put(o, "related", related_json(s->related, i));
     if (s->keyed[i] != NULL)
         rc |= put_keys(o, s, s->keyed[i]);
     if (s->sketch[i] != NULL)
@@ -1301,6 +1317,31 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     return emit_retired(s->em, at, &r);
 }
 
+/*
+ * The saved last steps of metric 'i' ("related"; absent in older files:
+ * none). Returns 0, or -1 when they are not finite numbers.
+ */
+static int
+related_load(struct step *s, size_t i, const json_t *o)
+{
+    const json_t *a = json_object_get(o, "related");
+    size_t n = json_array_size(a), k = n < s->related->nsteps ? n : s->related->nsteps, j;
+    double *v;
+    int rc = 0;
+
+    if (a == NULL)
+        return 0;
+    /* Only the newest steps the ring can hold are read. */
+    if (!json_is_array(a) || (v = calloc(k + 1, sizeof(*v))) == NULL)
+        return -1;
+    for (j = 0; j < k && rc == 0; j++)
+        rc = get_num(json_array_get(a, n - k + j), &v[j]);
+    if (rc == 0)
+        related_restore(s->related, i, v, k);
+    free(v);
+    return rc;
+}
+
 /* The saved metric named 'name' not yet taken, or NULL. */
 static const json_t *
 saved_metric(const json_t *metrics, const char *name, unsigned char *taken)
@@ -1350,7 +1391,8 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
                      pending_load(s, json_object_get(o, "pending"), s->pending + i, rs->nmetrics) ==
                          -1 ||
                      (s->keyed[i] != NULL && keys_load(s, s->keyed[i], o, &dropped) == -1) ||
-                     (s->sketch[i] != NULL && sketches_load(s, s->sketch[i], o) == -1)
+                     (s->sketch[i] != NULL && sketches_load(s, s->sketch[i], o) == -1) ||
+                     related_load(s, i, o) == -1
                  ? -1
                  : 0;
         if (dropped > 0)

@@ -207,8 +207,9 @@ alloc_arrays(struct step *s)
     s->key_det = calloc(na, sizeof(*s->key_det)); /* NOLINT(bugprone-sizeof-expression) */
     s->score = calloc(na + 1, sizeof(*s->score));
     s->key_score = calloc(na, sizeof(*s->key_score)); /* NOLINT(bugprone-sizeof-expression) */
+    s->related = related_new(s->rs, s->opt.step_ms);
     if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL ||
-        s->key_det == NULL || s->score == NULL || s->key_score == NULL)
+        s->key_det == NULL || s->score == NULL || s->key_score == NULL || s->related == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -419,6 +420,7 @@ step_free(struct step *s)
             free_key_detectors(s, i, 1);
     free(s->key_det);
     free(s->key_score);
+    related_free(s->related);
     free(s->score);
     if (s->keyed != NULL)
         for (i = 0; i < s->rs->nmetrics; i++)
@@ -459,6 +461,7 @@ step_reset(struct step *s)
     const struct ruleset *rs = s->rs;
     size_t i, j, n = rs->nmetrics ? rs->nmetrics : 1;
 
+    related_reset(s->related);
     for (i = 0; i < rs->nmetrics; i++)
         if (rs->metrics[i].kind != RULES_RATIO)
             window_clear(&s->win[i]);
@@ -543,6 +546,19 @@ static void
 event_end(struct step *s, int saved)
 {
     s->em->events_out = saved;
+    s->em->related = NULL;
+}
+
+/*
+ * The "related" metrics of a firing on 'metric' (SIZE_MAX: none of the
+ * rules') over 'window_ms', into 'l', for the record emit writes next
+ * (event_end clears it).
+ */
+static void
+related_begin(struct step *s, size_t metric, int64_t window_ms, struct related_list *l)
+{
+    related_find(s->related, metric, (size_t)(window_ms / s->opt.step_ms), l);
+    s->em->related = l;
 }
 
 /* Whether metric 'i' (by=, or a ratio of a by= metric) has a line for 'slot' in its window. */
@@ -672,6 +688,7 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     int64_t t = start + s->opt.step_ms;
     struct detect_event dev;
     int saved;
+    struct related_list rel;
 
     if (s->lines_det == NULL)
         return 0;
@@ -680,6 +697,8 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
     if (dev.fired != 0 && event_begin(s, o, 1, &saved)) {
+        if (dev.fired > 0)
+            related_begin(s, SIZE_MAX, dev.window_ms, &rel);
         *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);
         event_end(s, saved);
     }
@@ -714,17 +733,21 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
     int rc = 0, saved;
+    struct related_list rel;
 
     if (dev->fired == 0)
         return 0;
     if (event_begin(s, o, s->alerts[i].restored, &saved)) {
+        if (dev->fired > 0)
+            related_begin(s, a->metric, dev->window_ms, &rel);
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
                            m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
                            dev);
         event_end(s, saved);
     }
     if (o->rep != NULL)
-        rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len);
+        rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len) |
+              report_band(o->rep, i, t, dev, key, key_len);
     return rc;
 }
 
@@ -834,6 +857,7 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     const char *name;
     size_t slot, len;
     int rc = 0, defined, saved;
+    struct related_list rel;
     double v;
 
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
@@ -845,6 +869,8 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
             continue;
         name = keyed_name(k, slot, &len);
         if (event_begin(s, o, s->alerts[i].restored, &saved)) {
+            if (ev == ALERT_FIRED)
+                related_begin(s, a->metric, a->window_ms, &rel);
             rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, &s->rs->metrics[a->metric], v,
                                  ka[slot].since_ms, name, len);
             event_end(s, saved);
@@ -914,6 +940,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     const struct rules_metric *m = &s->rs->metrics[a->metric];
     enum alert_event ev;
     int defined = 1, rc = 0, saved;
+    struct related_list rel;
     double v;
 
     if (s->key_alerts[i] != NULL)
@@ -934,6 +961,8 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     s->alert_value[i] = v;
     s->alert_defined[i] = (unsigned char)defined;
     if (ev != ALERT_NONE && event_begin(s, o, s->alerts[i].restored, &saved)) {
+        if (ev == ALERT_FIRED)
+            related_begin(s, a->metric, a->window_ms, &rel);
         rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
         event_end(s, saved);
     }
@@ -963,6 +992,7 @@ evaluate(struct step *s, int64_t start)
     int rc = close_metrics(s, start, &o), inhibited;
     size_t i;
 
+    related_push(s->related, s->value);
     inhibited = lines_step(s, start, local, &o, &rc) | s->silent;
     for (i = 0; i < s->rs->nalerts; i++)
         rc |= s->rs->alerts[i].anomaly ? anomaly_step(s, i, t, local, inhibited, &o)

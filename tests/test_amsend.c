@@ -663,6 +663,24 @@ test_amsend_new_refuses_bad_url(void **state)
     amsend_free(NULL);
 }
 
+/* A firing record's "related" metrics reach the description. */
+static void
+test_amsend_alert_description_names_related(void **state)
+{
+    json_t *a = alert_of(
+        "{\"type\":\"threshold\",\"time\":\"2026-05-04T14:16:00Z\",\"state\":\"firing\","
+        "\"rule\":\"r\",\"metric\":\"login_success\",\"window\":\"15m\",\"value\":14.8,"
+        "\"threshold\":50,\"op\":\"below\",\"since\":\"2026-05-04T14:11:00Z\",\"related\":["
+        "{\"metric\":\"dashboard_views\",\"value\":4,\"usual\":16.25,\"change\":-0.754},"
+        "{\"metric\":\"login_views\",\"value\":27,\"usual\":17,\"change\":0.588}]}");
+
+    (void)state;
+    assert_non_null(strstr(part(a, "annotations", "description"),
+                           "; related: dashboard_views 4 (usual 16.2, -75.4%), login_views 27 "
+                           "(usual 17, 58.8%)"));
+    json_decref(a);
+}
+
 int
 main(void)
 {
@@ -675,6 +693,7 @@ main(void)
         cmocka_unit_test(test_amsend_alert_null_numbers),
         cmocka_unit_test(test_amsend_alert_other_records_are_ignored),
         cmocka_unit_test(test_amsend_alert_rule_label_cannot_override_own),
+        cmocka_unit_test(test_amsend_alert_description_names_related),
         cmocka_unit_test(test_amsend_url_endpoints),
         cmocka_unit_test(test_amsend_delivers_firing_then_resends_then_resolved),
         cmocka_unit_test(test_amsend_retries_after_503),

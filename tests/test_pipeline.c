@@ -606,8 +606,10 @@ test_pipeline_whole_input_drop_is_one_anomaly(void **state)
     assert_non_null(strstr(out, "\"state\":\"firing\",\"rule\":\"input lines anomaly over 1h\","
                                 "\"metric\":\"lines\""));
     assert_non_null(strstr(out, "\"state\":\"resolved\",\"rule\":\"input lines anomaly"));
-    assert_null(strstr(out, "\"metric\":\"a\""));
-    assert_null(strstr(out, "\"metric\":\"b\""));
+    assert_null(strstr(out, "\"rule\":\"a anomaly"));
+    assert_null(strstr(out, "\"rule\":\"b anomaly"));
+    /* Both metrics fell with it: the firing names them in "related". */
+    assert_non_null(strstr(out, "\"related\":[{\"metric\":\""));
     run_end(&r);
 }
 

@@ -7,6 +7,7 @@
 #include "rarr/buf.h"
 #include "rarr/clock.h"
 #include "rarr/detect.h"
+#include "rarr/related.h"
 #include "rarr/rules.h"
 
 /* Called with every event record (threshold, anomaly) as written, newline included. */
@@ -18,10 +19,11 @@ struct emit {
     int events_out;  /* event records go to 'fd' (else only to the tap) */
     emit_tap_fn tap; /* NULL: none */
     void *tap_arg;
-    uint64_t events;  /* threshold and anomaly records written */
-    uint64_t fired;   /* of those, firing ones */
-    uint64_t metrics; /* metric records written */
-    int urgent;       /* an event is queued: flush after this line */
+    const struct related_list *related; /* set around a firing record: "related" (NULL: none) */
+    uint64_t events;                    /* threshold and anomaly records written */
+    uint64_t fired;                     /* of those, firing ones */
+    uint64_t metrics;                   /* metric records written */
+    int urgent;                         /* an event is queued: flush after this line */
     struct emit_text {
         int valid; /* text is v formatted */
         int64_t v;

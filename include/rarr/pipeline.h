@@ -102,5 +102,6 @@ const struct pipeline_opts *pipeline_opts(const struct pipeline *p);
 struct step *pipeline_step(struct pipeline *p);
 void pipeline_counts(const struct pipeline *p, struct pipeline_counts *c);
 const struct ruleset *pipeline_rules(const struct pipeline *p);
+int pipeline_live(const struct pipeline *p);
 
 #endif

@@ -12,6 +12,7 @@
 #include "rarr/emit.h"
 #include "rarr/keyed.h"
 #include "rarr/record.h"
+#include "rarr/related.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
 #include "rarr/series.h"
@@ -90,6 +91,7 @@ struct step {
     double *score;             /* [nalerts + 1]: anomaly rules' last step score (the lines rule's
                                   last), for exporters */
     double **key_score;        /* [nalerts]: per slot, beside key_det */
+    struct related *related;   /* the metrics' last steps, for a firing's "related" */
     char lines_rule[32 + RARR_DUR_MAX];
 };
 
