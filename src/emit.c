@@ -30,6 +30,7 @@ emit_init(struct emit *e, int fd)
     e->tap = NULL;
     e->tap_arg = NULL;
     e->related = NULL;
+    e->quiet = 0;
     e->events = 0;
     e->metrics = 0;
     e->fired = 0;
@@ -336,15 +337,17 @@ put_related(struct buf *b, const struct related_list *l)
 
 /*
  * An event record ('firing' or not) was written from 'start' on: hand it to
- * the tap, and keep it for the output only when event records go there.
+ * the tap, and keep it for the output only when event records go there and
+ * it is not quiet.
  * Returns 0 or -1.
  */
 static int
 event_end(struct emit *e, size_t start, int rc, int firing)
 {
-    if (rc == 0 && e->tap != NULL && e->tap(e->tap_arg, e->out.p + start, e->out.len - start) == -1)
+    if (rc == 0 && e->tap != NULL &&
+        e->tap(e->tap_arg, e->out.p + start, e->out.len - start, e->quiet) == -1)
         rc = -1;
-    if (!e->events_out) {
+    if (!e->events_out || e->quiet) {
         e->out.len = start;
         return rc ? -1 : 0;
     }

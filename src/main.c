@@ -718,8 +718,9 @@ exporters_update(void *arg, struct pipeline *p, int final)
 
 /* emit's tap: every event record to the Alertmanager sender. */
 static int
-to_alertmanager(void *arg, const char *rec, size_t len)
+to_alertmanager(void *arg, const char *rec, size_t len, int quiet)
 {
+    (void)quiet; /* re-sent after a restart: an Alertmanager must keep hearing of them */
     return amsend_record(arg, rec, len);
 }
 

@@ -525,27 +525,27 @@ struct out {
 /*
  * Begin the event record of an alert ('restored': taken over from a
  * state): 0 when none is to be made. Else it goes to the output, or, at a
- * step the run that saved the state already wrote, to emit's tap alone (an
- * Alertmanager hears of it again, stdout does not). event_end restores.
+ * step the run that saved the state already wrote, to emit's tap alone,
+ * marked quiet (an Alertmanager hears of it again, stdout does not).
+ * event_end ends it.
  */
 static int
-event_begin(struct step *s, const struct out *o, int restored, int *saved)
+event_begin(struct step *s, const struct out *o, int restored)
 {
-    *saved = s->em->events_out;
     if (!s->opt.emit_alerts)
         return 0;
     if (o->quiet && restored) {
         if (s->em->tap == NULL)
             return 0;
-        s->em->events_out = 0;
+        s->em->quiet = 1;
     }
     return 1;
 }
 
 static void
-event_end(struct step *s, int saved)
+event_end(struct step *s)
 {
-    s->em->events_out = saved;
+    s->em->quiet = 0;
     s->em->related = NULL;
 }
 
@@ -687,7 +687,6 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     double *pl = &s->pending_lines[step_slot(s, start)];
     int64_t t = start + s->opt.step_ms;
     struct detect_event dev;
-    int saved;
     struct related_list rel;
 
     if (s->lines_det == NULL)
@@ -696,11 +695,11 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     s->score[s->rs->nalerts] = dev.step_score;
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
     *pl = 0;
-    if (dev.fired != 0 && event_begin(s, o, 1, &saved)) {
+    if (dev.fired != 0 && event_begin(s, o, 1)) {
         if (dev.fired > 0)
             related_begin(s, SIZE_MAX, dev.window_ms, &rel);
         *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);
-        event_end(s, saved);
+        event_end(s);
     }
     return s->lines_det->phase == DETECT_FIRING && s->lines_det->dir < 0;
 }
@@ -732,18 +731,18 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
 {
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
-    int rc = 0, saved;
+    int rc = 0;
     struct related_list rel;
 
     if (dev->fired == 0)
         return 0;
-    if (event_begin(s, o, s->alerts[i].restored, &saved)) {
+    if (event_begin(s, o, s->alerts[i].restored)) {
         if (dev->fired > 0)
             related_begin(s, a->metric, dev->window_ms, &rel);
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
                            m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
                            dev);
-        event_end(s, saved);
+        event_end(s);
     }
     if (o->rep != NULL)
         rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len) |
@@ -856,7 +855,7 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     enum alert_event ev;
     const char *name;
     size_t slot, len;
-    int rc = 0, defined, saved;
+    int rc = 0, defined;
     struct related_list rel;
     double v;
 
@@ -868,12 +867,12 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
         if (ev == ALERT_NONE)
             continue;
         name = keyed_name(k, slot, &len);
-        if (event_begin(s, o, s->alerts[i].restored, &saved)) {
+        if (event_begin(s, o, s->alerts[i].restored)) {
             if (ev == ALERT_FIRED)
                 related_begin(s, a->metric, a->window_ms, &rel);
             rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, &s->rs->metrics[a->metric], v,
                                  ka[slot].since_ms, name, len);
-            event_end(s, saved);
+            event_end(s);
         }
         if (o->rep != NULL)
             rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, name, len);
@@ -939,7 +938,7 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     const struct rules_alert *a = &s->rs->alerts[i];
     const struct rules_metric *m = &s->rs->metrics[a->metric];
     enum alert_event ev;
-    int defined = 1, rc = 0, saved;
+    int defined = 1, rc = 0;
     struct related_list rel;
     double v;
 
@@ -960,11 +959,11 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
     ev = alert_step(&s->alerts[i], a, t, v, defined && !s->silent && window_covered(s, a, t));
     s->alert_value[i] = v;
     s->alert_defined[i] = (unsigned char)defined;
-    if (ev != ALERT_NONE && event_begin(s, o, s->alerts[i].restored, &saved)) {
+    if (ev != ALERT_NONE && event_begin(s, o, s->alerts[i].restored)) {
         if (ev == ALERT_FIRED)
             related_begin(s, a->metric, a->window_ms, &rel);
         rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
-        event_end(s, saved);
+        event_end(s);
     }
     if (ev != ALERT_NONE && o->rep != NULL)
         rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, NULL, 0);
@@ -1386,12 +1385,12 @@ resend_one(void *arg, const struct step_alert *v)
 int
 step_resend(struct step *s)
 {
-    int out = s->em->events_out, rc;
+    int rc;
 
     if (s->em->tap == NULL || !s->opt.emit_alerts)
         return 0;
-    s->em->events_out = 0;
+    s->em->quiet = 1;
     rc = step_alerts(s, resend_one, s);
-    s->em->events_out = out;
+    s->em->quiet = 0;
     return rc;
 }

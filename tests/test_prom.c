@@ -212,8 +212,9 @@ test_prom_alert_firing_is_one(void **state)
 
 /* The tap's view: every record it was given, concatenated. */
 static int
-tap(void *arg, const char *rec, size_t len)
+tap(void *arg, const char *rec, size_t len, int quiet)
 {
+    (void)quiet;
     return buf_add(arg, rec, len);
 }
 

@@ -10,13 +10,18 @@
 #include "rarr/related.h"
 #include "rarr/rules.h"
 
-/* Called with every event record (threshold, anomaly) as written, newline included. */
-typedef int (*emit_tap_fn)(void *arg, const char *rec, size_t len);
+/*
+ * Called with every event record (threshold, anomaly) as written, newline
+ * included; 'quiet' for one of a step the run that saved the state wrote
+ * already (or re-sent after a restart): not new.
+ */
+typedef int (*emit_tap_fn)(void *arg, const char *rec, size_t len, int quiet);
 
 struct emit {
     int fd;
     struct buf out;
     int events_out;  /* event records go to 'fd' (else only to the tap) */
+    int quiet;       /* the event records made now go to the tap only (emit_tap_fn) */
     emit_tap_fn tap; /* NULL: none */
     void *tap_arg;
     const struct related_list *related; /* set around a firing record: "related" (NULL: none) */
