@@ -542,3 +542,29 @@ emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)
     e->urgent = 1;
     return rc ? -1 : 0;
 }
+
+/*
+ * Queue a "summary" record at the end of a run ('t_ms'): how often rule
+ * 'sm->rule' (for 'sm->key', NULL: none) fired, for how long in all and at
+ * the longest, and whether it was still firing at the end.
+ */
+int
+emit_summary(struct emit *e, int64_t t_ms, const struct emit_summary *sm)
+{
+    struct buf *b = &e->out;
+    int rc;
+
+    rc = begin(e, "summary", t_ms);
+    rc |= put_cstr(b, "rule", sm->rule);
+    rc |= put_cstr(b, "metric", sm->metric);
+    if (sm->key != NULL)
+        rc |= put_cstr(b, "key", sm->key);
+    if (sm->rarr != NULL)
+        rc |= put_cstr(b, "rarr", sm->rarr);
+    rc |= put_key(b, "firings") | buf_add_double(b, (double)sm->firings);
+    rc |= put_dur(e, "firing", sm->total_ms);
+    rc |= put_dur(e, "longest", sm->longest_ms);
+    rc |= put_key(b, "firing_at_end") | buf_adds(b, sm->firing_at_end ? "true" : "false");
+    rc |= buf_add(b, "}\n", 2);
+    return rc ? -1 : 0;
+}

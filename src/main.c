@@ -34,6 +34,7 @@
 #include "rarr/rules_parse.h"
 #include "rarr/ruletest.h"
 #include "rarr/serve.h"
+#include "rarr/tally.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
@@ -132,7 +133,8 @@ help(void)
         "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
         "  -e, --rule TEXT       a rule line, as in a rule file (repeatable; no built-in rules)\n"
         "  -f, --format FMT      " RECORD_FORMAT_LIST " (default auto)\n"
-        "      --emit WHAT       alerts, metrics or all (default alerts)\n"
+        "      --emit WHAT       alerts, metrics, summary, all, or a list: alerts,summary\n"
+        "                        (default alerts)\n"
         "      --step DUR        evaluation step and bucket size (default 1m)\n"
         "      --lateness DUR    how far out of order timestamps may arrive (default 15m,\n"
         "                        10s once the input is live)\n"
@@ -480,8 +482,38 @@ struct cli {
     const char *clock, *report, *listen, *textfile;
     const char **am_urls; /* --alertmanager, in order */
     int nam;
-    int check, stats, quiet, verbose, fail_on_alert;
+    int check, stats, quiet, verbose, fail_on_alert, emit_summary;
 };
+
+/*
+ * --emit: a comma-separated list of alerts, metrics, summary; all is alerts
+ * and metrics. A word that is none of them exits 2.
+ */
+static void
+emit_arg(const char *arg, struct pipeline_opts *opt, struct cli *cli)
+{
+    const char *p = arg;
+    size_t n;
+
+    opt->emit_alerts = opt->emit_metrics = cli->emit_summary = 0;
+    for (;;) {
+        n = strcspn(p, ",");
+        if (n == 3 && strncmp(p, "all", 3) == 0)
+            opt->emit_alerts = opt->emit_metrics = 1;
+        else if (n == 6 && strncmp(p, "alerts", 6) == 0)
+            opt->emit_alerts = 1;
+        else if (n == 7 && strncmp(p, "metrics", 7) == 0)
+            opt->emit_metrics = 1;
+        else if (n == 7 && strncmp(p, "summary", 7) == 0)
+            cli->emit_summary = 1;
+        else
+            bad_value("--emit", arg,
+                      "alerts, metrics, summary or all, or a list like alerts,summary");
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+}
 
 /*
  * Take one option 'ch' with its argument 'arg' into 'opt', 'cli' and 'run'.
@@ -523,10 +555,7 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
         cli->verbose = opt->verbose = 1;
         break;
     case OPT_EMIT:
-        if (strcmp(arg, "alerts") != 0 && strcmp(arg, "metrics") != 0 && strcmp(arg, "all") != 0)
-            bad_value("--emit", arg, "alerts, metrics or all");
-        opt->emit_alerts = strcmp(arg, "metrics") != 0;
-        opt->emit_metrics = strcmp(arg, "alerts") != 0;
+        emit_arg(arg, opt, cli);
         break;
     case OPT_STEP:
         opt->step_ms = duration_arg("--step", arg, 1);
@@ -684,6 +713,9 @@ struct exporters {
     struct serve *srv;
     struct export *x;
     struct amsend *am;
+    struct tally *tally; /* --emit summary */
+    const struct ruleset *rs;
+    struct emit *em;
     struct report *rep; /* --report, rewritten every minute while input is live */
     const char *report_path;
     double report_due; /* monotonic seconds */
@@ -716,12 +748,19 @@ exporters_update(void *arg, struct pipeline *p, int final)
     return w < 0 || r < w ? r : w;
 }
 
-/* emit's tap: every event record to the Alertmanager sender. */
+/* emit's tap: every event record to the Alertmanager sender and the summary's tally. */
 static int
-to_alertmanager(void *arg, const char *rec, size_t len, int quiet)
+to_sinks(void *arg, const char *rec, size_t len, int quiet)
 {
-    (void)quiet; /* re-sent after a restart: an Alertmanager must keep hearing of them */
-    return amsend_record(arg, rec, len);
+    struct exporters *ex = arg;
+    int rc = 0;
+
+    /* Quiet records too: after a restart an Alertmanager must keep hearing of them. */
+    if (ex->am != NULL)
+        rc |= amsend_record(ex->am, rec, len);
+    if (ex->tally != NULL)
+        rc |= tally_record(ex->tally, rec, len, quiet);
+    return rc;
 }
 
 /*
@@ -741,9 +780,15 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
             fprintf(stderr, "rarr: --alertmanager: %s\n", err);
             return RARR_EXIT_USAGE;
         }
-        em->tap = to_alertmanager;
-        em->tap_arg = ex->am;
-        /* Event records are made for the sender; stdout has them only when --emit asks. */
+    }
+    if (cli->emit_summary && (ex->tally = tally_new(ex->rs)) == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return RARR_EXIT_FAIL;
+    }
+    if (ex->am != NULL || ex->tally != NULL) {
+        em->tap = to_sinks;
+        em->tap_arg = ex;
+        /* Event records are made for the sinks; stdout has them only when --emit asks. */
         em->events_out = opt->emit_alerts;
         opt->emit_alerts = 1;
     }
@@ -790,13 +835,21 @@ stop_exporters(struct exporters *ex, int stats)
     amsend_free(ex->am);
     serve_stop(ex->srv);
     export_free(ex->x);
+    tally_free(ex->tally);
 }
 
 /* The end of the run: the last steps, the report, the exit status. */
 static void
-finish(struct run *run, enum pipeline_end end, const struct cli *cli, struct report *rep)
+finish(struct run *run, enum pipeline_end end, const struct exporters *ex)
 {
+    struct report *rep = ex->rep;
+
     if (end != PIPELINE_OUT_FAIL && pipeline_finish(run->p) == -1)
+        end = PIPELINE_OUT_FAIL;
+    /* The replay summary, at the end of the last step evaluated. */
+    if (end != PIPELINE_OUT_FAIL && ex->tally != NULL &&
+        (tally_write(ex->tally, ex->em, step_next(pipeline_step(run->p))) == -1 ||
+         emit_flush(ex->em) == -1))
         end = PIPELINE_OUT_FAIL;
     if (end == PIPELINE_OUT_FAIL && errno != EPIPE) {
         fprintf(stderr, "rarr: stdout: %s\n", strerror(errno));
@@ -804,7 +857,7 @@ finish(struct run *run, enum pipeline_end end, const struct cli *cli, struct rep
     }
     if (rep != NULL)
         report_live(rep, 0); /* the last page does not reload */
-    if (rep != NULL && write_report(rep, cli->report) == -1)
+    if (rep != NULL && write_report(rep, ex->report_path) == -1)
         run->status = RARR_EXIT_FAIL;
     if (pipeline_save_failed(run->p))
         run->status = RARR_EXIT_FAIL;
@@ -873,6 +926,8 @@ main(int argc, char **argv)
     }
     ex.rep = rep;
     ex.report_path = cli.report;
+    ex.rs = run.rs;
+    ex.em = &em;
     if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
         goto done;
     if (progress_setup(&pr, argv, argc)) {
@@ -888,7 +943,7 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
-    finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &cli, rep);
+    finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &ex);
     /* For CI: a replay in which an alert fired fails (when nothing else did). */
     if (cli.fail_on_alert && run.status == RARR_EXIT_OK && em.fired > 0)
         run.status = RARR_EXIT_FIRED;

@@ -47,6 +47,15 @@ int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *met
                  const char *key, size_t key_len, const char *rarr, const struct rules_alert *meta,
                  const struct detect_event *ev);
 int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
+/* A rule's replay summary (tally.c); rarr and key NULL for none. */
+struct emit_summary {
+    const char *rule, *metric, *rarr, *key;
+    uint64_t firings;
+    int64_t total_ms, longest_ms;
+    int firing_at_end;
+};
+
+int emit_summary(struct emit *e, int64_t t_ms, const struct emit_summary *s);
 /* A resolved record for a rule that is gone (see emit_retired); NULL strings are left out. */
 struct emit_retired {
     const char *type, *rule, *metric, *key, *rarr, *direction, *reason;

@@ -1,0 +1,222 @@
+/*
+ * tally.c -- the replay summary (--emit summary): per alert and anomaly
+ * rule, and per key of one on a metric with keys, how many times it fired,
+ * for how long in all and at the longest, and whether it was still firing
+ * at the end. An incident replay then answers "what would have paged, and
+ * for how long".
+ *
+ * It reads the event records emit writes (its tap), so it counts exactly
+ * what the output says, whatever rule made them: a firing opens a span at
+ * its record's time, the resolved record of the same rule and key closes
+ * it. Quiet records (of steps a run before this one wrote) are not counted.
+ * Every rule of the rule files has a row, fired or not; the input-wide
+ * volume rule only when it fired.
+ */
+#include "rarr/tally.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rarr/clock.h"
+
+/*
+ * A row for each rule of 'rs' (none fired yet; the names are copied, so the
+ * rules may go with a reload). NULL when out of memory.
+ */
+struct tally *
+tally_new(const struct ruleset *rs)
+{
+    struct tally *t = calloc(1, sizeof(*t));
+    size_t i;
+
+    if (t == NULL)
+        return NULL;
+    t->nrules = rs->nalerts;
+    t->cap = rs->nalerts + 8;
+    if ((t->rows = calloc(t->cap, sizeof(*t->rows))) == NULL) {
+        free(t);
+        return NULL;
+    }
+    for (i = 0; i < rs->nalerts; i++) {
+        const struct rules_metric *m = &rs->metrics[rs->alerts[i].metric];
+        struct tally_row *r = &t->rows[t->n++];
+
+        r->rule = strdup(rs->alerts[i].rule);
+        r->metric = strdup(m->name);
+        r->rarr = m->category != RULES_NONE ? strdup(rules_category_name(m->category)) : NULL;
+        r->open_ms = INT64_MIN;
+        if (r->rule == NULL || r->metric == NULL ||
+            (m->category != RULES_NONE && r->rarr == NULL)) {
+            tally_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void
+tally_free(struct tally *t)
+{
+    size_t i;
+
+    if (t == NULL)
+        return;
+    for (i = 0; i < t->n; i++) {
+        free(t->rows[i].rule);
+        free(t->rows[i].metric);
+        free(t->rows[i].rarr);
+        free(t->rows[i].key);
+    }
+    free(t->rows);
+    free(t);
+}
+
+/* Whether 'a' and 'b' are both NULL or equal strings. */
+static int
+same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The string member 'name' of 'rec', or NULL. */
+static const char *
+str(const json_t *rec, const char *name)
+{
+    return json_string_value(json_object_get(rec, name));
+}
+
+/* A new row for 'rule' and 'key' of record 'rec', or NULL when out of memory. */
+static struct tally_row *
+add_row(struct tally *t, const json_t *rec, const char *key)
+{
+    struct tally_row *rows, *r;
+
+    if (t->n == t->cap) {
+        if ((rows = realloc(t->rows, 2 * t->cap * sizeof(*rows))) == NULL)
+            return NULL;
+        t->rows = rows;
+        t->cap *= 2;
+    }
+    r = &t->rows[t->n];
+    memset(r, 0, sizeof(*r));
+    r->open_ms = INT64_MIN;
+    r->rule = strdup(str(rec, "rule"));
+    r->metric = strdup(str(rec, "metric") != NULL ? str(rec, "metric") : "");
+    r->rarr = str(rec, "rarr") != NULL ? strdup(str(rec, "rarr")) : NULL;
+    r->key = key != NULL ? strdup(key) : NULL;
+    if (r->rule == NULL || r->metric == NULL || (str(rec, "rarr") != NULL && r->rarr == NULL) ||
+        (key != NULL && r->key == NULL)) {
+        free(r->rule);
+        free(r->metric);
+        free(r->rarr);
+        free(r->key);
+        return NULL;
+    }
+    t->n++;
+    return r;
+}
+
+/* The row of the record's rule and key: found, or added. NULL when out of memory. */
+static struct tally_row *
+row_of(struct tally *t, const json_t *rec)
+{
+    const char *rule = str(rec, "rule"), *key = str(rec, "key");
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->rows[i].rule, rule) == 0 && same(t->rows[i].key, key))
+            return &t->rows[i];
+    return add_row(t, rec, key);
+}
+
+/* Close the firing of row 'r' at 'end_ms'. */
+static void
+close_span(struct tally_row *r, int64_t end_ms)
+{
+    int64_t d = end_ms - r->open_ms;
+
+    if (r->open_ms == INT64_MIN)
+        return;
+    d = d > 0 ? d : 0;
+    r->total_ms += d;
+    if (d > r->longest_ms)
+        r->longest_ms = d;
+    r->open_ms = INT64_MIN;
+}
+
+/*
+ * One event record (emit's tap, 'len' bytes): a firing opens its rule's
+ * (and key's) span, a resolved record closes it. Quiet records and records
+ * of other types are ignored. Returns 0, or -1 when out of memory.
+ */
+int
+tally_record(struct tally *t, const char *rec, size_t len, int quiet)
+{
+    json_t *o;
+    const char *state, *time;
+    struct tally_row *r;
+    int64_t ms;
+    int rc = 0;
+
+    if (quiet || (o = json_loadb(rec, len, 0, NULL)) == NULL)
+        return 0;
+    state = str(o, "state");
+    time = str(o, "time");
+    if (str(o, "rule") != NULL && state != NULL && time != NULL &&
+        clock_parse_rfc3339(time, strlen(time), &ms) == 0) {
+        if ((r = row_of(t, o)) == NULL)
+            rc = -1;
+        else if (strcmp(state, "firing") == 0 && r->open_ms == INT64_MIN) {
+            r->firings++;
+            r->open_ms = ms;
+        } else if (strcmp(state, "resolved") == 0) {
+            close_span(r, ms);
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* Write row 'r' as a summary record at 'end_ms' (its open firing counted up to there). */
+static int
+write_row(struct emit *e, struct tally_row *r, int64_t end_ms)
+{
+    int open = r->open_ms != INT64_MIN;
+
+    close_span(r, end_ms);
+    return emit_summary(e, end_ms,
+                        &(struct emit_summary){r->rule, r->metric, r->rarr, r->key, r->firings,
+                                               r->total_ms, r->longest_ms, open});
+}
+
+/*
+ * The summary at the end of a run (the end of its last step, 'end_ms'),
+ * into 'e': the rules in rule-file order, each with its keys in the order
+ * they first fired (a rule on a metric with keys that fired has no row of
+ * its own), then any other rule that fired. Returns 0 or -1.
+ */
+int
+tally_write(struct tally *t, struct emit *e, int64_t end_ms)
+{
+    size_t i, j;
+    int rc = 0, keys;
+
+    for (i = 0; i < t->nrules; i++) {
+        for (j = t->nrules, keys = 0; j < t->n; j++)
+            if (strcmp(t->rows[j].rule, t->rows[i].rule) == 0) {
+                rc |= write_row(e, &t->rows[j], end_ms);
+                keys = 1;
+            }
+        if (!keys)
+            rc |= write_row(e, &t->rows[i], end_ms);
+    }
+    for (j = t->nrules; j < t->n; j++) {
+        for (i = 0; i < t->nrules && strcmp(t->rows[j].rule, t->rows[i].rule) != 0; i++)
+            ;
+        if (i == t->nrules)
+            rc |= write_row(e, &t->rows[j], end_ms);
+    }
+    return rc;
+}
