@@ -35,6 +35,7 @@
 #include "rarr/ruletest.h"
 #include "rarr/serve.h"
 #include "rarr/tally.h"
+#include "rarr/watch.h"
 
 #ifndef RARR_VERSION
 #define RARR_VERSION "0.1.0"
@@ -79,12 +80,14 @@ enum {
     OPT_LISTEN,
     OPT_PROM_TEXTFILE,
     OPT_FAIL_ON_ALERT,
+    OPT_WATCH,
 };
 
 static const struct option longopts[] = {
     {"rules", required_argument, NULL, 'r'},
     {"rule", required_argument, NULL, 'e'},
     {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
+    {"watch", no_argument, NULL, OPT_WATCH},
     {"format", required_argument, NULL, 'f'},
     {"emit", required_argument, NULL, OPT_EMIT},
     {"step", required_argument, NULL, OPT_STEP},
@@ -117,7 +120,7 @@ usage(FILE *fp)
           "            [--lateness dur] [--clock clock] [--time-field name] [--tz zone] [--check]\n"
           "            [--explain] [--stats] [--report file] [--silence dur] [--state file]\n"
           "            [--alertmanager url]... [--listen [addr:]port] [--prom-textfile file]\n"
-          "            [-e rule]... [--fail-on-alert]\n"
+          "            [-e rule]... [--fail-on-alert] [--watch]\n"
           "            [file ...]\n"
           "       rarr test [-v] path ...\n",
           fp);
@@ -148,6 +151,7 @@ help(void)
         "      --check           load the rules, print what they define, exit\n"
         "      --explain         an NDJSON record per line: which metrics matched, and why not\n"
         "      --fail-on-alert   exit 3 when an alert fired (for CI)\n"
+        "      --watch           every metric live on the terminal (stdout redirected)\n"
         "      --stats           print input statistics to standard error at exit\n"
         "      --report FILE     at the end, write an HTML report of the replay to FILE\n"
         "      --alertmanager URL\n"
@@ -482,7 +486,7 @@ struct cli {
     const char *clock, *report, *listen, *textfile;
     const char **am_urls; /* --alertmanager, in order */
     int nam;
-    int check, stats, quiet, verbose, fail_on_alert, emit_summary;
+    int check, stats, quiet, verbose, fail_on_alert, emit_summary, watch;
 };
 
 /*
@@ -541,6 +545,9 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
         break;
     case OPT_FAIL_ON_ALERT:
         cli->fail_on_alert = 1;
+        break;
+    case OPT_WATCH:
+        cli->watch = 1;
         break;
     case 'V': {
         char pcre[64];
@@ -718,8 +725,16 @@ struct exporters {
     struct emit *em;
     struct report *rep; /* --report, rewritten every minute while input is live */
     const char *report_path;
-    double report_due; /* monotonic seconds */
+    double report_due;   /* monotonic seconds */
+    struct watch *watch; /* --watch */
 };
+
+/* The sooner of two hooks' dues in ms (-1: none). */
+static int
+sooner(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
 
 /* The live --report is rewritten this often, and reloads itself as often in a browser. */
 #define REPORT_LIVE_S 60
@@ -736,6 +751,8 @@ exporters_update(void *arg, struct pipeline *p, int final)
     int w = ex->x != NULL ? export_update(ex->x, p, final) : -1, r;
     double now;
 
+    if (ex->watch != NULL)
+        w = sooner(w, watch_update(ex->watch, p, final));
     if (ex->rep == NULL || final || !pipeline_live(p))
         return w;
     now = clock_mono_seconds();
@@ -745,10 +762,10 @@ exporters_update(void *arg, struct pipeline *p, int final)
         ex->report_due = now + REPORT_LIVE_S;
     }
     r = (int)((ex->report_due - now) * 1000) + 1;
-    return w < 0 || r < w ? r : w;
+    return sooner(w, r);
 }
 
-/* emit's tap: every event record to the Alertmanager sender and the summary's tally. */
+/* emit's tap: every event record to the --watch view, the Alertmanager sender, the summary. */
 static int
 to_sinks(void *arg, const char *rec, size_t len, int quiet)
 {
@@ -756,6 +773,8 @@ to_sinks(void *arg, const char *rec, size_t len, int quiet)
     int rc = 0;
 
     /* Quiet records too: after a restart an Alertmanager must keep hearing of them. */
+    if (ex->watch != NULL)
+        watch_record(ex->watch, rec, len);
     if (ex->am != NULL)
         rc |= amsend_record(ex->am, rec, len);
     if (ex->tally != NULL)
@@ -774,6 +793,13 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
 {
     char err[512];
 
+    /* Records on the terminal the view is drawn on would garble it. */
+    if (cli->watch && !watch_stdout_ok()) {
+        fputs("rarr: --watch draws on the terminal: redirect stdout (rarr --watch ... > "
+              "events.ndjson)\n",
+              stderr);
+        return RARR_EXIT_USAGE;
+    }
     if (cli->nam > 0) {
         if ((ex->am = amsend_new(cli->am_urls, (size_t)cli->nam,
                                  &(struct amsend_opts){.log = stderr}, err, sizeof(err))) == NULL) {
@@ -785,7 +811,12 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
         fputs("rarr: out of memory\n", stderr);
         return RARR_EXIT_FAIL;
     }
-    if (ex->am != NULL || ex->tally != NULL) {
+    /* Last: what the others said on stderr is seen before the view covers it. */
+    if (cli->watch && (ex->watch = watch_new("/dev/tty", opt->stop, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "rarr: --watch: %s\n", err);
+        return RARR_EXIT_FAIL;
+    }
+    if (ex->am != NULL || ex->tally != NULL || ex->watch != NULL) {
         em->tap = to_sinks;
         em->tap_arg = ex;
         /* Event records are made for the sinks; stdout has them only when --emit asks. */
@@ -805,7 +836,7 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
             return RARR_EXIT_FAIL;
         }
     }
-    if (ex->x != NULL || ex->rep != NULL) {
+    if (ex->x != NULL || ex->rep != NULL || ex->watch != NULL) {
         opt->exporter = exporters_update;
         opt->exporter_arg = ex;
     }
@@ -821,6 +852,8 @@ stop_exporters(struct exporters *ex, int stats)
 {
     struct amsend_stats st;
 
+    watch_free(ex->watch); /* first: the terminal is back before the sender's grace */
+    ex->watch = NULL;
     if (ex->am != NULL) {
         amsend_stop(ex->am, AM_GRACE_MS);
         if (stats) {
@@ -930,7 +963,7 @@ main(int argc, char **argv)
     ex.em = &em;
     if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
         goto done;
-    if (progress_setup(&pr, argv, argc)) {
+    if (progress_setup(&pr, argv, argc) && !cli.watch) {
         opt.progress = progress_show;
         opt.progress_arg = &pr;
     }
@@ -944,6 +977,9 @@ main(int argc, char **argv)
         goto done;
     }
     finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &ex);
+    /* The terminal is given back before anything more is said on stderr. */
+    watch_free(ex.watch);
+    ex.watch = NULL;
     /* For CI: a replay in which an alert fired fails (when nothing else did). */
     if (cli.fail_on_alert && run.status == RARR_EXIT_OK && em.fired > 0)
         run.status = RARR_EXIT_FIRED;
