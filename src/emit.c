@@ -30,6 +30,7 @@ emit_init(struct emit *e, int fd)
     e->tap = NULL;
     e->tap_arg = NULL;
     e->related = NULL;
+    e->shortfall = NAN;
     e->quiet = 0;
     e->events = 0;
     e->metrics = 0;
@@ -480,6 +481,8 @@ emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                                   ev->window_ms});
     if (ev->fired > 0)
         rc |= put_related(b, e->related);
+    else if (!isnan(e->shortfall))
+        rc |= put_num(b, "shortfall", round(e->shortfall * 1000) / 1000);
     rc |= buf_add(b, "}\n", 2);
     return event_end(e, start, rc, ev->fired > 0);
 }

@@ -513,6 +513,10 @@ alert_json(const struct step *s, size_t i, struct buf *b)
         rc |= put(o, "keys", key_alerts_json(s, i, 0));
     } else if (a->anomaly) {
         rc |= put(o, "detector", detector_json(s->det[i]));
+        if (s->shortfall[i].active)
+            rc |= put(o, "shortfall",
+                      json_pack("[fff]", s->shortfall[i].rate, s->shortfall[i].expected,
+                                s->shortfall[i].actual));
     } else {
         rc |= put(o, "state", json_string(state_names[s->alerts[i].state]));
         rc |= put(o, "since", json_integer(s->alerts[i].since_ms));
@@ -1342,6 +1346,25 @@ related_load(struct step *s, size_t i, const json_t *o)
     return rc;
 }
 
+/*
+ * The shortfall under way of a drop of a sum= metric ([rate, expected,
+ * actual]; absent: none). Anything but three finite numbers is none.
+ */
+static void
+shortfall_load(struct step_shortfall *sf, const json_t *a)
+{
+    double v[3];
+    size_t k;
+
+    memset(sf, 0, sizeof(*sf));
+    if (json_array_size(a) != 3)
+        return;
+    for (k = 0; k < 3; k++)
+        if (get_num(json_array_get(a, k), &v[k]) == -1)
+            return;
+    *sf = (struct step_shortfall){1, v[0], v[1], v[2]};
+}
+
 /* The saved metric named 'name' not yet taken, or NULL. */
 static const json_t *
 saved_metric(const json_t *metrics, const char *name, unsigned char *taken)
@@ -1534,6 +1557,8 @@ restore_alerts(struct step *s, const json_t *alerts, const char *name, struct bu
                      "learns afresh",
                      name, rs->alerts[i].rule);
             s->alerts[i].restored = 0;
+        } else {
+            shortfall_load(&s->shortfall[i], json_object_get(o, "shortfall"));
         }
     }
     for (k = 0; rc == 0 && k < json_array_size(alerts); k++)

@@ -208,8 +208,10 @@ alloc_arrays(struct step *s)
     s->score = calloc(na + 1, sizeof(*s->score));
     s->key_score = calloc(na, sizeof(*s->key_score)); /* NOLINT(bugprone-sizeof-expression) */
     s->related = related_new(s->rs, s->opt.step_ms);
+    s->shortfall = calloc(na, sizeof(*s->shortfall));
     if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL ||
-        s->key_det == NULL || s->score == NULL || s->key_score == NULL || s->related == NULL)
+        s->key_det == NULL || s->score == NULL || s->key_score == NULL || s->related == NULL ||
+        s->shortfall == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -421,6 +423,7 @@ step_free(struct step *s)
     free(s->key_det);
     free(s->key_score);
     related_free(s->related);
+    free(s->shortfall);
     free(s->score);
     if (s->keyed != NULL)
         for (i = 0; i < s->rs->nmetrics; i++)
@@ -462,6 +465,7 @@ step_reset(struct step *s)
     size_t i, j, n = rs->nmetrics ? rs->nmetrics : 1;
 
     related_reset(s->related);
+    memset(s->shortfall, 0, rs->nalerts * sizeof(*s->shortfall));
     for (i = 0; i < rs->nmetrics; i++)
         if (rs->metrics[i].kind != RULES_RATIO)
             window_clear(&s->win[i]);
@@ -547,6 +551,33 @@ event_end(struct step *s)
 {
     s->em->quiet = 0;
     s->em->related = NULL;
+    s->em->shortfall = NAN;
+}
+
+/*
+ * The shortfall of anomaly rule 'i' on a sum= metric at a step whose value
+ * is 'x' ('was_firing': its detector fired before the step): a drop that
+ * fires starts it with the window that fired (expected and actual); each
+ * step until it resolves adds the rate expected when it fired, and its
+ * value. The resolved record says expected minus actual (anomaly_out).
+ */
+static void
+shortfall_step(struct step *s, size_t i, const struct detect_event *dev, int was_firing, double x)
+{
+    struct step_shortfall *sf = &s->shortfall[i];
+    double w = (double)dev->window_ms / (double)s->opt.step_ms;
+
+    if (was_firing && sf->active && isfinite(x)) {
+        sf->expected += sf->rate;
+        sf->actual += x;
+    }
+    if (dev->fired > 0 && dev->dir < 0 && w >= 1 && isfinite(dev->expected) &&
+        isfinite(dev->value)) {
+        sf->active = 1;
+        sf->rate = dev->expected / w;
+        sf->expected = dev->expected;
+        sf->actual = dev->value;
+    }
 }
 
 /*
@@ -733,12 +764,18 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
     const struct rules_metric *m = &s->rs->metrics[a->metric];
     int rc = 0;
     struct related_list rel;
+    double shortfall = NAN;
 
     if (dev->fired == 0)
         return 0;
+    if (dev->fired < 0 && key == NULL && s->shortfall[i].active) {
+        shortfall = s->shortfall[i].expected - s->shortfall[i].actual;
+        s->shortfall[i].active = 0;
+    }
     if (event_begin(s, o, s->alerts[i].restored)) {
         if (dev->fired > 0)
             related_begin(s, a->metric, dev->window_ms, &rel);
+        s->em->shortfall = shortfall;
         rc |= emit_anomaly(s->em, t, a->rule, m->name, key, key_len,
                            m->category != RULES_NONE ? rules_category_name(m->category) : NULL, a,
                            dev);
@@ -808,6 +845,7 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
     struct reading r = {s->value[a->metric], (double)s->opt.step_ms / 60000,
                         s->now[a->metric].n > 0};
     struct detect_event dev;
+    int was_firing;
 
     if (s->key_det[i] != NULL)
         return key_anomalies(s, i, t, local, inhibited, o);
@@ -815,7 +853,10 @@ anomaly_step(struct step *s, size_t i, int64_t t, int64_t local, int inhibited, 
         r.x = s->value[m->a];
         r.e = s->value[m->b];
     }
+    was_firing = s->det[i]->phase == DETECT_FIRING;
     detector_run(s->det[i], t, local, &r, inhibited, &dev);
+    if (m->kind == RULES_SUM)
+        shortfall_step(s, i, &dev, was_firing, r.x);
     s->score[i] = dev.step_score;
     s->alert_value[i] = r.x;
     s->alert_defined[i] = 1;

@@ -187,4 +187,27 @@ check "30 minutes: --stats counts late lines, and the most they were behind" \
     grep -q '^rarr: stats: late [1-9][0-9]* (the most [0-9hms]* behind the newest event; --lateness 15m)$' "$tmp/late.err"
 check "30 minutes: stderr names --lateness" grep -q -e '--lateness' "$tmp/late.err"
 
+# A drop of a sum= metric (revenue: the bytes of subscription requests) fires an anomaly; its
+# resolved record carries the shortfall, expected minus actual over the window that fired and
+# every step until it resolved. A replay cut mid-firing with --state gives the same records.
+cat >"$tmp/rev.rarr" <<'EOF'
+metric revenue rarr=revenue request~'^POST /(billing/)?(subscribe|checkout)\b' status~'^(2|30[23])' sum=bytes
+metric views request~'^GET '
+anomaly revenue window=1h direction=drop season=daily
+EOF
+"$loggen" --seed 5 --duration 3d --rate 12000 --incident drop:2d10h:6h:subscribe >"$tmp/rev.log"
+"$rarr" -r "$tmp/rev.rarr" "$tmp/rev.log" >"$tmp/rev.out"
+check "revenue drop: fires during the incident" \
+    grep -q '"type":"anomaly","time":"2026-05-06T1[0-5]:[0-9:]*Z","state":"firing","rule":"revenue anomaly' "$tmp/rev.out"
+check "revenue drop: the firing record has no shortfall" \
+    test "$(grep '"state":"firing"' "$tmp/rev.out" | grep -c shortfall)" = 0
+shortfall=$(grep '"state":"resolved"' "$tmp/rev.out" | grep -o '"shortfall":[0-9.]*' | cut -d: -f2)
+check "revenue drop: the resolved record says the shortfall (thousands of bytes)" \
+    awk -v s="${shortfall:-0}" 'BEGIN { exit !(s > 5000 && s < 50000) }'
+cut=$(grep -n '06/May/2026:13:00' "$tmp/rev.log" | head -1 | cut -d: -f1)
+replay_cut "$tmp/rev.rarr" "$tmp/rev.log" "$cut" "$tmp/rev.parts" "$tmp/rev.err"
+check "revenue drop, cut mid-firing with --state: the records of one run, shortfall included" \
+    cmp -s "$tmp/rev.out" "$tmp/rev.parts"
+rm -f "$tmp/rev.log"
+
 done_checks replay

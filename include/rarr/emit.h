@@ -25,10 +25,11 @@ struct emit {
     emit_tap_fn tap; /* NULL: none */
     void *tap_arg;
     const struct related_list *related; /* set around a firing record: "related" (NULL: none) */
-    uint64_t events;                    /* threshold and anomaly records written */
-    uint64_t fired;                     /* of those, firing ones */
-    uint64_t metrics;                   /* metric records written */
-    int urgent;                         /* an event is queued: flush after this line */
+    double shortfall; /* set around a resolved anomaly record of a sum's drop (NAN: none) */
+    uint64_t events;  /* threshold and anomaly records written */
+    uint64_t fired;   /* of those, firing ones */
+    uint64_t metrics; /* metric records written */
+    int urgent;       /* an event is queued: flush after this line */
     struct emit_text {
         int valid; /* text is v formatted */
         int64_t v;

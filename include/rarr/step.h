@@ -92,6 +92,12 @@ struct step {
                                   last), for exporters */
     double **key_score;        /* [nalerts]: per slot, beside key_det */
     struct related *related;   /* the metrics' last steps, for a firing's "related" */
+    struct step_shortfall {
+        int active;      /* a drop of a sum= metric fires */
+        double rate;     /* the expected value a step, when it fired */
+        double expected; /* over the window that fired and the steps since */
+        double actual;
+    } * shortfall; /* [nalerts]: anomaly rules on sum= metrics (not by=) */
     char lines_rule[32 + RARR_DUR_MAX];
 };
 
