@@ -163,7 +163,9 @@ help(void)
         "  -q, --quiet           do not report bad input lines\n"
         "  -v, --verbose         report the detected input format\n"
         "  -h, --help            this help\n"
-        "  -V, --version         print the version\n",
+        "  -V, --version         print the version\n"
+        "\nrarr test [-v] PATH... runs rule tests. Everything in rarr(1); the rule language in\n"
+        "rarr(5).\n",
         stdout);
 }
 
