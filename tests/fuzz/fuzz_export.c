@@ -13,7 +13,8 @@
  * first PROM_LABEL_MAX bytes at most, followed by "~" and its slot in eight
  * hex digits exactly when the bytes were cut or changed, it is a twin of
  * __other__ or it ends as such a mark does; an unmarked one never ends so.
- * Any failure aborts, after a line on stderr naming the check.
+ * The replay summary (tally.c) of the record is JSON lines of whole
+ * firings. Any failure aborts, after a line on stderr naming the check.
  */
 #include "fuzz.h"
 
@@ -27,6 +28,7 @@
 #include "rarr/buf.h"
 #include "rarr/clock.h"
 #include "rarr/prom.h"
+#include "rarr/tally.h"
 #include "utf8.h"
 
 #define CHECK(cond)                                                                                \
@@ -169,6 +171,41 @@ check_label(const struct buf *b, const char *s, size_t len, size_t max, size_t s
     free(want);
 }
 
+/*
+ * The replay summary of the record (tally.c), fed twice (a firing then the
+ * same again): every summary line is one JSON object of type "summary"
+ * with a rule and whole firings.
+ */
+static void
+check_tally(const char *rec, size_t size)
+{
+    static const struct ruleset none; /* no rules: rows only for what fired */
+    struct tally *t = tally_new(&none);
+    struct emit e;
+    size_t i, start = 0;
+    json_t *o;
+
+    CHECK(t != NULL);
+    emit_init(&e, -1);
+    CHECK(tally_record(t, rec, size, 0) == 0 && tally_record(t, rec, size, 0) == 0);
+    CHECK(tally_write(t, &e, NOW_MS) == 0);
+    for (i = 0; i < e.out.len; i++) {
+        if (e.out.p[i] != '\n')
+            continue;
+        o = json_loadb(e.out.p + start, i - start, 0, NULL);
+        CHECK(o != NULL);
+        CHECK(json_is_string(json_object_get(o, "type")) &&
+              strcmp(json_string_value(json_object_get(o, "type")), "summary") == 0);
+        CHECK(json_is_string(json_object_get(o, "rule")));
+        CHECK(json_integer_value(json_object_get(o, "firings")) <= 1);
+        json_decref(o);
+        start = i + 1;
+    }
+    CHECK(start == e.out.len);
+    emit_fini(&e);
+    tally_free(t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -180,6 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_alert(a, rec, size);
         json_decref(a);
     }
+    check_tally(rec, size);
     buf_init(&b);
     CHECK(prom_label_value(&b, rec, size) == 0);
     check_label(&b, rec, size, 0, 0, 0);
