@@ -52,11 +52,19 @@
 #define PLOT_H (CHART_H - PLOT_T - PLOT_B)
 #define X_TICKS_MAX 12 /* at most this many time labels: about 80 units apart */
 
+/* One of the metrics that moved with a firing (report_related): a copy of a related_item. */
+struct report_moved {
+    size_t metric;
+    double value, usual, change;
+};
+
 struct report_event {
     size_t alert;
     int64_t t_ms;
     int firing;
-    char *key; /* NULL: none */
+    char *key;                  /* NULL: none */
+    struct report_moved *moved; /* [nmoved], strongest first; NULL: none */
+    size_t nmoved;
 };
 
 /* What an anomaly rule's detector expected over the window that ended at t_ms. */
@@ -119,8 +127,10 @@ report_free(struct report *r)
         free(r->keys[i].name);
         free(r->keys[i].v);
     }
-    for (i = 0; i < r->nev; i++)
+    for (i = 0; i < r->nev; i++) {
         free(r->ev[i].key);
+        free(r->ev[i].moved);
+    }
     for (i = 0; i < r->nbands; i++)
         free(r->bands[i].key);
     free(r->keys);
@@ -280,7 +290,40 @@ report_event(struct report *r, size_t alert, int64_t t_ms, int firing, const cha
     }
     if (key != NULL && (k = key_copy(key, len)) == NULL)
         return -1;
-    r->ev[r->nev++] = (struct report_event){alert, t_ms, firing, k};
+    r->ev[r->nev++] = (struct report_event){alert, t_ms, firing, k, NULL, 0};
+    return 0;
+}
+
+/*
+ * The metrics that moved with the firing of 'alert' at 't_ms' ('l',
+ * borrowed: a related_list as the firing record's "related" holds it):
+ * copied to that event, which must be the last report_event recorded for
+ * the alert (call this right after it). The events table shows them beside
+ * the firing. Does nothing when no firing of 'alert' at 't_ms' was
+ * recorded or 'l' is empty; a second call for the event replaces the
+ * first's. Returns 0 or -1 on OOM.
+ */
+int
+report_related(struct report *r, size_t alert, int64_t t_ms, const struct related_list *l)
+{
+    struct report_event *e = NULL;
+    struct report_moved *m;
+    size_t i;
+
+    for (i = r->nev; i-- > 0;)
+        if (r->ev[i].alert == alert) {
+            e = &r->ev[i];
+            break;
+        }
+    if (e == NULL || !e->firing || e->t_ms != t_ms || l->n == 0)
+        return 0;
+    if ((m = calloc(l->n, sizeof(*m))) == NULL)
+        return -1;
+    for (i = 0; i < l->n; i++)
+        m[i] = (struct report_moved){l->v[i].metric, l->v[i].value, l->v[i].usual, l->v[i].change};
+    free(e->moved);
+    e->moved = m;
+    e->nmoved = l->n;
     return 0;
 }
 
@@ -1061,6 +1104,47 @@ pair_events(const struct report *r)
     return pair;
 }
 
+/* 'v' rounded for a glance: whole numbers from 10 on, else 2 significant digits. */
+static void
+put_about(FILE *fp, double v)
+{
+    if (!isfinite(v))
+        fputs("?", fp);
+    else if (fabs(v) >= 10)
+        fprintf(fp, "%.0f", v);
+    else
+        fprintf(fp, "%.2g", v);
+}
+
+/*
+ * What else moved with firing 'e': "dashboard_views 4 (usual 16, -75 %)",
+ * each metric's value over the firing's window, its usual value and the
+ * relative change (a true minus sign, and a no-break space before '%').
+ */
+static void
+put_moved(const struct report *r, FILE *fp, const struct report_event *e)
+{
+    size_t i;
+    double pct;
+
+    fputs("<div class=\"moved\">what else moved: ", fp);
+    for (i = 0; i < e->nmoved; i++) {
+        const struct report_moved *m = &e->moved[i];
+
+        pct = round(m->change * 100);
+        if (i > 0)
+            fputs(", ", fp);
+        fputs("<span class=\"mm\">", fp);
+        put_text(fp, r->rs->metrics[m->metric].name);
+        fputs("</span> ", fp);
+        put_about(fp, m->value);
+        fputs(" <span class=\"note\">(usual ", fp);
+        put_about(fp, m->usual);
+        fprintf(fp, ", %s%.0f&nbsp;%%)</span>", pct < 0 ? "&minus;" : "+", fabs(pct));
+    }
+    fputs("</div>", fp);
+}
+
 /* The events table: when, which rule, metric and key, the state, the value and how long it fired.
  */
 static int
@@ -1113,6 +1197,8 @@ events_table(const struct report *r, FILE *fp)
             put_num(fp, a->threshold);
             fputs("</span>", fp);
         }
+        if (e->firing && e->nmoved > 0)
+            put_moved(r, fp, e);
         fputs("</td><td>", fp);
         if (pair[i] != SIZE_MAX) {
             int64_t from = e->firing ? e->t_ms : r->ev[pair[i]].t_ms,
@@ -1128,6 +1214,105 @@ events_table(const struct report *r, FILE *fp)
     }
     fputs("</tbody></table>\n", fp);
     free(pair);
+    return 0;
+}
+
+/* A row of "What would have paged": an alert and key, and its firings (as tally.c counts them). */
+struct paged_row {
+    size_t alert;
+    const char *key; /* borrowed from an event; NULL: none */
+    size_t firings;
+    int64_t open_ms; /* INT64_MIN: not firing */
+    int64_t total_ms, longest_ms;
+};
+
+/* Close the firing of row 'p' at 'end_ms'. */
+static void
+paged_close(struct paged_row *p, int64_t end_ms)
+{
+    int64_t d = end_ms - p->open_ms;
+
+    if (p->open_ms == INT64_MIN)
+        return;
+    d = d > 0 ? d : 0;
+    p->total_ms += d;
+    if (d > p->longest_ms)
+        p->longest_ms = d;
+    p->open_ms = INT64_MIN;
+}
+
+/* Row 'p' of the table, its open firing counted up to 'end_ms'. */
+static void
+paged_put(const struct report *r, FILE *fp, struct paged_row *p, int64_t end_ms)
+{
+    char total[RARR_DUR_MAX], longest[RARR_DUR_MAX];
+    int open = p->open_ms != INT64_MIN;
+
+    paged_close(p, end_ms);
+    clock_format_duration(p->total_ms, total);
+    clock_format_duration(p->longest_ms, longest);
+    fprintf(fp, "<tr class=\"%s\"><td><a href=\"#a%zu\">", p->firings > 0 ? "fired" : "quiet",
+            p->alert);
+    put_text(fp, r->rs->alerts[p->alert].rule);
+    fputs("</a></td><td>", fp);
+    if (p->key != NULL)
+        put_text(fp, p->key);
+    fprintf(fp,
+            "</td><td class=\"n\">%zu</td><td>%s</td><td>%s</td><td class=\"state\">%s</td></tr>\n",
+            p->firings, total, longest, open ? "firing" : "");
+}
+
+/*
+ * "What would have paged": per rule (per key of one judged per key), how
+ * many times it fired, for how long in all and at the longest, and whether
+ * it still fired at the end of the last step; the numbers of --emit
+ * summary (tally.c), from the same events: a firing opens a span unless
+ * one is open, a resolution closes it. Every rule has a row, 0 when it
+ * never fired; a rule whose keys fired has a row per key instead, in the
+ * order they first fired. Returns 0 or -1 on OOM.
+ */
+static int
+paged_table(const struct report *r, FILE *fp)
+{
+    const struct ruleset *rs = r->rs;
+    struct paged_row *rows = calloc(r->nev + 1, sizeof(*rows));
+    int64_t end_ms = r->t[r->nsteps - 1];
+    size_t n = 0, i, j;
+    int any;
+
+    if (rows == NULL)
+        return -1;
+    for (i = 0; i < r->nev; i++) {
+        const struct report_event *e = &r->ev[i];
+
+        for (j = 0; j < n; j++)
+            if (rows[j].alert == e->alert &&
+                (rows[j].key == NULL ? e->key == NULL
+                                     : e->key != NULL && strcmp(rows[j].key, e->key) == 0))
+                break;
+        if (j == n)
+            rows[n++] = (struct paged_row){e->alert, e->key, 0, INT64_MIN, 0, 0};
+        if (e->firing && rows[j].open_ms == INT64_MIN) {
+            rows[j].firings++;
+            rows[j].open_ms = e->t_ms;
+        } else if (!e->firing) {
+            paged_close(&rows[j], e->t_ms);
+        }
+    }
+    fputs("<table class=\"paged\"><thead><tr><th>rule</th><th>key</th><th>firings</th>"
+          "<th>firing in all</th><th>longest</th><th>at the end</th></tr></thead><tbody>\n",
+          fp);
+    for (i = 0; i < rs->nalerts; i++) {
+        for (any = 0, j = 0; j < n; j++)
+            if (rows[j].alert == i) {
+                paged_put(r, fp, &rows[j], end_ms);
+                any = 1;
+            }
+        if (!any)
+            paged_put(r, fp, &(struct paged_row){i, NULL, 0, INT64_MIN, 0, 0}, end_ms);
+    }
+    fputs("</tbody></table>\n", fp);
+    free(rows);
     return 0;
 }
 
@@ -1175,6 +1360,8 @@ static const char STYLE[] =
     "table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;vertical-align:top}\n"
     "tbody tr:nth-child(even){background:#f3f3f3}\n"
     "tr.firing .state{color:#c0392b;font-weight:600}tr.resolved .state{color:#27ae60}\n"
+    "table.paged .state{color:#c0392b;font-weight:600}table.paged tr.quiet{color:#777}\n"
+    "td.n{text-align:right}.moved{font-size:13px;margin-top:2px}.mm{font-weight:600}\n"
     ".tooltip{position:fixed;z-index:9;pointer-events:none;background:#222;color:#fff;"
     "padding:4px 8px;border-radius:3px;font-size:12px;white-space:pre;"
     "box-shadow:0 1px 4px rgba(0,0,0,.3)}\n"
@@ -1369,7 +1556,9 @@ page(const struct report *r, FILE *fp)
         put_text(fp, rs->metrics[i].name);
         fputs("</a>\n", fp);
     }
-    fputs("</nav>\n<h2 id=\"events\">Events</h2>\n", fp);
+    fputs("</nav>\n<h2 id=\"paged\">What would have paged</h2>\n", fp);
+    rc |= paged_table(r, fp);
+    fputs("<h2 id=\"events\">Events</h2>\n", fp);
     rc |= events_table(r, fp);
     rc |= charts(r, fp);
     put_script_data(r, fp);

@@ -45,6 +45,7 @@
 #include "rarr/buf.h"
 #include "rarr/clock.h"
 #include "rarr/emit.h"
+#include "rarr/related.h"
 #include "rarr/rules.h"
 #include "rarr/step.h"
 
@@ -56,6 +57,9 @@
 #define WATCH_SPARK_MIN 4
 /* The bytes of a by= key kept beside a firing metric. */
 #define WATCH_KEY_MAX 40
+/* Firings whose "related" metrics are marked (the newest kept), and the metrics shown after one. */
+#define WATCH_FIRINGS 32
+#define WATCH_RELATED_SHOWN 2
 
 /* The last hour of one metric's step values: 'n' values, the newest at 'head - 1'. */
 struct watch_ring {
@@ -79,6 +83,22 @@ struct watch_band {
     double expected, lower, upper;
 };
 
+/* A metric a firing record named in "related": its name and relative change. */
+struct watch_moved {
+    char *metric;
+    double change;
+};
+
+/*
+ * A firing that named related metrics, kept until its resolved record (the
+ * same rule and key) comes: its metrics' rows are marked while it fires.
+ */
+struct watch_firing {
+    char *rule, *key; /* key NULL: none */
+    struct watch_moved v[RELATED_MAX];
+    size_t n;
+};
+
 /* One line of the "latest events" panel, as its record said it. */
 struct watch_event {
     char text[256];
@@ -86,7 +106,7 @@ struct watch_event {
 };
 
 /* The columns of a metric row, in order. */
-enum { COL_NAME, COL_CAT, COL_STEP, COL_WIN, COL_BAND, COL_SPARK, COL_STATE, COL_N };
+enum { COL_NAME, COL_CAT, COL_STEP, COL_WIN, COL_MOVED, COL_BAND, COL_SPARK, COL_STATE, COL_N };
 
 struct watch {
     FILE *tty;
@@ -117,6 +137,8 @@ struct watch {
     size_t nbands;
     struct watch_event ev[WATCH_EVENTS]; /* a ring, the newest at ev_next - 1 */
     size_t nev, ev_next;
+    struct watch_firing firings[WATCH_FIRINGS]; /* the oldest first */
+    size_t nfirings;
     struct buf tmp; /* text being put on the screen */
 };
 
@@ -293,6 +315,21 @@ err:
     return NULL;
 }
 
+/* Forget firing 'i' of 'w->firings'; the later ones move up. */
+static void
+firing_drop(struct watch *w, size_t i)
+{
+    struct watch_firing *f = &w->firings[i];
+    size_t j;
+
+    free(f->rule);
+    free(f->key);
+    for (j = 0; j < f->n; j++)
+        free(f->v[j].metric);
+    memmove(f, f + 1, (w->nfirings - i - 1) * sizeof(*f));
+    w->nfirings--;
+}
+
 /*
  * Restore the terminal (endwin), the dispositions of SIGTSTP and SIGWINCH,
  * and free everything. Does nothing if 'w' is NULL.
@@ -320,6 +357,8 @@ watch_free(struct watch *w)
     for (i = 0; i < w->nbands; i++)
         free(w->bands[i].metric);
     free(w->bands);
+    while (w->nfirings > 0)
+        firing_drop(w, 0);
     buf_fini(&w->tmp);
     free(w);
 }
@@ -666,6 +705,57 @@ band_text(const struct watch *w, size_t i, char *out, size_t outlen)
     snprintf(out, outlen, "%s (%s..%s)", e, lo, hi);
 }
 
+/* Whether the alert or anomaly rule named 'rule' fires now (as step_alerts last said). */
+static int
+rule_firing(const struct watch *w, const char *rule)
+{
+    size_t j;
+
+    for (j = 0; j < w->rs->nalerts; j++)
+        if (strcmp(w->rs->alerts[j].rule, rule) == 0)
+            return w->rs->alerts[j].metric < w->nmetrics &&
+                   w->m[w->rs->alerts[j].metric].nfiring > 0;
+    return w->lines_firing; /* not a rule of the files: the input-wide lines rule */
+}
+
+/* 'change' as a short signed percentage: "-75%", "+59%" (a true minus and arrows in UTF-8). */
+static void
+change_text(const struct watch *w, double change, int arrow, char *out, size_t outlen)
+{
+    double pct = round(fabs(change) * 100);
+    const char *sign = change < 0 ? (w->utf8 ? (arrow ? "\u2193" : "\u2212") : "-")
+                                  : (w->utf8 && arrow ? "\u2191" : "+");
+
+    if (pct > 999)
+        snprintf(out, outlen, "%s>999%%", sign);
+    else
+        snprintf(out, outlen, "%s%.0f%%", sign, pct);
+}
+
+/*
+ * The MOVED cell of metric 'i': its change ("\u219375%": down 75 %) as a
+ * firing that fires now named it in "related" (the strongest, when several
+ * did), or "".
+ */
+static void
+moved_text(const struct watch *w, size_t i, char *out, size_t outlen)
+{
+    const struct watch_moved *best = NULL;
+    size_t f, j;
+
+    out[0] = '\0';
+    for (f = 0; f < w->nfirings; f++) {
+        if (!rule_firing(w, w->firings[f].rule))
+            continue;
+        for (j = 0; j < w->firings[f].n; j++)
+            if (strcmp(w->firings[f].v[j].metric, w->m[i].name) == 0 &&
+                (best == NULL || fabs(w->firings[f].v[j].change) > fabs(best->change)))
+                best = &w->firings[f].v[j];
+    }
+    if (best != NULL)
+        change_text(w, best->change, 1, out, outlen);
+}
+
 /*
  * The mean of the values of 'r' from 'from' to 'to' (exclusive) into
  * '*mean'; 0 when none of them has a value.
@@ -734,15 +824,15 @@ put_spark(struct watch *w, int y, int x, int width, const struct watch_ring *r)
 
 /*
  * The widths of the columns for a screen 'cols' wide (0: left out): the
- * name, the step value and the state always; the window, the category and
- * the band as they fit, in that order, beside a sparkline of at least
+ * name, the step value and the state always; the window, what moved, the
+ * category and the band as they fit, in that order, beside a sparkline of at least
  * WATCH_SPARK_MIN columns, which takes what is left (no wider than the ring).
  */
 static void
 layout(const struct watch *w, int cols, int *width)
 {
-    static const int want[COL_N] = {0, 10, 9, 14, 18, 0, 6};
-    static const int optional[] = {COL_WIN, COL_CAT, COL_BAND};
+    static const int want[COL_N] = {0, 10, 9, 14, 6, 18, 0, 6};
+    static const int optional[] = {COL_WIN, COL_MOVED, COL_CAT, COL_BAND};
     size_t i, name = 6, used;
     int spark;
 
@@ -801,8 +891,8 @@ draw_header(struct watch *w)
 static void
 draw_titles(struct watch *w, int y, const int *width)
 {
-    static const char *const title[COL_N] = {"METRIC", "CATEGORY",  "STEP", "WINDOW",
-                                             "BAND",   "LAST HOUR", "STATE"};
+    static const char *const title[COL_N] = {"METRIC", "CATEGORY", "STEP",      "WINDOW",
+                                             "MOVED",  "BAND",     "LAST HOUR", "STATE"};
     int c;
 
     attron(A_UNDERLINE);
@@ -860,6 +950,10 @@ draw_metric(struct watch *w, int y, size_t i, const int *width)
     if (width[COL_WIN] > 0) {
         window_text(w, i, text, sizeof(text));
         puts_at(w, y, col_x(width, COL_WIN), text, width[COL_WIN]);
+    }
+    if (width[COL_MOVED] > 0) {
+        moved_text(w, i, text, sizeof(text));
+        put(w, y, col_x(width, COL_MOVED), text, strlen(text), width[COL_MOVED], 1);
     }
     if (width[COL_BAND] > 0) {
         band_text(w, i, text, sizeof(text));
@@ -1006,30 +1100,112 @@ band_take(struct watch *w, json_t *o)
     w->bands[i].upper = json_number_value(hi);
 }
 
-/* Add record 'o' to the "latest events" panel: "TIME TYPE STATE RULE key=KEY value V". */
+/*
+ * The first WATCH_RELATED_SHOWN metrics of the "related" list 'rel' of a
+ * firing record, as "  [dashboard_views -75%, login_views +59%]", into
+ * 'out'; "" when it names none.
+ */
+static void
+related_text(const struct watch *w, json_t *rel, char *out, size_t outlen)
+{
+    size_t i, n = json_array_size(rel), used = 0;
+    json_t *it;
+    char pct[16];
+    const char *name;
+
+    out[0] = '\0';
+    for (i = 0; i < n && i < WATCH_RELATED_SHOWN && used < outlen; i++) {
+        it = json_array_get(rel, i);
+        if ((name = json_string_value(json_object_get(it, "metric"))) == NULL)
+            continue;
+        change_text(w, json_number_value(json_object_get(it, "change")), 0, pct, sizeof(pct));
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s %s", used == 0 ? "  [" : ", ",
+                                 name, pct);
+    }
+    if (used > 0 && used < outlen)
+        snprintf(out + used, outlen - used, "]");
+}
+
+/*
+ * Add record 'o' to the "latest events" panel: "TIME TYPE STATE RULE
+ * key=KEY value V", and for a firing what else moved.
+ */
 static void
 event_take(struct watch *w, json_t *o)
 {
     struct watch_event *e = &w->ev[w->ev_next];
     json_t *v = json_object_get(o, "value");
     const char *key = json_string_value(json_object_get(o, "key"));
-    char t[16], num[32];
+    char t[16], num[32], moved[160];
 
     clock_of(str_of(o, "time"), t, sizeof(t));
     num_text(num, sizeof(num), json_number_value(v), json_is_number(v));
-    snprintf(e->text, sizeof(e->text), "%-8s  %-9s  %-8s  %s%s%s  value %s", t, str_of(o, "type"),
+    related_text(w, json_object_get(o, "related"), moved, sizeof(moved));
+    snprintf(e->text, sizeof(e->text), "%-8s  %-9s  %-8s  %s%s%s  value %s%s", t, str_of(o, "type"),
              str_of(o, "state"), str_of(o, "rule"), key != NULL ? "  key=" : "",
-             key != NULL ? key : "", num);
+             key != NULL ? key : "", num, moved);
     e->firing = strcmp(str_of(o, "state"), "firing") == 0;
     w->ev_next = (w->ev_next + 1) % WATCH_EVENTS;
     if (w->nev < WATCH_EVENTS)
         w->nev++;
 }
 
+/* Whether strings 'a' and 'b' are both NULL or equal. */
+static int
+same_str(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * Follow the firings of record 'o' for the MOVED column: a firing with a
+ * "related" list is kept (in place of one of the same rule and key; the
+ * oldest goes when WATCH_FIRINGS are kept), its resolution forgets it.
+ * Out of memory, the firing is left out.
+ */
+static void
+firing_take(struct watch *w, json_t *o)
+{
+    const char *rule = json_string_value(json_object_get(o, "rule")),
+               *key = json_string_value(json_object_get(o, "key")), *state = str_of(o, "state"),
+               *name;
+    json_t *rel = json_object_get(o, "related"), *it;
+    struct watch_firing *f;
+    size_t i;
+
+    if (rule == NULL)
+        return;
+    for (i = 0; i < w->nfirings; i++)
+        if (strcmp(w->firings[i].rule, rule) == 0 && same_str(w->firings[i].key, key)) {
+            firing_drop(w, i);
+            break;
+        }
+    if (strcmp(state, "firing") != 0 || json_array_size(rel) == 0)
+        return;
+    if (w->nfirings == WATCH_FIRINGS)
+        firing_drop(w, 0);
+    f = &w->firings[w->nfirings];
+    memset(f, 0, sizeof(*f));
+    if ((f->rule = strdup(rule)) == NULL || (key != NULL && (f->key = strdup(key)) == NULL)) {
+        free(f->rule);
+        return;
+    }
+    w->nfirings++;
+    for (i = 0; i < json_array_size(rel) && f->n < RELATED_MAX; i++) {
+        it = json_array_get(rel, i);
+        if ((name = json_string_value(json_object_get(it, "metric"))) == NULL ||
+            (f->v[f->n].metric = strdup(name)) == NULL)
+            continue;
+        f->v[f->n++].change = json_number_value(json_object_get(it, "change"));
+    }
+}
+
 /*
  * Take in one event record 'rec' ('len' bytes, one NDJSON line, borrowed)
- * as emit's tap hands it over: it joins the latest events, and an anomaly
- * record's expected band is kept for its metric. It is drawn at the next
+ * as emit's tap hands it over: it joins the latest events (a firing with
+ * the first metrics of its "related" list), an anomaly record's expected
+ * band is kept for its metric, and a firing's related metrics are marked
+ * in the MOVED column until it resolves. It is drawn at the next
  * watch_update. Returns 0: a record that cannot be read or kept is left
  * out (the view must not stop the run).
  */
@@ -1041,6 +1217,7 @@ watch_record(struct watch *w, const char *rec, size_t len)
     if (o != NULL && json_is_object(o)) {
         event_take(w, o);
         band_take(w, o);
+        firing_take(w, o);
     }
     json_decref(o);
     return 0;

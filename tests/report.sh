@@ -3,8 +3,9 @@
 # chromium): a replay of fixtures/logs/login-outage.log, then a page of hostile
 # rule and key text. The page must load without a single console message (an SVG
 # path with an empty or NaN 'd' is one), hold a time axis with dates and HH:MM
-# labels, the events table with the login_success firing and how long it fired,
-# a tooltip that a hover fills in, and nothing the rules or keys could inject.
+# labels, the events table with the login_success firing, how long it fired and
+# what else moved with it, the "What would have paged" summary (as --emit summary
+# counts it), a tooltip that a hover fills in, and nothing the rules or keys could inject.
 # A screenshot is taken too; KEEP=1 keeps the scratch directory (and says where).
 # Fails, never skips, when chromium is missing or cannot run. CHROMIUM=path
 # picks another binary.
@@ -110,6 +111,8 @@ browse "$tmp/probe.html" shot --screenshot="$tmp/report.png" --window-size=1400,
 tr -d '\n' <"$tmp/dom.html" >"$tmp/flat.html"
 grep -oP '<g class="axis x">.*?</g>' "$tmp/flat.html" >"$tmp/xaxis"
 grep -oP '<tr class="firing">.*?</tr>' "$tmp/flat.html" >"$tmp/firing"
+grep -oP '<tr class="resolved">.*?</tr>' "$tmp/flat.html" >"$tmp/resolved"
+grep -oP '<h2 id="paged">.*?</table>' "$tmp/flat.html" | sed 's#<tr#\n<tr#g' >"$tmp/paged"
 
 check "the page logs nothing to the console" \
     test -z "$(console dom; console shot)"
@@ -120,6 +123,18 @@ check "a value axis has labels" grep -qP '<g class="axis y">(<[^>]*>\s*)*<text[^
     "$tmp/flat.html"
 check "the login_success firing is in the events table, 31m long" \
     grep -qP 'login_success below 50 over 15m</a>.*<td>31m</td>' "$tmp/firing"
+check "the firing row says what else moved: dashboard_views, -75 %" \
+    grep -qP 'what else moved: <span class="mm">dashboard_views</span> 4 <span class="note">\(usual 16, −75(&nbsp;|\s)%\)' \
+    "$tmp/firing"
+check "the firing row names login_views too" grep -q '>login_views</span> 27' "$tmp/firing"
+check "the resolved row names nothing that moved" none -q 'what else moved' "$tmp/resolved"
+check "what would have paged: login_success fired once, 31m in all, 31m at the longest" \
+    grep -qP '<a href="#a0">login_success below 50 over 15m</a></td><td></td><td class="n">1</td><td>31m</td><td>31m</td><td class="state"></td>' \
+    "$tmp/paged"
+check "what would have paged: a rule that never fired has 0" \
+    grep -qP 'signups anomaly over 1h</a></td><td></td><td class="n">0</td><td>0s</td><td>0s</td>' \
+    "$tmp/paged"
+check "what would have paged: a row per rule" test "$(grep -o '<tr class=' "$tmp/paged" | wc -l)" = 6
 check "the event links to its chart" grep -q '<a href="#a0">login_success below 50' "$tmp/flat.html"
 check "the chart has the anchor" grep -q '<h2 id="a0">' "$tmp/flat.html"
 check "a tooltip element is there" grep -q 'id="tip" class="tooltip"' "$tmp/flat.html"

@@ -3,7 +3,8 @@
 # rarr reads live lines through a FIFO (as behind tail -F) and draws every
 # metric with its value; one metric's lines stop and its below= alert shows
 # FIRING on the screen while stdout, redirected to a file, gets the firing
-# record as clean NDJSON; the view survives a resize down to 20x5 and back;
+# record as clean NDJSON; another metric stops with it, and the firing names it
+# (related) in the latest events and marks its row; the view survives a resize down to 20x5 and back;
 # q ends the run with status 0 and gives the terminal back. Then SIGTERM
 # ends a second view the same way, and --watch with stdout on the terminal
 # is refused (exit 2). A missing tmux is a failure, never a skip.
@@ -60,15 +61,17 @@ stamp() { date -u '+%d/%b/%Y:%H:%M:%S +0000'; }
 # line PATH STAMP: a combined log line for a GET of PATH at STAMP.
 line() { echo "127.0.0.1 - - [$2] \"GET $1 HTTP/1.1\" 200 512 \"-\" \"curl/7.88\""; }
 
-# login-gone fires when a 2 s window has no /login line; flow's lines never stop.
+# login-gone fires when a 2 s window has no /login line; flow's lines never stop,
+# /dash's stop with /login's, so the firing names dash as what else moved.
 cat >"$tmp/rules.rarr" <<'EOF'
 metric flow rarr=activation path~'^/flow'
 metric login rarr=retention path~'^/login'
+metric dash rarr=retention path~'^/dash'
 alert login window=2s below=1 name=login-gone
 EOF
 "$rarr" --check --step 1s -r "$tmp/rules.rarr" >/dev/null || die "rarr --check refuses the rules"
 
-# 1. The writer: a /flow line every 0.2 s, a /login line too while login_on
+# 1. The writer: a /flow line every 0.2 s, a /login and a /dash line too while login_on
 #    exists. The FIFO is held open read-write by this shell (fd 3), so rarr
 #    never sees its end.
 mkfifo "$tmp/in"
@@ -78,7 +81,7 @@ touch "$tmp/login_on"
     while [ ! -e "$tmp/stop" ]; do
         t=$(stamp)
         line /flow "$t"
-        [ ! -e "$tmp/login_on" ] || line /login "$t"
+        [ ! -e "$tmp/login_on" ] || { line /login "$t" && line /dash "$t"; }
         sleep 0.2
     done >&3
 ) &
@@ -99,17 +102,29 @@ shows() { screen | grep -Eq "$1"; }
 wait_for 15 shows '^flow +activation +[0-9]+ ' || die "flow is not shown with a value"
 wait_for 5 shows '^login +retention +[1-9][0-9]* .* ok *$' || die "login is not shown as ok"
 check "the header counts lines and says how to quit" shows '^rarr +[0-9]+ lines .*q quits$'
-check "column titles" shows '^METRIC +CATEGORY +STEP +WINDOW .*LAST HOUR +STATE'
+check "column titles" shows '^METRIC +CATEGORY +STEP +WINDOW +MOVED .*LAST HOUR +STATE'
 check "a sparkline in block characters" shows '[▁▂▃▄▅▆▇█]'
 check "login's window value and threshold" wait_for 5 shows '^login .* [0-9]+/2s <1 '
 
-# 4. login stops: FIRING on the screen, the record in the latest events and on stdout.
+# 4. login stops: FIRING on the screen, the record in the latest events (with what
+#    else moved: dash) and on stdout; dash's row is marked while it fires.
 rm "$tmp/login_on"
 wait_for 15 shows '^login +retention +0 .*FIRING' || die "login-gone does not show FIRING"
 check "the firing event in the latest events" wait_for 5 shows \
     '^[0-9:]{8} +threshold +firing +login-gone +value 0'
 fired() { grep -q '"type":"threshold",.*"state":"firing","rule":"login-gone"' "$tmp/out"; }
 check "stdout has the firing record" wait_for 5 fired
+related() {
+    jq -e 'select(.state == "firing" and .rule == "login-gone") | .related[0].metric == "dash"' \
+        "$tmp/out" | grep -q true
+}
+check "the firing record names dash as what else moved" related
+check "the latest events show what else moved after FIRING" shows \
+    '^[0-9:]{8} +threshold +firing +login-gone +value 0  \[dash [−-][0-9]+%\]'
+check "dash's row is marked as moved down while login-gone fires" shows '^dash +retention +0 +↓[0-9]+%'
+check "flow's row is not marked" not shows '^flow .*[↓↑][0-9]+%'
+screen >"$tmp/firing.screen" || true # kept with KEEP=1
+
 check "every stdout line is a JSON object" jq -e 'type == "object"' "$tmp/out" >/dev/null
 no_escapes() { ! grep -q "$(printf '\033')" "$tmp/out"; }
 check "no terminal escape reached stdout" no_escapes

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "rarr/detect.h"
+#include "rarr/related.h"
 #include "rarr/rules.h"
 
 struct report;
@@ -18,6 +19,7 @@ int report_step(struct report *r, int64_t t_ms, const double *metric_values,
 int report_key(struct report *r, size_t metric, const char *key, size_t len, double v, int defined);
 int report_event(struct report *r, size_t alert, int64_t t_ms, int firing, const char *key,
                  size_t len);
+int report_related(struct report *r, size_t alert, int64_t t_ms, const struct related_list *l);
 int report_band(struct report *r, size_t alert, int64_t t_ms, const struct detect_event *dev,
                 const char *key, size_t len);
 void report_live(struct report *r, int live);
