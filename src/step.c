@@ -555,6 +555,19 @@ event_end(struct step *s)
 }
 
 /*
+ * The report's "what else moved" for the firing of alert 'i' on 'metric'
+ * over 'window_ms' at 't' (just given to report_event). Returns 0 or -1.
+ */
+static int
+report_related_of(struct step *s, size_t i, size_t metric, int64_t window_ms, int64_t t)
+{
+    struct related_list rel;
+
+    related_find(s->related, metric, (size_t)(window_ms / s->opt.step_ms), &rel);
+    return report_related(s->opt.report, i, t, &rel);
+}
+
+/*
  * The shortfall of anomaly rule 'i' on a sum= metric at a step whose value
  * is 'x' ('was_firing': its detector fired before the step): a drop that
  * fires starts it with the window that fired (expected and actual); each
@@ -781,9 +794,12 @@ anomaly_out(struct step *s, size_t i, int64_t t, const struct detect_event *dev,
                            dev);
         event_end(s);
     }
-    if (o->rep != NULL)
+    if (o->rep != NULL) {
         rc |= report_event(o->rep, i, t, dev->fired > 0, key, key_len) |
               report_band(o->rep, i, t, dev, key, key_len);
+        if (dev->fired > 0)
+            rc |= report_related_of(s, i, a->metric, dev->window_ms, t);
+    }
     return rc;
 }
 
@@ -915,8 +931,11 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
                                  ka[slot].since_ms, name, len);
             event_end(s);
         }
-        if (o->rep != NULL)
+        if (o->rep != NULL) {
             rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, name, len);
+            if (ev == ALERT_FIRED)
+                rc |= report_related_of(s, i, a->metric, a->window_ms, t);
+        }
     }
     s->alert_defined[i] = 0; /* no one value for the report's chart */
     return rc;
@@ -1006,8 +1025,11 @@ threshold_step(struct step *s, size_t i, int64_t t, const struct out *o)
         rc |= emit_threshold(s->em, t, ev == ALERT_FIRED, a, m, v, s->alerts[i].since_ms, NULL, 0);
         event_end(s);
     }
-    if (ev != ALERT_NONE && o->rep != NULL)
+    if (ev != ALERT_NONE && o->rep != NULL) {
         rc |= report_event(o->rep, i, t, ev == ALERT_FIRED, NULL, 0);
+        if (ev == ALERT_FIRED)
+            rc |= report_related_of(s, i, a->metric, a->window_ms, t);
+    }
     return rc;
 }
 
