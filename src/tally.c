@@ -135,11 +135,11 @@ row_of(struct tally *t, const json_t *rec)
 static void
 close_span(struct tally_row *r, int64_t end_ms)
 {
-    int64_t d = end_ms - r->open_ms;
+    int64_t d;
 
     if (r->open_ms == INT64_MIN)
         return;
-    d = d > 0 ? d : 0;
+    d = end_ms > r->open_ms ? end_ms - r->open_ms : 0;
     r->total_ms += d;
     if (d > r->longest_ms)
         r->longest_ms = d;
