@@ -36,6 +36,7 @@
 #include "rarr/clock.h"
 #include "rarr/keys.h"
 #include "rarr/statefile.h"
+#include "rarr/tally.h"
 
 #define REPORT_POINTS 1200
 #define REPORT_KEYS 5
@@ -1217,103 +1218,66 @@ events_table(const struct report *r, FILE *fp)
     return 0;
 }
 
-/* A row of "What would have paged": an alert and key, and its firings (as tally.c counts them). */
-struct paged_row {
-    size_t alert;
-    const char *key; /* borrowed from an event; NULL: none */
-    size_t firings;
-    int64_t open_ms; /* INT64_MIN: not firing */
-    int64_t total_ms, longest_ms;
+/* Where the rows of "What would have paged" go. */
+struct paged_out {
+    const struct report *r;
+    FILE *fp;
 };
 
-/* Close the firing of row 'p' at 'end_ms'. */
-static void
-paged_close(struct paged_row *p, int64_t end_ms)
+/* A row of "What would have paged" (a tally_row_fn). */
+static int
+paged_row(void *arg, const struct tally_row *t, int firing_at_end)
 {
-    int64_t d = end_ms - p->open_ms;
-
-    if (p->open_ms == INT64_MIN)
-        return;
-    d = d > 0 ? d : 0;
-    p->total_ms += d;
-    if (d > p->longest_ms)
-        p->longest_ms = d;
-    p->open_ms = INT64_MIN;
-}
-
-/* Row 'p' of the table, its open firing counted up to 'end_ms'. */
-static void
-paged_put(const struct report *r, FILE *fp, struct paged_row *p, int64_t end_ms)
-{
+    const struct paged_out *o = arg;
     char total[RARR_DUR_MAX], longest[RARR_DUR_MAX];
-    int open = p->open_ms != INT64_MIN;
 
-    paged_close(p, end_ms);
-    clock_format_duration(p->total_ms, total);
-    clock_format_duration(p->longest_ms, longest);
-    fprintf(fp, "<tr class=\"%s\"><td><a href=\"#a%zu\">", p->firings > 0 ? "fired" : "quiet",
-            p->alert);
-    put_text(fp, r->rs->alerts[p->alert].rule);
-    fputs("</a></td><td>", fp);
-    if (p->key != NULL)
-        put_text(fp, p->key);
-    fprintf(fp,
-            "</td><td class=\"n\">%zu</td><td>%s</td><td>%s</td><td class=\"state\">%s</td></tr>\n",
-            p->firings, total, longest, open ? "firing" : "");
+    clock_format_duration(t->total_ms, total);
+    clock_format_duration(t->longest_ms, longest);
+    fprintf(o->fp, "<tr class=\"%s\"><td>", t->firings > 0 ? "fired" : "quiet");
+    if (t->index != SIZE_MAX)
+        fprintf(o->fp, "<a href=\"#a%zu\">", t->index);
+    put_text(o->fp, t->rule);
+    fputs(t->index != SIZE_MAX ? "</a></td><td>" : "</td><td>", o->fp);
+    if (t->key != NULL)
+        put_text(o->fp, t->key);
+    fprintf(
+        o->fp,
+        "</td><td class=\"n\">%llu</td><td>%s</td><td>%s</td><td class=\"state\">%s</td></tr>\n",
+        (unsigned long long)t->firings, total, longest, firing_at_end ? "firing" : "");
+    return 0;
 }
 
 /*
  * "What would have paged": per rule (per key of one judged per key), how
  * many times it fired, for how long in all and at the longest, and whether
- * it still fired at the end of the last step; the numbers of --emit
- * summary (tally.c), from the same events: a firing opens a span unless
- * one is open, a resolution closes it. Every rule has a row, 0 when it
- * never fired; a rule whose keys fired has a row per key instead, in the
- * order they first fired. Returns 0 or -1 on OOM.
+ * it still fired at the end of the last step: the numbers of --emit
+ * summary, counted by the same tally.c from the report's events. Returns 0
+ * or -1 on OOM.
  */
 static int
 paged_table(const struct report *r, FILE *fp)
 {
     const struct ruleset *rs = r->rs;
-    struct paged_row *rows = calloc(r->nev + 1, sizeof(*rows));
-    int64_t end_ms = r->t[r->nsteps - 1];
-    size_t n = 0, i, j;
-    int any;
+    struct tally *t = tally_new(rs);
+    struct paged_out o = {r, fp};
+    size_t i;
+    int rc = t == NULL ? -1 : 0;
 
-    if (rows == NULL)
-        return -1;
-    for (i = 0; i < r->nev; i++) {
+    for (i = 0; i < r->nev && rc == 0; i++) {
         const struct report_event *e = &r->ev[i];
+        const struct rules_metric *m = &rs->metrics[rs->alerts[e->alert].metric];
 
-        for (j = 0; j < n; j++)
-            if (rows[j].alert == e->alert &&
-                (rows[j].key == NULL ? e->key == NULL
-                                     : e->key != NULL && strcmp(rows[j].key, e->key) == 0))
-                break;
-        if (j == n)
-            rows[n++] = (struct paged_row){e->alert, e->key, 0, INT64_MIN, 0, 0};
-        if (e->firing && rows[j].open_ms == INT64_MIN) {
-            rows[j].firings++;
-            rows[j].open_ms = e->t_ms;
-        } else if (!e->firing) {
-            paged_close(&rows[j], e->t_ms);
-        }
+        rc = tally_event(t, rs->alerts[e->alert].rule, m->name, NULL, e->key, e->firing, e->t_ms);
     }
-    fputs("<table class=\"paged\"><thead><tr><th>rule</th><th>key</th><th>firings</th>"
-          "<th>firing in all</th><th>longest</th><th>at the end</th></tr></thead><tbody>\n",
-          fp);
-    for (i = 0; i < rs->nalerts; i++) {
-        for (any = 0, j = 0; j < n; j++)
-            if (rows[j].alert == i) {
-                paged_put(r, fp, &rows[j], end_ms);
-                any = 1;
-            }
-        if (!any)
-            paged_put(r, fp, &(struct paged_row){i, NULL, 0, INT64_MIN, 0, 0}, end_ms);
+    if (rc == 0) {
+        fputs("<table class=\"paged\"><thead><tr><th>rule</th><th>key</th><th>firings</th>"
+              "<th>firing in all</th><th>longest</th><th>at the end</th></tr></thead><tbody>\n",
+              fp);
+        rc = tally_each(t, r->nsteps > 0 ? r->t[r->nsteps - 1] : 0, paged_row, &o);
+        fputs("</tbody></table>\n", fp);
     }
-    fputs("</tbody></table>\n", fp);
-    free(rows);
-    return 0;
+    tally_free(t);
+    return rc;
 }
 
 /* What a metric's chart says when it has no value: why a ratio has none. */

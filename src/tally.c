@@ -9,6 +9,7 @@
  * what the output says, whatever rule made them: a firing opens a span at
  * its record's time, the resolved record of the same rule and key closes
  * it. Quiet records (of steps a run before this one wrote) are not counted.
+ * The report gives it its own events (tally_event) for its table.
  * Every rule of the rule files has a row, fired or not; the input-wide
  * volume rule only when it fired.
  */
@@ -47,6 +48,7 @@ tally_new(const struct ruleset *rs)
         r->metric = strdup(m->name);
         r->rarr = m->category != RULES_NONE ? strdup(rules_category_name(m->category)) : NULL;
         r->open_ms = INT64_MIN;
+        r->index = i;
         if (r->rule == NULL || r->metric == NULL ||
             (m->category != RULES_NONE && r->rarr == NULL)) {
             tally_free(t);
@@ -87,11 +89,12 @@ str(const json_t *rec, const char *name)
     return json_string_value(json_object_get(rec, name));
 }
 
-/* A new row for 'rule' and 'key' of record 'rec', or NULL when out of memory. */
+/* A new row for 'rule' and 'key' (copied), or NULL when out of memory. */
 static struct tally_row *
-add_row(struct tally *t, const json_t *rec, const char *key)
+add_row(struct tally *t, const char *rule, const char *metric, const char *rarr, const char *key)
 {
     struct tally_row *rows, *r;
+    size_t i;
 
     if (t->n == t->cap) {
         if ((rows = realloc(t->rows, 2 * t->cap * sizeof(*rows))) == NULL)
@@ -102,11 +105,14 @@ add_row(struct tally *t, const json_t *rec, const char *key)
     r = &t->rows[t->n];
     memset(r, 0, sizeof(*r));
     r->open_ms = INT64_MIN;
-    r->rule = strdup(str(rec, "rule"));
-    r->metric = strdup(str(rec, "metric") != NULL ? str(rec, "metric") : "");
-    r->rarr = str(rec, "rarr") != NULL ? strdup(str(rec, "rarr")) : NULL;
+    for (r->index = SIZE_MAX, i = 0; i < t->nrules; i++)
+        if (strcmp(t->rows[i].rule, rule) == 0)
+            r->index = i;
+    r->rule = strdup(rule);
+    r->metric = strdup(metric != NULL ? metric : "");
+    r->rarr = rarr != NULL ? strdup(rarr) : NULL;
     r->key = key != NULL ? strdup(key) : NULL;
-    if (r->rule == NULL || r->metric == NULL || (str(rec, "rarr") != NULL && r->rarr == NULL) ||
+    if (r->rule == NULL || r->metric == NULL || (rarr != NULL && r->rarr == NULL) ||
         (key != NULL && r->key == NULL)) {
         free(r->rule);
         free(r->metric);
@@ -118,17 +124,16 @@ add_row(struct tally *t, const json_t *rec, const char *key)
     return r;
 }
 
-/* The row of the record's rule and key: found, or added. NULL when out of memory. */
+/* The row of 'rule' and 'key': found, or added. NULL when out of memory. */
 static struct tally_row *
-row_of(struct tally *t, const json_t *rec)
+row_of(struct tally *t, const char *rule, const char *metric, const char *rarr, const char *key)
 {
-    const char *rule = str(rec, "rule"), *key = str(rec, "key");
     size_t i;
 
     for (i = 0; i < t->n; i++)
         if (strcmp(t->rows[i].rule, rule) == 0 && same(t->rows[i].key, key))
             return &t->rows[i];
-    return add_row(t, rec, key);
+    return add_row(t, rule, metric, rarr, key);
 }
 
 /* Close the firing of row 'r' at 'end_ms'. */
@@ -147,16 +152,38 @@ close_span(struct tally_row *r, int64_t end_ms)
 }
 
 /*
- * One event record (emit's tap, 'len' bytes): a firing opens its rule's
- * (and key's) span, a resolved record closes it. Quiet records and records
- * of other types are ignored. Returns 0, or -1 when out of memory.
+ * A firing ('firing' 1) or resolution of 'rule' (on 'metric', category
+ * 'rarr', 'key'; NULL for none) at 't_ms': a firing opens the span of its
+ * row unless one is open, a resolution closes it. Returns 0, or -1 when out
+ * of memory.
+ */
+int
+tally_event(struct tally *t, const char *rule, const char *metric, const char *rarr,
+            const char *key, int firing, int64_t t_ms)
+{
+    struct tally_row *r = row_of(t, rule, metric, rarr, key);
+
+    if (r == NULL)
+        return -1;
+    if (firing && r->open_ms == INT64_MIN) {
+        r->firings++;
+        r->open_ms = t_ms;
+    } else if (!firing) {
+        close_span(r, t_ms);
+    }
+    return 0;
+}
+
+/*
+ * One event record (emit's tap, 'len' bytes) for tally_event. Quiet
+ * records and records that are not a firing or resolution of a rule are
+ * ignored. Returns 0, or -1 when out of memory.
  */
 int
 tally_record(struct tally *t, const char *rec, size_t len, int quiet)
 {
     json_t *o;
     const char *state, *time;
-    struct tally_row *r;
     int64_t ms;
     int rc = 0;
 
@@ -165,58 +192,74 @@ tally_record(struct tally *t, const char *rec, size_t len, int quiet)
     state = str(o, "state");
     time = str(o, "time");
     if (str(o, "rule") != NULL && state != NULL && time != NULL &&
-        clock_parse_rfc3339(time, strlen(time), &ms) == 0) {
-        if ((r = row_of(t, o)) == NULL)
-            rc = -1;
-        else if (strcmp(state, "firing") == 0 && r->open_ms == INT64_MIN) {
-            r->firings++;
-            r->open_ms = ms;
-        } else if (strcmp(state, "resolved") == 0) {
-            close_span(r, ms);
-        }
-    }
+        (strcmp(state, "firing") == 0 || strcmp(state, "resolved") == 0) &&
+        clock_parse_rfc3339(time, strlen(time), &ms) == 0)
+        rc = tally_event(t, str(o, "rule"), str(o, "metric"), str(o, "rarr"), str(o, "key"),
+                         strcmp(state, "firing") == 0, ms);
     json_decref(o);
     return rc;
 }
 
-/* Write row 'r' as a summary record at 'end_ms' (its open firing counted up to there). */
+/* Close row 'r' at 'end_ms' (its open firing counted up to there) and hand it to 'fn'. */
 static int
-write_row(struct emit *e, struct tally_row *r, int64_t end_ms)
+row_out(struct tally_row *r, int64_t end_ms, tally_row_fn fn, void *arg)
 {
     int open = r->open_ms != INT64_MIN;
 
     close_span(r, end_ms);
-    return emit_summary(e, end_ms,
-                        &(struct emit_summary){r->rule, r->metric, r->rarr, r->key, r->firings,
-                                               r->total_ms, r->longest_ms, open});
+    return fn(arg, r, open);
 }
 
 /*
- * The summary at the end of a run (the end of its last step, 'end_ms'),
- * into 'e': the rules in rule-file order, each with its keys in the order
- * they first fired (a rule on a metric with keys that fired has no row of
- * its own), then any other rule that fired. Returns 0 or -1.
+ * Every row of the summary at the end of a run (the end of its last step,
+ * 'end_ms'), to 'fn': the rules in rule-file order, each with its keys in
+ * the order they first fired (a rule on a metric with keys that fired has
+ * no row of its own), then any other rule that fired. Returns 0, or the
+ * first non-zero 'fn' returned.
  */
 int
-tally_write(struct tally *t, struct emit *e, int64_t end_ms)
+tally_each(struct tally *t, int64_t end_ms, tally_row_fn fn, void *arg)
 {
     size_t i, j;
     int rc = 0, keys;
 
-    for (i = 0; i < t->nrules; i++) {
-        for (j = t->nrules, keys = 0; j < t->n; j++)
-            if (strcmp(t->rows[j].rule, t->rows[i].rule) == 0) {
-                rc |= write_row(e, &t->rows[j], end_ms);
+    for (i = 0; i < t->nrules && rc == 0; i++) {
+        for (j = t->nrules, keys = 0; j < t->n && rc == 0; j++)
+            if (t->rows[j].index == i) {
+                rc = row_out(&t->rows[j], end_ms, fn, arg);
                 keys = 1;
             }
-        if (!keys)
-            rc |= write_row(e, &t->rows[i], end_ms);
+        if (!keys && rc == 0)
+            rc = row_out(&t->rows[i], end_ms, fn, arg);
     }
-    for (j = t->nrules; j < t->n; j++) {
-        for (i = 0; i < t->nrules && strcmp(t->rows[j].rule, t->rows[i].rule) != 0; i++)
-            ;
-        if (i == t->nrules)
-            rc |= write_row(e, &t->rows[j], end_ms);
-    }
+    for (j = t->nrules; j < t->n && rc == 0; j++)
+        if (t->rows[j].index == SIZE_MAX)
+            rc = row_out(&t->rows[j], end_ms, fn, arg);
     return rc;
+}
+
+/* Where tally_write's rows go. */
+struct summary_out {
+    struct emit *e;
+    int64_t end_ms;
+};
+
+/* tally_each's writer of summary records. */
+static int
+summary_record(void *arg, const struct tally_row *r, int firing_at_end)
+{
+    const struct summary_out *o = arg;
+
+    return emit_summary(o->e, o->end_ms,
+                        &(struct emit_summary){r->rule, r->metric, r->rarr, r->key, r->firings,
+                                               r->total_ms, r->longest_ms, firing_at_end});
+}
+
+/* The summary at the end of a run ('end_ms'), as records into 'e'. Returns 0 or -1. */
+int
+tally_write(struct tally *t, struct emit *e, int64_t end_ms)
+{
+    struct summary_out o = {e, end_ms};
+
+    return tally_each(t, end_ms, summary_record, &o);
 }
