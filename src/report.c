@@ -467,7 +467,9 @@ ypos(double v, double lo, double hi)
 static size_t
 per_point(const struct report *r)
 {
-    return (r->nsteps + REPORT_POINTS - 1) / REPORT_POINTS;
+    size_t per = (r->nsteps + REPORT_POINTS - 1) / REPORT_POINTS;
+
+    return per > 0 ? per : 1;
 }
 
 /* The step that ends at 't', or SIZE_MAX when none was recorded. */

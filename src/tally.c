@@ -97,10 +97,12 @@ add_row(struct tally *t, const char *rule, const char *metric, const char *rarr,
     size_t i;
 
     if (t->n == t->cap) {
-        if ((rows = realloc(t->rows, 2 * t->cap * sizeof(*rows))) == NULL)
+        size_t cap = t->cap > 0 ? 2 * t->cap : 8;
+
+        if ((rows = realloc(t->rows, cap * sizeof(*rows))) == NULL)
             return NULL;
         t->rows = rows;
-        t->cap *= 2;
+        t->cap = cap;
     }
     r = &t->rows[t->n];
     memset(r, 0, sizeof(*r));
