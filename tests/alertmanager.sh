@@ -37,24 +37,6 @@ die() {
 for tool in curl jq prometheus-alertmanager amtool; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-alive() { kill -0 "$1" 2>/dev/null; }
-# wait_for SECONDS CMD...: poll every 0.2 s until CMD succeeds or the time is up.
-wait_for() {
-    local n=$(($1 * 5))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.2
-        n=$((n - 1))
-    done
-    "$@"
-}
-# stamp: the time now, as a log line has it.
-stamp() { date -u '+%d/%b/%Y:%H:%M:%S +0000'; }
-# line PATH STAMP: a combined log line for a GET of PATH at STAMP.
-line() { echo "127.0.0.1 - - [$2] \"GET $1 HTTP/1.1\" 200 512 \"-\" \"curl/7.88\""; }
-# port_taken PORT: something accepts connections on 127.0.0.1:PORT.
-port_taken() { (exec 4<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # login-gone fires when a 2 s window has no /login line; flow's lines never stop.
 cat >"$tmp/rules.rarr" <<'EOF'

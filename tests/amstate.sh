@@ -27,11 +27,7 @@ command -v jq >/dev/null || { echo "FAIL: jq is not installed"; exit 1; }
 
 "$sink" "$tmp/sink.port" "$tmp/posts.ndjson" 2>"$tmp/sink.err" &
 sink_pid=$!
-for _ in $(seq 50); do
-    [ -s "$tmp/sink.port" ] && break
-    sleep 0.1
-done
-[ -s "$tmp/sink.port" ] || { echo "FAIL: webhook_sink did not start"; exit 1; }
+wait_for 5 test -s "$tmp/sink.port" || { echo "FAIL: webhook_sink did not start"; exit 1; }
 am="http://127.0.0.1:$(cat "$tmp/sink.port")"
 
 # the firing alerts of every POST so far, one compact JSON object a line

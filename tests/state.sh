@@ -14,16 +14,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tests/check.sh
 . tests/check.sh
 trap 'pkill -P $$ 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    "$@"
-}
 
 # split FILE NAME CUT... -- [ARGS]: run the parts of FILE cut after lines
 # CUT... with one --state file; the records must equal one run over FILE.
