@@ -145,7 +145,7 @@ keyed_close(struct keyed *k, size_t row)
     for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
         k->now[slot] = pend[slot];
         series_merge(&k->total[slot], &pend[slot]);
-        pend[slot] = (struct series){0, 0};
+        pend[slot] = (struct series){0};
         window_push(&k->win[slot], k->now[slot].value);
         nonzero |= k->now[slot].value != 0;
         if (k->now[slot].n > 0)
@@ -176,6 +176,25 @@ keyed_next(const struct keyed *k, size_t from)
     if (slot != KEYS_NONE)
         return slot;
     return from < k->nslots ? k->nslots - 1 : KEYS_NONE;
+}
+
+/*
+ * Put the keys in the order their records are written: by their bytes, then
+ * KEYS_OTHER. Returns how many slots keyed_at(k, 0 ..) then gives. Sorting
+ * again only after keys came or went, it changes nothing a caller sees
+ * but that order.
+ */
+size_t
+keyed_sort(const struct keyed *k)
+{
+    return keys_sorted(k->keys) + 1;
+}
+
+/* The slot 'i'th in that order (i < keyed_sort's count). */
+size_t
+keyed_at(const struct keyed *k, size_t i)
+{
+    return i + 1 < keyed_sort(k) ? keys_sorted_slot(k->keys, i) : k->nslots - 1;
 }
 
 /* The key of 'slot' ('*len' bytes, not NUL-terminated): its value, or KEYS_OTHER. */
@@ -218,8 +237,8 @@ keyed_release(struct keyed *k, size_t slot)
     if (slot >= k->nslots - 1 || keys_last(k->keys, slot) == INT64_MIN)
         return;
     window_clear(&k->win[slot]);
-    k->now[slot] = (struct series){0, 0};
-    k->total[slot] = (struct series){0, 0};
+    k->now[slot] = (struct series){0};
+    k->total[slot] = (struct series){0};
     k->live[slot] = 0;
     k->evicted++;
     if (k->owns_keys)

@@ -70,6 +70,8 @@ struct keys {
     size_t probe;    /* KEYS_PROBE_MAX, or the index size if smaller */
     size_t low;      /* no slot below this is free */
     uint64_t k0, k1; /* the index hash's key, from the seed */
+    const struct keys_slot **order; /* max of them: the used slots in their keys' byte order */
+    int sorted;                     /* 'order' is up to date */
     struct keys_stats st;
 };
 
@@ -187,7 +189,8 @@ keys_new(size_t max_keys, uint64_t seed)
         return NULL;
     k->slots = calloc(max_keys, sizeof(*k->slots));
     k->index = calloc(cap, sizeof(*k->index));
-    if (k->slots == NULL || k->index == NULL) {
+    k->order = calloc(max_keys, sizeof(*k->order)); /* NOLINT(bugprone-sizeof-expression) */
+    if (k->slots == NULL || k->index == NULL || k->order == NULL) {
         keys_free(k);
         return NULL;
     }
@@ -207,6 +210,7 @@ keys_free(struct keys *k)
         return;
     free(k->slots);
     free(k->index);
+    free(k->order);
     free(k);
 }
 
@@ -267,6 +271,7 @@ place(struct keys *k, size_t slot, const char *name, size_t len, uint64_t h, siz
     k->index[at].ref = (uint32_t)slot + 1;
     k->index[at].tag = (uint32_t)(h >> 32);
     k->used++;
+    k->sorted = 0;
 }
 
 /* Give the key 'name' (hash 'h') the lowest free slot and the index position 'at'. */
@@ -407,6 +412,7 @@ keys_release(struct keys *k, size_t slot)
     if (slot < k->low)
         k->low = slot;
     k->used--;
+    k->sorted = 0;
     return 0;
 }
 
@@ -490,7 +496,8 @@ keys_home(const struct keys *k, const char *p, size_t len)
 size_t
 keys_bytes(const struct keys *k)
 {
-    return sizeof(*k) + k->max * sizeof(*k->slots) + (k->mask + 1) * sizeof(*k->index);
+    return sizeof(*k) + k->max * (sizeof(*k->slots) + sizeof(*k->order)) +
+           (k->mask + 1) * sizeof(*k->index);
 }
 
 /* Copy the table's counters (for --stats) to '*st'. */
@@ -498,4 +505,44 @@ void
 keys_stats(const struct keys *k, struct keys_stats *st)
 {
     *st = k->st;
+}
+
+/* Two used slots by their keys' bytes, a key before the longer keys it begins. */
+static int
+by_name(const void *a, const void *b)
+{
+    const struct keys_slot *x = *(const struct keys_slot *const *)a;
+    const struct keys_slot *y = *(const struct keys_slot *const *)b;
+    int c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Sort the keys in use by their bytes (again only after keys came or went)
+ * and return how many there are: keys_sorted_slot(k, 0 .. n - 1) gives
+ * their slots in that order. Slot numbers follow the order keys arrived in;
+ * this order does not, so what is written per key is the same whichever
+ * line, or host, brought a key first.
+ */
+size_t
+keys_sorted(struct keys *k)
+{
+    size_t slot, n = 0;
+
+    if (k->sorted)
+        return k->used;
+    for (slot = 0; slot < k->hw; slot++)
+        if (k->slots[slot].used)
+            k->order[n++] = &k->slots[slot];
+    qsort(k->order, n, sizeof(*k->order), by_name); /* NOLINT(bugprone-sizeof-expression) */
+    k->sorted = 1;
+    return n;
+}
+
+/* The slot of the 'i'th key in byte order (after keys_sorted). */
+size_t
+keys_sorted_slot(const struct keys *k, size_t i)
+{
+    return (size_t)(k->order[i] - k->slots);
 }

@@ -944,7 +944,7 @@ pending_load(struct step *s, const json_t *list, struct series *base, size_t str
         if ((rc = pending_entry(s, json_array_get(list, k), 1, &t, &v, &n)) == -1)
             return -1;
         if (rc == 0)
-            base[step_slot(s, t) * stride] = (struct series){v, n};
+            base[step_slot(s, t) * stride] = (struct series){.value = v, .n = n};
     }
     return 0;
 }

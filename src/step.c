@@ -657,11 +657,12 @@ key_records(struct step *s, size_t i, int64_t t, const struct out *o)
 {
     const struct keyed *k = step_keys_of(s, i);
     const char *name;
-    size_t slot, len;
+    size_t slot, len, j, n = keyed_sort(k);
     int rc = 0, defined;
     double v;
 
-    for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+    for (j = 0; j < n; j++) {
+        slot = keyed_at(k, j);
         if (!key_live(s, i, slot))
             continue;
         name = keyed_name(k, slot, &len);
@@ -695,7 +696,7 @@ close_metrics(struct step *s, int64_t start, const struct out *o)
         if (pend[i].value != 0)
             all_zero = 0;
         window_push(&s->win[i], pend[i].value);
-        pend[i] = (struct series){0, 0};
+        pend[i] = (struct series){0};
         /* Keys' sums may cancel out in the metric's: each must be zero too. */
         if (s->keyed[i] != NULL && keyed_close(s->keyed[i], step_slot(s, start)))
             all_zero = 0;
@@ -831,10 +832,11 @@ key_anomalies(struct step *s, size_t i, int64_t t, int64_t local, int inhibited,
     struct detect_event dev;
     struct reading r;
     const char *name;
-    size_t slot, len;
+    size_t slot, len, j, n = keyed_sort(k) - 1; /* not KEYS_OTHER */
     int rc = 0;
 
-    for (slot = keyed_next(k, 0); slot < keyed_other(k); slot = keyed_next(k, slot + 1)) {
+    for (j = 0; j < n; j++) {
+        slot = keyed_at(k, j);
         if (kd[slot] == NULL) {
             if (!key_live(s, s->rs->alerts[i].metric, slot))
                 continue;
@@ -911,12 +913,13 @@ key_thresholds(struct step *s, size_t i, int64_t t, const struct out *o)
     struct alert *ka = s->key_alerts[i];
     enum alert_event ev;
     const char *name;
-    size_t slot, len;
+    size_t slot, len, j, n = keyed_sort(k);
     int rc = 0, defined;
     struct related_list rel;
     double v;
 
-    for (slot = keyed_next(k, 0); slot != KEYS_NONE; slot = keyed_next(k, slot + 1)) {
+    for (j = 0; j < n; j++) {
+        slot = keyed_at(k, j);
         if (!key_live(s, a->metric, slot) && ka[slot].state == ALERT_OK)
             continue;
         v = key_value(s, a->metric, slot, s->view_a[i], s->view_b[i], &defined);

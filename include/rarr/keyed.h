@@ -40,6 +40,8 @@ void keyed_add(struct keyed *k, size_t row, const char *key, size_t len, int64_t
 int keyed_close(struct keyed *k, size_t row);
 size_t keyed_next(const struct keyed *k, size_t from);
 size_t keyed_other(const struct keyed *k);
+size_t keyed_sort(const struct keyed *k);
+size_t keyed_at(const struct keyed *k, size_t i);
 const char *keyed_name(const struct keyed *k, size_t slot, size_t *len);
 int keyed_idle(const struct keyed *k, size_t slot, int64_t now_ms);
 int keyed_live(const struct keyed *k, size_t slot);

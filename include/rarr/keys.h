@@ -2,10 +2,11 @@
  * keys.h -- the bounded key table behind by=FIELD: field values to slots.
  *
  * Memory: keys_new allocates everything at once and nothing grows after:
- * KEYS_SLOT_BYTES (216) per slot plus an index of 8-byte entries, the
+ * KEYS_SLOT_BYTES (216) per slot, an index of 8-byte entries, the
  * smallest power of two at least 4 * max_keys of them (at most 64 bytes per
- * slot), so at most 280 bytes per slot: about 26 KB for the default 100
- * keys, 25.8 MB (21.6 MB of slots, 4 MiB of index) at KEYS_MAX.
+ * slot), and 8 bytes per slot for the keys' byte order, so at most 288
+ * bytes per slot: about 27 KB for the default 100 keys, 26.6 MB (21.6 MB of
+ * slots, 4 MiB of index, 0.8 MB of order) at KEYS_MAX.
  */
 #ifndef RARR_KEYS_H
 #define RARR_KEYS_H
@@ -53,6 +54,8 @@ size_t keys_max(const struct keys *k);
 size_t keys_next(const struct keys *k, size_t from);
 size_t keys_home(const struct keys *k, const char *p, size_t len);
 size_t keys_bytes(const struct keys *k);
+size_t keys_sorted(struct keys *k);
+size_t keys_sorted_slot(const struct keys *k, size_t i);
 void keys_stats(const struct keys *k, struct keys_stats *st);
 
 #endif
