@@ -21,6 +21,7 @@
 
 #include "rarr/buf.h"
 #include "rarr/clock.h"
+#include "rarr/jsonval.h"
 #include "rarr/statefile.h"
 
 /* The detector image of version-1 files: its layout number, and its checksum. */
@@ -160,31 +161,11 @@ detector_json(const struct detect *d)
     return o;
 }
 
-/* Bytes as lowercase hex (keys and registers are any bytes; JSON strings must be UTF-8). */
-static json_t *
-hex_json_n(const char *p, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *text = malloc(2 * len + 1);
-    json_t *v;
-    size_t i;
-
-    if (text == NULL)
-        return NULL;
-    for (i = 0; i < len; i++) {
-        text[2 * i] = hex[(unsigned char)p[i] >> 4];
-        text[2 * i + 1] = hex[(unsigned char)p[i] & 15];
-    }
-    v = json_stringn(text, 2 * len);
-    free(text);
-    return v;
-}
-
 /* A key's bytes as hex. */
 static json_t *
 hex_json(const char *p, size_t len)
 {
-    return hex_json_n(p, len < KEYS_LEN_MAX ? len : KEYS_LEN_MAX);
+    return jsonval_hex(p, len < KEYS_LEN_MAX ? len : KEYS_LEN_MAX);
 }
 
 /*
@@ -241,60 +222,12 @@ put_keys(json_t *o, const struct step *s, const struct keyed *k)
     return rc;
 }
 
-/* A HyperLogLog: its sparse hashes (their 64 bits as integers), or its registers in hex. */
-static json_t *
-hll_json(const struct hll *h)
-{
-    const uint64_t *v;
-    size_t n = hll_sparse_hashes(h, &v), i;
-    json_t *o = json_object(), *a;
-    int rc = 0;
-
-    if (hll_is_dense(h))
-        return put(o, "registers", hex_json_n((const char *)hll_registers(h), HLL_REGISTERS)) == 0
-                   ? o
-                   : NULL;
-    rc |= put(o, "hashes", a = json_array());
-    for (i = 0; rc == 0 && i < n; i++)
-        rc |= json_array_append_new(a, json_integer((json_int_t)v[i]));
-    if (rc != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* A quantile sketch: its buckets from index "first", its zero count, min and max; {} when empty. */
-static json_t *
-quantile_json(const struct quantile *q)
-{
-    const double *counts;
-    int32_t first;
-    size_t n = quantile_buckets(q, &first, &counts), i;
-    json_t *o = json_object(), *a;
-    int rc = 0;
-
-    if (quantile_count(q) == 0)
-        return o;
-    rc |= put(o, "first", json_integer(first));
-    rc |= put(o, "counts", a = json_array());
-    for (i = 0; rc == 0 && i < n; i++)
-        rc |= json_array_append_new(a, json_real(counts[i]));
-    rc |= put(o, "zero", json_real(quantile_zero_count(q)));
-    rc |= put(o, "min", json_real(quantile_min(q)));
-    rc |= put(o, "max", json_real(quantile_max(q)));
-    if (rc != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
 /* Sketch 'i' of 'sk' as JSON. */
 static json_t *
 sketch_json(struct sketched *sk, size_t i)
 {
-    return sk->distinct ? hll_json(sketched_hll(sk, i)) : quantile_json(sketched_quantile(sk, i));
+    return sk->distinct ? jsonval_hll(sketched_hll(sk, i))
+                        : jsonval_quantile(sketched_quantile(sk, i));
 }
 
 /*
@@ -708,26 +641,6 @@ state_read(const char *path, struct diag *d, json_t **snap)
     return 0;
 }
 
-static int
-get_int(const json_t *obj, const char *key, int64_t *out)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (!json_is_integer(v))
-        return -1;
-    *out = json_integer_value(v);
-    return 0;
-}
-
-static int
-get_num(const json_t *v, double *out)
-{
-    if (!json_is_number(v))
-        return -1;
-    *out = json_number_value(v);
-    return isfinite(*out) ? 0 : -1;
-}
-
 /* Element 'k' of detector field 'f' of 'd' from JSON 'v'. Returns 0, or -1 when it does not fit. */
 static int
 field_elem_load(struct detect *d, const struct detect_field *f, size_t k, const json_t *v)
@@ -802,12 +715,6 @@ fnv1a(const unsigned char *p, size_t len)
     return h;
 }
 
-static int
-hex_digit(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * A version-1 detector: a checksummed hex image of struct detect, read only
  * when this build's struct has the same size (its layout has not changed
@@ -827,14 +734,9 @@ image_load(struct detect *img, const json_t *o)
     if (layout == NULL || strcmp(layout, want) != 0 || sum == NULL || text == NULL ||
         json_string_length(json_object_get(o, "image")) != 2 * sizeof(*img))
         return -1;
-    for (i = 0; i < sizeof(*img); i++) {
-        int hi = hex_digit((unsigned char)text[2 * i]),
-            lo = hex_digit((unsigned char)text[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -1;
-        bytes[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (jsonval_unhex(json_object_get(o, "image"), (char *)bytes, sizeof(*img), &i) == -1 ||
+        i != sizeof(*img))
+        return -1;
     snprintf(got, sizeof(got), "%016" PRIx64, fnv1a(bytes, sizeof(*img)));
     return strcmp(got, sum) == 0 ? 0 : -1;
 }
@@ -879,12 +781,12 @@ window_load(struct window *w, const json_t *o)
     double v;
     int same;
 
-    if (!json_is_array(ring) || !json_is_array(views) || get_int(o, "resum", &resum) == -1)
+    if (!json_is_array(ring) || !json_is_array(views) || jsonval_int(o, "resum", &resum) == -1)
         return -1;
     skip = n > w->nsteps ? n - w->nsteps : 0;
     memset(w->ring, 0, w->nsteps * sizeof(*w->ring));
     for (k = skip; k < n; k++) {
-        if (get_num(json_array_get(ring, k), &v) == -1)
+        if (jsonval_num(json_array_get(ring, k), &v) == -1)
             return -1;
         w->ring[w->nsteps - (n - k)] = v;
     }
@@ -902,7 +804,7 @@ window_load(struct window *w, const json_t *o)
         json_t *sv = json_array_get(views, k);
 
         same = json_integer_value(json_array_get(sv, 0)) == (json_int_t)w->views[k].steps &&
-               get_num(json_array_get(sv, 1), &v) == 0;
+               jsonval_num(json_array_get(sv, 1), &v) == 0;
     }
     for (k = 0; same && k < w->nviews; k++)
         w->views[k].sum = json_number_value(json_array_get(json_array_get(views, k), 1));
@@ -923,8 +825,8 @@ pending_entry(const struct step *s, const json_t *e, int with_n, int64_t *start,
     json_t *js = json_array_get(e, 0);
 
     *n = 0;
-    if (!json_is_integer(js) || get_num(json_array_get(e, 1), v) == -1 ||
-        (with_n && get_num(json_array_get(e, 2), n) == -1))
+    if (!json_is_integer(js) || jsonval_num(json_array_get(e, 1), v) == -1 ||
+        (with_n && jsonval_num(json_array_get(e, 2), n) == -1))
         return -1;
     *start = json_integer_value(js);
     return *start % s->opt.step_ms != 0 || *start < s->next_step ||
@@ -949,27 +851,6 @@ pending_load(struct step *s, const json_t *list, struct series *base, size_t str
     return 0;
 }
 
-/* The bytes of the hex string 'v' into 'out' ('max' at most); -1 when not such a string. */
-static int
-unhex_n(const json_t *v, char *out, size_t max, size_t *len)
-{
-    const char *p = json_string_value(v);
-    size_t i, n = json_string_length(v);
-    int hi, lo;
-
-    if (p == NULL || n % 2 != 0 || n / 2 > max)
-        return -1;
-    for (i = 0; i < n / 2; i++) {
-        hi = hex_digit((unsigned char)p[2 * i]);
-        lo = hex_digit((unsigned char)p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (char)(hi << 4 | lo);
-    }
-    *len = n / 2;
-    return 0;
-}
-
 /* The series of a by= metric's 'slot': window, pending steps, and how long it stays live. */
 static int
 slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
@@ -978,7 +859,7 @@ slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
 
     if (window_load(&k->win[slot], e) == -1 ||
         pending_load(s, json_object_get(e, "pending"), k->pending + slot, k->nslots) == -1 ||
-        get_int(e, "live", &live) == -1 || live < 0)
+        jsonval_int(e, "live", &live) == -1 || live < 0)
         return -1;
     /* The window may be shorter now (an alert on the metric changed): it holds no more steps. */
     k->live[slot] = (uint64_t)live < k->win[slot].nsteps ? (size_t)live : k->win[slot].nsteps;
@@ -989,70 +870,14 @@ slot_load(struct step *s, struct keyed *k, size_t slot, const json_t *e)
 static int
 unhex(const json_t *v, char *out, size_t *len)
 {
-    return unhex_n(v, out, KEYS_LEN_MAX, len);
-}
-
-/* A saved HyperLogLog into 'h': its registers, or its sparse hashes added again. */
-static int
-hll_load(struct hll *h, const json_t *o)
-{
-    const json_t *hashes = json_object_get(o, "hashes");
-    uint8_t *regs;
-    size_t i, len;
-    int rc;
-
-    hll_clear(h);
-    if (json_object_get(o, "registers") != NULL) {
-        if ((regs = malloc(HLL_REGISTERS)) == NULL)
-            return -1;
-        rc = unhex_n(json_object_get(o, "registers"), (char *)regs, HLL_REGISTERS, &len) == -1 ||
-                     len != HLL_REGISTERS || hll_set_registers(h, regs) == -1
-                 ? -1
-                 : 0;
-        free(regs);
-        return rc;
-    }
-    if (!json_is_array(hashes) || json_array_size(hashes) > HLL_SPARSE_MAX)
-        return -1;
-    for (i = 0; i < json_array_size(hashes); i++)
-        if (!json_is_integer(json_array_get(hashes, i)) ||
-            hll_add(h, (uint64_t)json_integer_value(json_array_get(hashes, i))) == -1)
-            return -1;
-    return 0;
-}
-
-/* A saved quantile sketch into 'q' ({} is an empty one); -1 when it does not fit. */
-static int
-quantile_load(struct quantile *q, const json_t *o)
-{
-    const json_t *counts = json_object_get(o, "counts");
-    double *v, zero, min, max;
-    int64_t first;
-    size_t i, n = json_array_size(counts);
-    int rc = 0;
-
-    quantile_clear(q);
-    if (json_object_size(o) == 0)
-        return 0;
-    if (get_int(o, "first", &first) == -1 || !json_is_array(counts) || n > QUANTILE_MAX_BUCKETS ||
-        first < INT32_MIN || first > INT32_MAX ||
-        get_num(json_object_get(o, "zero"), &zero) == -1 ||
-        get_num(json_object_get(o, "min"), &min) == -1 ||
-        get_num(json_object_get(o, "max"), &max) == -1 || (v = calloc(n + 1, sizeof(*v))) == NULL)
-        return -1;
-    for (i = 0; i < n && rc == 0; i++)
-        rc = get_num(json_array_get(counts, i), &v[i]);
-    if (rc == 0)
-        rc = quantile_set(q, (int32_t)first, v, n, zero, min, max) == 0 ? 0 : -1;
-    free(v);
-    return rc;
+    return jsonval_unhex(v, out, KEYS_LEN_MAX, len);
 }
 
 static int
 sketch_load(struct sketched *sk, size_t i, const json_t *o)
 {
-    return sk->distinct ? hll_load(sketched_hll(sk, i), o)
-                        : quantile_load(sketched_quantile(sk, i), o);
+    return sk->distinct ? jsonval_load_hll(sketched_hll(sk, i), o)
+                        : jsonval_load_quantile(sketched_quantile(sk, i), o);
 }
 
 /* A distinct= or quantile metric's saved sketches: the pending steps, the newest closed steps. */
@@ -1104,8 +929,9 @@ keys_load(struct step *s, struct keyed *k, const json_t *o, size_t *dropped)
         return -1;
     for (i = 0; i < json_array_size(keys); i++) {
         e = json_array_get(keys, i);
-        if (get_int(e, "slot", &slot) == -1 || get_int(e, "last", &last) == -1 || slot < 0 ||
-            (uint64_t)slot >= k->nslots - 1 || unhex(json_object_get(e, "key"), name, &len) == -1)
+        if (jsonval_int(e, "slot", &slot) == -1 || jsonval_int(e, "last", &last) == -1 ||
+            slot < 0 || (uint64_t)slot >= k->nslots - 1 ||
+            unhex(json_object_get(e, "key"), name, &len) == -1)
             return -1;
         if (keys_put(k->keys, (size_t)slot, name, len, last) == 0) {
             at = (size_t)slot;
@@ -1169,7 +995,7 @@ restore_first_step(struct step *s, const json_t *c)
         s->first_step = s->evaluated ? INT64_MIN : INT64_MAX;
         return 0;
     }
-    if (get_int(c, "first_step", &v) == -1)
+    if (jsonval_int(c, "first_step", &v) == -1)
         return -1;
     if (v != INT64_MAX && v != INT64_MIN && (v % s->opt.step_ms != 0 || v > s->next_step))
         return -1;
@@ -1187,7 +1013,7 @@ restore_clock(struct step *s, const json_t *c)
     size_t k;
 
     for (k = 0; k < 8; k++)
-        if (get_int(c, keys[k], &v[k]) == -1)
+        if (jsonval_int(c, keys[k], &v[k]) == -1)
             return -1;
     /*
      * The next step to evaluate is behind the newest event by the lateness
@@ -1250,7 +1076,7 @@ retire_keys(struct step *s, const json_t *keys, int64_t at, struct emit_retired 
         const json_t *e = json_array_get(keys, j);
         const char *st = json_string_value(json_object_get(e, "state"));
 
-        if (st == NULL || strcmp(st, "firing") != 0 || get_int(e, "since", &since) == -1 ||
+        if (st == NULL || strcmp(st, "firing") != 0 || jsonval_int(e, "since", &since) == -1 ||
             unhex(json_object_get(e, "key"), name, &len) == -1)
             continue;
         r->key = name;
@@ -1303,8 +1129,8 @@ retire(struct step *s, const json_t *a, const char *name, struct diag *d)
     r.rarr = json_string_value(json_object_get(f, "rarr"));
     r.direction = json_string_value(json_object_get(f, "direction"));
     r.reason = changed ? "rule changed" : "rule removed";
-    get_int(f, "window", &r.window_ms);
-    get_int(f, "since", &r.since_ms);
+    jsonval_int(f, "window", &r.window_ms);
+    jsonval_int(f, "since", &r.since_ms);
     json_object_foreach((json_t *)json_object_get(f, "labels"), lname, lvalue)
     {
         if (r.nlabels < RETIRED_LABELS_MAX && json_is_string(lvalue)) {
@@ -1339,7 +1165,7 @@ related_load(struct step *s, size_t i, const json_t *o)
     if (!json_is_array(a) || (v = calloc(k + 1, sizeof(*v))) == NULL)
         return -1;
     for (j = 0; j < k && rc == 0; j++)
-        rc = get_num(json_array_get(a, n - k + j), &v[j]);
+        rc = jsonval_num(json_array_get(a, n - k + j), &v[j]);
     if (rc == 0)
         related_restore(s->related, i, v, k);
     free(v);
@@ -1360,7 +1186,7 @@ shortfall_load(struct step_shortfall *sf, const json_t *a)
     if (json_array_size(a) != 3)
         return;
     for (k = 0; k < 3; k++)
-        if (get_num(json_array_get(a, k), &v[k]) == -1)
+        if (jsonval_num(json_array_get(a, k), &v[k]) == -1)
             return;
     *sf = (struct step_shortfall){1, v[0], v[1], v[2]};
 }
@@ -1456,8 +1282,8 @@ key_states_load(struct step *s, size_t i, const json_t *list)
         st = json_string_value(json_object_get(e, "state"));
         for (n = 0; n < 3 && st != NULL && strcmp(st, state_names[n]) != 0; n++)
             ;
-        if (st == NULL || n == 3 || get_int(e, "slot", &slot) == -1 ||
-            get_int(e, "since", &since) == -1 || slot < 0 || (uint64_t)slot >= k->nslots ||
+        if (st == NULL || n == 3 || jsonval_int(e, "slot", &slot) == -1 ||
+            jsonval_int(e, "since", &since) == -1 || slot < 0 || (uint64_t)slot >= k->nslots ||
             unhex(json_object_get(e, "key"), key, &klen) == -1)
             return -1;
         name = keyed_name(k, (size_t)slot, &len);
@@ -1490,7 +1316,7 @@ key_detectors_load(struct step *s, size_t i, const json_t *list, const char *fil
         return -1;
     for (j = 0; j < json_array_size(list); j++) {
         e = json_array_get(list, j);
-        if (get_int(e, "slot", &slot) == -1 || slot < 0 || (uint64_t)slot >= keyed_other(k) ||
+        if (jsonval_int(e, "slot", &slot) == -1 || slot < 0 || (uint64_t)slot >= keyed_other(k) ||
             unhex(json_object_get(e, "key"), key, &klen) == -1)
             return -1;
         name = keyed_name(k, (size_t)slot, &len);
@@ -1520,7 +1346,7 @@ restore_threshold(struct step *s, size_t i, const json_t *o)
 
     for (k = 0; k < 3 && st != NULL && strcmp(st, state_names[k]) != 0; k++)
         ;
-    if (st == NULL || k == 3 || get_int(o, "since", &since) == -1)
+    if (st == NULL || k == 3 || jsonval_int(o, "since", &since) == -1)
         return -1;
     s->alerts[i].state = (enum alert_state)k;
     s->alerts[i].since_ms = since;
@@ -1623,7 +1449,8 @@ state_restore(struct step *s, const json_t *snap, const char *name, struct diag 
     int64_t step;
     int rc;
 
-    if (get_int(snap, "step_ms", &step) == -1 || !json_is_array(metrics) || !json_is_array(alerts))
+    if (jsonval_int(snap, "step_ms", &step) == -1 || !json_is_array(metrics) ||
+        !json_is_array(alerts))
         goto bad;
     if (step != s->opt.step_ms)
         return other_step(s, step, name, d);
