@@ -335,6 +335,7 @@ static const char *const reason_names[DIAG_NREASONS] = {
     [DIAG_TIME_JUMP] = "time jump",
     [DIAG_MATCH_LIMIT] = "match limit",
     [DIAG_MATCH_ERROR] = "match error",
+    [DIAG_BAD_PARTIAL] = "bad partial",
 };
 
 /* The reason as written in reports and --stats. */

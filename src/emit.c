@@ -528,16 +528,18 @@ emit_retired(struct emit *e, int64_t t_ms, const struct emit_retired *r)
 }
 
 /*
- * Queue an "input" record: the input went silent (no line at all since
- * 'since_ms') or is flowing again.
+ * Queue an "input" record: the input (of 'host', NULL: the input read
+ * here) went silent (no line at all since 'since_ms') or is flowing again.
  */
 int
-emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms)
+emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms, const char *host)
 {
     struct buf *b = &e->out;
     int rc;
 
     rc = begin(e, "input", t_ms);
+    if (host != NULL)
+        rc |= put_str(b, "host", host, strlen(host));
     rc |= put_cstr(b, "state", silent ? "silent" : "flowing");
     rc |= put_time(b, "since", since_ms);
     rc |= buf_add(b, "}\n", 2);

@@ -131,6 +131,25 @@ keyed_add(struct keyed *k, size_t row, const char *key, size_t len, int64_t ts, 
 }
 
 /*
+ * Add another table's series 'v' of key 'name' ('len' bytes, normalized as
+ * keys_name gives it; NULL: KEYS_OTHER), whose newest line was at 'last',
+ * to pending row 'row': a host's part of a step. A key that finds no slot
+ * counts in KEYS_OTHER.
+ */
+void
+keyed_merge(struct keyed *k, size_t row, const char *name, size_t len, int64_t last,
+            const struct series *v)
+{
+    size_t slot = k->nslots - 1;
+
+    if (name != NULL && keys_get_name(k->keys, name, len, last, &slot) == KEYS_FULL) {
+        slot = k->nslots - 1;
+        k->overflow++;
+    }
+    series_merge(&k->pending[row * k->nslots + slot], v);
+}
+
+/*
  * Close pending row 'row' (a step): each key's series (and KEYS_OTHER's)
  * becomes the step just closed, enters its window, and the row is cleared.
  * Returns 1 when some value was not zero, else 0.

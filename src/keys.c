@@ -343,10 +343,27 @@ enum keys_result
 keys_get(struct keys *k, const char *p, size_t len, int64_t now_ms, size_t *slot)
 {
     char name[KEYS_LEN_MAX];
-    size_t nlen = keys_normalize(p, len, name), pos, at;
-    uint64_t h = key_hash(k, name, nlen);
+    size_t nlen = keys_normalize(p, len, name);
+
+    return keys_get_name(k, name, nlen, now_ms, slot);
+}
+
+/*
+ * keys_get for a key already normalized, as keys_name gives it: a key of
+ * another table, such as a host's. A name over KEYS_LEN_MAX bytes is
+ * KEYS_FULL.
+ */
+enum keys_result
+keys_get_name(struct keys *k, const char *name, size_t nlen, int64_t now_ms, size_t *slot)
+{
+    uint64_t h;
+    size_t pos, at;
     struct keys_slot *s;
 
+    *slot = KEYS_NONE;
+    if (nlen > KEYS_LEN_MAX)
+        return KEYS_FULL;
+    h = key_hash(k, name, nlen);
     if ((pos = probe(k, name, nlen, h, &at)) != KEYS_NONE) {
         *slot = k->index[pos].ref - 1;
         s = &k->slots[*slot];

@@ -25,6 +25,7 @@
 #include "rarr/match.h"
 #include "rarr/clock.h"
 #include "rarr/diag.h"
+#include "rarr/dist.h"
 #include "rarr/emit.h"
 #include "rarr/export.h"
 #include "rarr/input.h"
@@ -81,6 +82,13 @@ enum {
     OPT_PROM_TEXTFILE,
     OPT_FAIL_ON_ALERT,
     OPT_WATCH,
+    OPT_HOST,
+    OPT_PUBLISH,
+    OPT_MERGE,
+    OPT_HOSTS,
+    OPT_HOST_TIMEOUT,
+    OPT_DURABLE,
+    OPT_SHARD,
 };
 
 static const struct option longopts[] = {
@@ -103,6 +111,13 @@ static const struct option longopts[] = {
     {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"publish", required_argument, NULL, OPT_PUBLISH},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {"hosts", required_argument, NULL, OPT_HOSTS},
+    {"host-timeout", required_argument, NULL, OPT_HOST_TIMEOUT},
+    {"durable", required_argument, NULL, OPT_DURABLE},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"check", no_argument, NULL, OPT_CHECK},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"stats", no_argument, NULL, OPT_STATS},
@@ -121,7 +136,9 @@ usage(FILE *fp)
           "            [--explain] [--stats] [--report file] [--silence dur] [--state file]\n"
           "            [--alertmanager url]... [--listen [addr:]port] [--prom-textfile file]\n"
           "            [-e rule]... [--fail-on-alert] [--watch]\n"
-          "            [file ...]\n"
+          "            [--host name] [--publish nats://host:port/subject] [file ...]\n"
+          "       rarr --merge [--hosts a,b,...] [--host-timeout dur] [--durable name]\n"
+          "            [--shard i/n] [options] source ...\n"
           "       rarr test [-v] path ...\n",
           fp);
 }
@@ -136,8 +153,8 @@ help(void)
         "  -r, --rules PATH      rule file or directory of *.rarr (default: built-in rules)\n"
         "  -e, --rule TEXT       a rule line, as in a rule file (repeatable; no built-in rules)\n"
         "  -f, --format FMT      " RECORD_FORMAT_LIST " (default auto)\n"
-        "      --emit WHAT       alerts, metrics, summary, all, or a list: alerts,summary\n"
-        "                        (default alerts)\n"
+        "      --emit WHAT       alerts, metrics, summary, partials, all, or a list:\n"
+        "                        alerts,summary (default alerts)\n"
         "      --step DUR        evaluation step and bucket size (default 1m)\n"
         "      --lateness DUR    how far out of order timestamps may arrive (default 15m,\n"
         "                        10s once the input is live)\n"
@@ -160,6 +177,16 @@ help(void)
         "                        serve /metrics to Prometheus (ADDR default 127.0.0.1)\n"
         "      --prom-textfile FILE\n"
         "                        keep the same metrics in FILE (node_exporter's textfile)\n"
+        "      --host NAME       the host named in partial records (default: hostname)\n"
+        "      --publish nats://HOST:PORT/SUBJECT\n"
+        "                        publish the partials to NATS JetStream, not stdout\n"
+        "      --merge           read partial records from the sources (files, or one\n"
+        "                        nats://HOST:PORT/SUBJECT) and run the rules on their sum\n"
+        "      --hosts A,B,...   the hosts a merge waits for; it ends when all have ended\n"
+        "      --host-timeout DUR\n"
+        "                        a host silent this long stops holding the merge back\n"
+        "      --durable NAME    the merge's JetStream consumer (default rarr-merge)\n"
+        "      --shard I/N       this merge runs the I-th of N shares of the metrics\n"
         "  -q, --quiet           do not report bad input lines\n"
         "  -v, --verbose         report the detected input format\n"
         "  -h, --help            this help\n"
@@ -489,6 +516,11 @@ struct cli {
     const char **am_urls; /* --alertmanager, in order */
     int nam;
     int check, stats, quiet, verbose, fail_on_alert, emit_summary, watch;
+    int partials, merge;             /* --emit=partials, --merge */
+    const char *host, *publish;      /* --host, --publish */
+    const char *durable, *shard;     /* --durable, --shard */
+    char *hosts;                     /* --hosts, split at commas in place */
+    int64_t host_timeout_ms;         /* --host-timeout */
 };
 
 /*
@@ -501,7 +533,7 @@ emit_arg(const char *arg, struct pipeline_opts *opt, struct cli *cli)
     const char *p = arg;
     size_t n;
 
-    opt->emit_alerts = opt->emit_metrics = cli->emit_summary = 0;
+    opt->emit_alerts = opt->emit_metrics = cli->emit_summary = cli->partials = 0;
     for (;;) {
         n = strcspn(p, ",");
         if (n == 3 && strncmp(p, "all", 3) == 0)
@@ -512,12 +544,44 @@ emit_arg(const char *arg, struct pipeline_opts *opt, struct cli *cli)
             opt->emit_metrics = 1;
         else if (n == 7 && strncmp(p, "summary", 7) == 0)
             cli->emit_summary = 1;
+        else if (n == 8 && strncmp(p, "partials", 8) == 0)
+            cli->partials = 1;
         else
             bad_value("--emit", arg,
-                      "alerts, metrics, summary or all, or a list like alerts,summary");
+                      "alerts, metrics, summary, partials or all, or a list like alerts,summary");
         if (p[n] == '\0')
             break;
         p += n + 1;
+    }
+}
+
+/* The options of many hosts: --host, --publish, --merge, --hosts, --host-timeout, --durable. */
+static void
+take_dist_option(int ch, char *arg, struct cli *cli)
+{
+    switch (ch) {
+    case OPT_HOST:
+        cli->host = arg;
+        break;
+    case OPT_PUBLISH:
+        cli->publish = arg;
+        cli->partials = 1;
+        break;
+    case OPT_MERGE:
+        cli->merge = 1;
+        break;
+    case OPT_HOSTS:
+        cli->hosts = arg;
+        break;
+    case OPT_HOST_TIMEOUT:
+        cli->host_timeout_ms = duration_arg("--host-timeout", arg, 1);
+        break;
+    case OPT_DURABLE:
+        cli->durable = arg;
+        break;
+    case OPT_SHARD:
+        cli->shard = arg;
+        break;
     }
 }
 
@@ -625,6 +689,9 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
     case OPT_PROM_TEXTFILE:
         cli->textfile = arg;
         break;
+    default:
+        take_dist_option(ch, arg, cli);
+        break;
     }
 }
 
@@ -656,7 +723,53 @@ parse_options(int argc, char **argv, struct pipeline_opts *opt, struct cli *cli,
         opt->lateness_ms = 0;
     opt->diag = cli->quiet ? NULL : stderr;
     opt->log = stderr;
+    if (cli->publish != NULL)
+        cli->partials = 1;
     return optind;
+}
+
+/* A usage error of the options of many hosts: told, exit 2. */
+static int
+dist_usage(const char *what)
+{
+    fprintf(stderr, "rarr: %s\n", what);
+    usage(stderr);
+    return RARR_EXIT_USAGE;
+}
+
+/*
+ * The options of many hosts must fit together: a host writes partials, a
+ * merge reads them from files or one nats:// source. Returns 0, or 2 after
+ * a message.
+ */
+static int
+check_dist(const struct cli *cli, const struct pipeline_opts *opt, char **sources, int n)
+{
+    int i, nats = 0;
+
+    for (i = 0; i < n; i++)
+        nats += dist_is_nats(sources[i]);
+    if (!cli->merge && (cli->hosts != NULL || cli->host_timeout_ms > 0 || cli->durable != NULL ||
+                        cli->shard != NULL))
+        return dist_usage("--hosts, --host-timeout, --durable and --shard are options of --merge");
+    if (!cli->merge && nats > 0)
+        return dist_usage("a nats:// source is read with --merge");
+    if (!cli->partials && cli->host != NULL)
+        return dist_usage("--host names the host of --emit=partials");
+    if (!cli->merge)
+        return 0;
+    if (cli->partials)
+        return dist_usage("--merge reads partial records; it does not write them");
+    if (opt->explain)
+        return dist_usage("--explain tells of lines; a merge reads none");
+    if (n == 0)
+        return dist_usage("--merge: no source (files of partial records, or "
+                          "nats://HOST:PORT/SUBJECT)");
+    if (nats > 0 && n > 1)
+        return dist_usage("--merge: a nats:// source is the only source");
+    if (cli->durable != NULL && nats == 0)
+        return dist_usage("--durable names the consumer of a nats:// source");
+    return 0;
 }
 
 /*
@@ -845,6 +958,70 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
     return 0;
 }
 
+/*
+ * --merge: the merge of the hosts' partials into the pipeline's step stage,
+ * waiting for the --hosts named (split at commas here). Returns 0, or the
+ * exit status after a message.
+ */
+static int
+start_merge(struct cli *cli, struct run *run, struct emit *em, struct merge **out)
+{
+    struct merge_opts mo = {.host_timeout_ms = cli->host_timeout_ms, .log = stderr};
+    const char **names = NULL;
+    char *p, *save = NULL;
+    size_t n = 0;
+
+    if (cli->hosts != NULL && (names = calloc(strlen(cli->hosts) + 1, sizeof(*names))) == NULL)
+        return fputs("rarr: out of memory\n", stderr), RARR_EXIT_FAIL;
+    for (p = cli->hosts != NULL ? strtok_r(cli->hosts, ",", &save) : NULL; p != NULL;
+         p = strtok_r(NULL, ",", &save))
+        names[n++] = p;
+    if (cli->hosts != NULL && n == 0) {
+        free(names);
+        return dist_usage("--hosts: expected a list of host names like web1,web2");
+    }
+    mo.hosts = names;
+    mo.nhosts = n;
+    *out = merge_new(run->p, em, &mo);
+    free(names);
+    if (*out == NULL) {
+        fputs("rarr: --hosts: a host name is longer than 255 bytes, or out of memory\n", stderr);
+        return RARR_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Run the merge over the sources; a source that could not be read makes the status 1. */
+static enum pipeline_end
+run_merge(const struct cli *cli, struct run *run, struct merge *m, char **sources, int n)
+{
+    struct dist_central c = {.sources = sources,
+                             .nsources = n,
+                             .durable = cli->durable != NULL ? cli->durable : "rarr-merge",
+                             .stop = &stop_flag};
+    int failed = 0;
+    enum pipeline_end end = dist_merge(&c, m, run->p, &failed);
+
+    if (failed)
+        run->status = RARR_EXIT_FAIL;
+    return end;
+}
+
+/* --stats of a merge: its hosts and records. */
+static void
+merge_stats_print(const struct merge *m)
+{
+    struct merge_stats st;
+
+    merge_stats(m, &st);
+    fprintf(stderr,
+            "rarr: stats: merge: %zu hosts (%zu ended, %zu silent), %llu partial records, %llu "
+            "steps merged, %llu late, %llu duplicates, %llu bad\n",
+            st.hosts, st.ended, st.silent, (unsigned long long)st.records,
+            (unsigned long long)st.steps, (unsigned long long)st.late,
+            (unsigned long long)st.dup, (unsigned long long)st.bad);
+}
+
 /* How long the sender may go on delivering at exit. */
 #define AM_GRACE_MS 5000
 
@@ -873,13 +1050,16 @@ stop_exporters(struct exporters *ex, int stats)
     tally_free(ex->tally);
 }
 
-/* The end of the run: the last steps, the report, the exit status. */
+/*
+ * The end of the run: the last steps (unless 'finished': the merge has
+ * ended the pipeline), the report, the exit status.
+ */
 static void
-finish(struct run *run, enum pipeline_end end, const struct exporters *ex)
+finish(struct run *run, enum pipeline_end end, const struct exporters *ex, int finished)
 {
     struct report *rep = ex->rep;
 
-    if (end != PIPELINE_OUT_FAIL && pipeline_finish(run->p) == -1)
+    if (end != PIPELINE_OUT_FAIL && !finished && pipeline_finish(run->p) == -1)
         end = PIPELINE_OUT_FAIL;
     /* The replay summary, at the end of the last step evaluated. */
     if (end != PIPELINE_OUT_FAIL && ex->tally != NULL &&
@@ -919,6 +1099,8 @@ main(int argc, char **argv)
     struct diag d;
     double t0 = clock_mono_seconds();
     const char *gap = getenv("RARR_SAVE_GAP_MS");
+    struct dist_host host = {0};
+    struct merge *merge = NULL;
     int first;
 
     /* `rarr test PATH...` runs rule tests (docs/ruletest.md); `rarr ./test` reads a file. */
@@ -938,6 +1120,8 @@ main(int argc, char **argv)
     argc -= first;
     argv += first;
     emit_init(&em, STDOUT_FILENO);
+    if ((run.status = check_dist(&cli, &opt, argv, argc)) != 0)
+        goto done;
     if ((run.rs = load_rules(&run, opt.step_ms, &opt.time_field)) == NULL) {
         run.status = RARR_EXIT_USAGE;
         goto done;
@@ -965,20 +1149,31 @@ main(int argc, char **argv)
     ex.em = &em;
     if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
         goto done;
-    if (progress_setup(&pr, argv, argc) && !cli.watch) {
+    if (progress_setup(&pr, argv, argc) && !cli.watch && !cli.merge) {
         opt.progress = progress_show;
         opt.progress_arg = &pr;
+    }
+    if (cli.partials && dist_host_start(&host, run.rs, cli.host, cli.publish, &em, &opt) == -1) {
+        run.status = RARR_EXIT_FAIL;
+        goto done;
     }
     if ((run.p = pipeline_new(run.rs, &opt, &em, &d)) == NULL) {
         diag_print(&d, stderr);
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
+    if (cli.merge && (run.status = start_merge(&cli, &run, &em, &merge)) != 0)
+        goto done;
     if (pipeline_load_state(run.p) == -1 || step_resend(pipeline_step(run.p)) == -1) {
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
-    finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &ex);
+    if (cli.merge)
+        finish(&run, run_merge(&cli, &run, merge, argv, argc), &ex, 1);
+    else
+        finish(&run, feed_all(&run, argv, argc, cli.verbose, &pr), &ex, 0);
+    if (cli.partials && dist_host_end(&host, run.p, cli.stats) == -1)
+        run.status = RARR_EXIT_FAIL;
     /* The terminal is given back before anything more is said on stderr. */
     watch_free(ex.watch);
     ex.watch = NULL;
@@ -989,8 +1184,12 @@ main(int argc, char **argv)
         fputs("\r\033[K", stderr);
     if (cli.stats)
         pipeline_stats(run.p, stderr, clock_mono_seconds() - t0);
+    if (cli.stats && merge != NULL)
+        merge_stats_print(merge);
 done:
     stop_exporters(&ex, cli.stats && run.p != NULL);
+    merge_free(merge);
+    dist_host_free(&host);
     pipeline_free(run.p);
     report_free(rep);
     emit_fini(&em);

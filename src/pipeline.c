@@ -205,7 +205,9 @@ new_step(struct pipeline *p)
                            .tz_given = p->opt.tz_given,
                            .report = p->opt.report,
                            .after = stepped,
-                           .after_arg = p};
+                           .after_arg = p,
+                           .part = p->opt.part,
+                           .part_arg = p->opt.part_arg};
 
     return step_new(p->rs, &so, p->em);
 }
@@ -300,6 +302,13 @@ pipeline_save(struct pipeline *p, int64_t written_to)
     return save_now(&p->save, p->step, written_to);
 }
 
+/* The emitter the pipeline writes through. */
+struct emit *
+pipeline_emit(struct pipeline *p)
+{
+    return p->em;
+}
+
 /* Whether a save of --state failed during the run: the exit status says so. */
 int
 pipeline_save_failed(const struct pipeline *p)
@@ -316,6 +325,42 @@ skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
     if (p->ex != NULL)
         explain_skipped(p->ex, &p->em->out, src, lineno, why, line, len);
     return 0;
+}
+
+/* skip() for the merge's records, which are not lines of this pipeline's input. */
+int
+pipeline_skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
+              const char *line, size_t len)
+{
+    return skip(p, src, lineno, why, line, len);
+}
+
+/*
+ * The merge put hosts' partials into pending row 'row': count their lines
+ * and matches as if they had been read here (--stats, the exporters).
+ */
+void
+pipeline_merged(struct pipeline *p, size_t row)
+{
+    double lines;
+    const struct series *v = step_pending_row(p->step, row, &lines);
+    size_t i;
+
+    p->lines += (uint64_t)lines;
+    p->parsed += (uint64_t)lines;
+    for (i = 0; i < p->rs->nmetrics; i++) {
+        p->matches[i] += (uint64_t)v[i].n;
+        p->sums[i] += v[i].value;
+    }
+}
+
+/* Keep another stage's JSON in the --state file too (see struct save). */
+void
+pipeline_save_also(struct pipeline *p, save_get_fn get, save_put_fn put, void *arg)
+{
+    p->save.get = get;
+    p->save.put = put;
+    p->save.arg = arg;
 }
 
 /*
@@ -791,7 +836,7 @@ pipeline_tick(struct pipeline *p, int64_t wall_ms)
         p->silent = 1;
         step_set_silent(p->step, 1);
         p->silent_since = clock_floor(p->last_wall, 1000);
-        if (emit_input(p->em, clock_floor(wall_ms, 1000), 1, p->silent_since) == -1)
+        if (emit_input(p->em, clock_floor(wall_ms, 1000), 1, p->silent_since, NULL) == -1)
             return -1;
     }
     return flush(p);
@@ -851,7 +896,7 @@ arrived(struct pipeline *p, int64_t read_ms)
         return 0;
     p->silent = 0;
     step_set_silent(p->step, 0);
-    return emit_input(p->em, clock_floor(p->last_wall, 1000), 0, p->silent_since);
+    return emit_input(p->em, clock_floor(p->last_wall, 1000), 0, p->silent_since, NULL);
 }
 
 /* What the signal flags ask for between lines, or PIPELINE_EOF for nothing. */
@@ -947,7 +992,8 @@ decide_held(struct pipeline *p)
 /*
  * At the end of input: decide the lines held, evaluate every step up to the
  * last complete one (the last whose end is at or before the newest event),
- * lateness notwithstanding, flush, and make the final save. The state saved
+ * lateness notwithstanding (with --emit=partials, the steps after it go out
+ * as partials too), flush, and make the final save. The state saved
  * is the one before the last steps are forced out: the next run evaluates
  * them again with whatever late lines it brings, writing nothing for the
  * steps this run wrote. Returns 0 or -1 with errno set.
@@ -958,7 +1004,7 @@ pipeline_finish(struct pipeline *p)
     int rc = decide_held(p);
     json_t *snap = save_hold(&p->save, p->step);
 
-    if (step_finish(p->step) == -1)
+    if (step_finish(p->step) == -1 || step_part_rest(p->step) == -1)
         rc = -1;
     diag_bad_finish(&p->bad);
     if (p->ex != NULL && explain_summary(p->ex, &p->em->out) == -1)

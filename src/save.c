@@ -76,6 +76,10 @@ save_load(struct save *sv, struct step *s)
         memset(&d, 0, sizeof(d));
         state_restore(s, snap, sv->path, &d);
         tell(sv, &d);
+        if (sv->put != NULL && json_object_get(snap, "merge") != NULL &&
+            sv->put(sv->arg, json_object_get(snap, "merge")) == -1)
+            fprintf(sv->log, "rarr: %s: the merge's hosts are not readable: they start anew\n",
+                    sv->path);
         json_decref(snap);
     }
     if (state_probe(sv->path) == -1) {
@@ -108,10 +112,23 @@ save_due(const struct save *sv, const struct step *s)
  * steps written so far end, when that is past the state's next step.
  * Returns 0 or -1 (told once).
  */
+/* The step stage's snapshot and what 'get' adds; NULL on out-of-memory. */
+static json_t *
+snapshot(const struct save *sv, const struct step *s)
+{
+    json_t *snap = state_snapshot(s);
+
+    if (snap != NULL && sv->get != NULL && json_object_set_new(snap, "merge", sv->get(sv->arg))) {
+        json_decref(snap);
+        return NULL;
+    }
+    return snap;
+}
+
 int
 save_now(struct save *sv, const struct step *s, int64_t written_to)
 {
-    json_t *snap = state_snapshot(s);
+    json_t *snap = snapshot(sv, s);
     int rc = -1;
 
     if (snap != NULL && written_to != INT64_MIN)
@@ -139,7 +156,7 @@ save_hold(struct save *sv, const struct step *s)
 
     if (sv->path == NULL || !step_started(s))
         return NULL;
-    if ((snap = state_snapshot(s)) == NULL) {
+    if ((snap = snapshot(sv, s)) == NULL) {
         errno = ENOMEM;
         saved(sv, -1);
     }

@@ -33,8 +33,8 @@ static const char *const state_names[] = {"ok", "pending", "firing"};
 static const char state_magic[] = "{\"rarr_state\":";
 
 /* A metric's definition: what it counts, names of fields and regexes as expanded. */
-static int
-metric_def(struct buf *b, const struct ruleset *rs, size_t i)
+int
+state_metric_def(struct buf *b, const struct ruleset *rs, size_t i)
 {
     const struct rules_metric *m = &rs->metrics[i];
     size_t c;
@@ -42,9 +42,9 @@ metric_def(struct buf *b, const struct ruleset *rs, size_t i)
 
     if (m->kind == RULES_RATIO) {
         rc |= buf_printf(b, "ratio k=%.17g min=%.17g (", m->k, m->min);
-        rc |= metric_def(b, rs, m->a);
+        rc |= state_metric_def(b, rs, m->a);
         rc |= buf_adds(b, ") / (");
-        rc |= metric_def(b, rs, m->b);
+        rc |= state_metric_def(b, rs, m->b);
         return rc | buf_addc(b, ')');
     }
     if (rules_kind_option(m) != NULL)
@@ -82,7 +82,7 @@ alert_def(struct buf *b, const struct step *s, size_t i)
                         a->above ? "above" : "below", a->threshold, a->clear, a->window_ms,
                         a->for_ms);
     }
-    return rc | metric_def(b, s->rs, a->metric);
+    return rc | state_metric_def(b, s->rs, a->metric);
 }
 
 /* Add 'v' under 'key' (taking it over); -1 if either is NULL or on OOM. */
@@ -275,7 +275,7 @@ metric_json(const struct step *s, size_t i, struct buf *b)
     if (o == NULL)
         return NULL;
     b->len = 0;
-    rc |= metric_def(b, s->rs, i);
+    rc |= state_metric_def(b, s->rs, i);
     rc |= put(o, "name", json_string(s->rs->metrics[i].name));
     rc |= put(o, "definition", def_string(b));
     rc |= put_series(o, s, &s->win[i], s->pending + i, s->rs->nmetrics);
@@ -1225,7 +1225,7 @@ restore_metrics(struct step *s, const json_t *metrics, const char *name, struct 
             (o = saved_metric(metrics, rs->metrics[i].name, taken)) == NULL)
             continue; /* a new metric */
         b->len = 0;
-        if (metric_def(b, rs, i) != 0 || buf_addc(b, '\0') != 0) {
+        if (state_metric_def(b, rs, i) != 0 || buf_addc(b, '\0') != 0) {
             rc = -1;
             break;
         }

@@ -190,6 +190,9 @@ alloc_arrays(struct step *s)
         return -1;
     s->pending = calloc(s->npending * n, sizeof(*s->pending));
     s->pending_lines = calloc(s->npending, sizeof(*s->pending_lines));
+    s->pending_first = calloc(s->npending, sizeof(*s->pending_first));
+    s->pending_last = calloc(s->npending, sizeof(*s->pending_last));
+    s->pending_tz = calloc(s->npending, sizeof(*s->pending_tz));
     s->now = calloc(n, sizeof(*s->now));
     s->value = calloc(n, sizeof(*s->value));
     s->defined = calloc(n, 1);
@@ -212,6 +215,8 @@ alloc_arrays(struct step *s)
     if (s->keyed == NULL || s->key_alerts == NULL || s->sketch == NULL || s->key_group == NULL ||
         s->key_det == NULL || s->score == NULL || s->key_score == NULL || s->related == NULL ||
         s->shortfall == NULL)
+        return -1;
+    if (s->pending_first == NULL || s->pending_last == NULL || s->pending_tz == NULL)
         return -1;
     return s->pending == NULL || s->pending_lines == NULL || s->now == NULL || s->value == NULL ||
                    s->defined == NULL || s->alert_value == NULL || s->alert_defined == NULL ||
@@ -440,6 +445,9 @@ step_free(struct step *s)
     free(s->key_alerts);
     free(s->pending);
     free(s->pending_lines);
+    free(s->pending_first);
+    free(s->pending_last);
+    free(s->pending_tz);
     free(s->now);
     free(s->value);
     free(s->defined);
@@ -739,7 +747,6 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     detect_step(s->lines_det, t, local, *pl, (double)s->opt.step_ms / 60000, 0, &dev);
     s->score[s->rs->nalerts] = dev.step_score;
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
-    *pl = 0;
     if (dev.fired != 0 && event_begin(s, o, 1)) {
         if (dev.fired > 0)
             related_begin(s, SIZE_MAX, dev.window_ms, &rel);
@@ -1054,11 +1061,13 @@ evaluate(struct step *s, int64_t start)
     struct out o = {.metrics = s->opt.emit_metrics && !written,
                     .quiet = written,
                     .rep = written ? NULL : s->opt.report};
-    int rc = close_metrics(s, start, &o), inhibited;
+    int rc = s->opt.part != NULL ? s->opt.part(s->opt.part_arg, s, start) : 0, inhibited;
     size_t i;
 
+    rc |= close_metrics(s, start, &o);
     related_push(s->related, s->value);
     inhibited = lines_step(s, start, local, &o, &rc) | s->silent;
+    s->pending_lines[step_slot(s, start)] = 0;
     for (i = 0; i < s->rs->nalerts; i++)
         rc |= s->rs->alerts[i].anomaly ? anomaly_step(s, i, t, local, inhibited, &o)
                                        : threshold_step(s, i, t, &o);
@@ -1122,12 +1131,15 @@ sketch_add(struct sketched *sk, size_t row, struct slice key, double v)
  * step's pending series. The caller has made sure the line is not late.
  * Returns 0, or -1 with errno set (see step_advance).
  */
-int
-step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
-          const struct slice *keys, size_t n)
+/*
+ * An event at 'ts' (zone 'tz_min') comes: the clock moves on when it is the
+ * newest, and s->line_slot becomes the pending row of its step, which
+ * notes the event's time. Returns 0, or -1 with errno set.
+ */
+static int
+clock_event(struct step *s, int64_t ts, int tz_min)
 {
-    struct series *row;
-    size_t j;
+    size_t r;
 
     if (!s->started) {
         s->started = 1;
@@ -1148,9 +1160,28 @@ step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const d
     }
     if (!s->evaluated && s->line_step < s->next_step)
         s->next_step = s->line_step; /* the first step is the one holding the first event */
-    s->pending_lines[s->line_slot]++;
     if (s->line_step > s->pending_max)
         s->pending_max = s->line_step;
+    r = s->line_slot;
+    if (s->pending_lines[r] == 0 || ts < s->pending_first[r])
+        s->pending_first[r] = ts;
+    if (s->pending_lines[r] == 0 || ts >= s->pending_last[r]) {
+        s->pending_last[r] = ts;
+        s->pending_tz[r] = tz_min;
+    }
+    return 0;
+}
+
+int
+step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
+          const struct slice *keys, size_t n)
+{
+    struct series *row;
+    size_t j;
+
+    if (clock_event(s, ts, tz_min) == -1)
+        return -1;
+    s->pending_lines[s->line_slot]++;
     row = s->pending + s->line_slot * s->rs->nmetrics;
     for (j = 0; j < n; j++) {
         /* A sketched metric's series counts its lines: a step of zeros still has values. */
@@ -1175,6 +1206,55 @@ int
 step_finish(struct step *s)
 {
     return s->started ? step_advance(s, s->max_ts) : 0;
+}
+
+/*
+ * At the end of input, with --emit=partials: the steps still pending (the
+ * last one, incomplete here, may be complete on the hosts together) go to
+ * opt.part as they are, unevaluated. Returns 0 or -1.
+ */
+int
+step_part_rest(struct step *s)
+{
+    int64_t t;
+
+    if (!s->started || s->opt.part == NULL)
+        return 0;
+    for (t = s->next_step; t <= s->pending_max; t += s->opt.step_ms)
+        if (s->pending_lines[step_slot(s, t)] > 0 && s->opt.part(s->opt.part_arg, s, t) == -1)
+            return -1;
+    return 0;
+}
+
+/*
+ * --merge: the hosts' partials of step p->start come, as one line would at
+ * p->first: the clock moves on as it would have for that line (steps end,
+ * a gap is crossed alike), and '*row' is the pending row for the partials'
+ * values (partial.c adds them). step_part_close then moves the clock to the
+ * step's newest line. The step must not be before the next one to
+ * evaluate (merge.c sees to it). Returns 0, or -1 with errno set.
+ */
+int
+step_part_open(struct step *s, const struct step_part *p, size_t *row)
+{
+    if (clock_event(s, p->first, p->tz_min) == -1)
+        return -1;
+    *row = s->line_slot;
+    return 0;
+}
+
+int
+step_part_close(struct step *s, const struct step_part *p)
+{
+    return clock_event(s, p->last, p->tz_min);
+}
+
+/* Pending row 'row': its series, one per metric, and in '*lines' the lines it has. */
+const struct series *
+step_pending_row(const struct step *s, size_t row, double *lines)
+{
+    *lines = s->pending_lines[row];
+    return s->pending + row * s->rs->nmetrics;
 }
 
 /*

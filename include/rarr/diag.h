@@ -59,6 +59,7 @@ enum diag_reason {
     DIAG_TIME_JUMP,
     DIAG_MATCH_LIMIT,
     DIAG_MATCH_ERROR,
+    DIAG_BAD_PARTIAL,
     DIAG_NREASONS
 };
 

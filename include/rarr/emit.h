@@ -47,7 +47,7 @@ int emit_metric(struct emit *e, int64_t t_ms, const struct rules_metric *m, int6
 int emit_anomaly(struct emit *e, int64_t t_ms, const char *rule, const char *metric,
                  const char *key, size_t key_len, const char *rarr, const struct rules_alert *meta,
                  const struct detect_event *ev);
-int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms);
+int emit_input(struct emit *e, int64_t t_ms, int silent, int64_t since_ms, const char *host);
 /* A rule's replay summary (tally.c); rarr and key NULL for none. */
 struct emit_summary {
     const char *rule, *metric, *rarr, *key;

@@ -37,6 +37,8 @@ struct keyed *keyed_new(size_t max_keys, uint64_t seed, size_t npending, const s
 void keyed_free(struct keyed *k);
 void keyed_reset(struct keyed *k);
 void keyed_add(struct keyed *k, size_t row, const char *key, size_t len, int64_t ts, double v);
+void keyed_merge(struct keyed *k, size_t row, const char *name, size_t len, int64_t last,
+                 const struct series *v);
 int keyed_close(struct keyed *k, size_t row);
 size_t keyed_next(const struct keyed *k, size_t from);
 size_t keyed_other(const struct keyed *k);

@@ -43,6 +43,8 @@ uint64_t keys_digest(const char *p, size_t len);
 struct keys *keys_new(size_t max_keys, uint64_t seed);
 void keys_free(struct keys *k);
 enum keys_result keys_get(struct keys *k, const char *p, size_t len, int64_t now_ms, size_t *slot);
+enum keys_result keys_get_name(struct keys *k, const char *name, size_t nlen, int64_t now_ms,
+                               size_t *slot);
 int keys_find(struct keys *k, const char *p, size_t len, size_t *slot);
 int keys_release(struct keys *k, size_t slot);
 int keys_put(struct keys *k, size_t slot, const char *name, size_t len, int64_t last_ms);

@@ -12,6 +12,7 @@
 #include "rarr/record.h"
 #include "rarr/report.h"
 #include "rarr/rules.h"
+#include "rarr/save.h"
 #include "rarr/step.h"
 
 enum pipeline_clock { PIPELINE_EVENT, PIPELINE_ARRIVAL };
@@ -73,6 +74,8 @@ struct pipeline_opts {
     void *progress_arg;
     pipeline_export_fn exporter; /* NULL: none */
     void *exporter_arg;
+    step_part_fn part; /* --emit=partials: each step's partial record (partial.c); NULL: none */
+    void *part_arg;
 };
 
 /* What pipeline_feed ended with. */
@@ -100,8 +103,13 @@ void pipeline_stats(const struct pipeline *p, FILE *fp, double seconds);
 enum record_format pipeline_format(const struct pipeline *p);
 const struct pipeline_opts *pipeline_opts(const struct pipeline *p);
 struct step *pipeline_step(struct pipeline *p);
+struct emit *pipeline_emit(struct pipeline *p);
 void pipeline_counts(const struct pipeline *p, struct pipeline_counts *c);
 const struct ruleset *pipeline_rules(const struct pipeline *p);
 int pipeline_live(const struct pipeline *p);
+int pipeline_skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
+                  const char *line, size_t len);
+void pipeline_merged(struct pipeline *p, size_t row);
+void pipeline_save_also(struct pipeline *p, save_get_fn get, save_put_fn put, void *arg);
 
 #endif

@@ -12,8 +12,18 @@
 /* --state is saved at least this often, in event time and in wall-clock time. */
 #define SAVE_EVERY_MS (5 * CLOCK_MINUTE_MS)
 
+/*
+ * What another stage keeps in the same state file (the merge's hosts):
+ * 'get' makes its JSON, saved under "merge"; 'put' takes it back at load.
+ */
+typedef json_t *(*save_get_fn)(void *arg);
+typedef int (*save_put_fn)(void *arg, const json_t *saved);
+
 struct save {
     const char *path;    /* NULL: no --state */
+    save_get_fn get;     /* NULL: nothing more */
+    save_put_fn put;
+    void *arg;
     int64_t gap_ms;      /* least wall time between saves made for event time */
     FILE *log;           /* where loads and failed saves are told */
     int64_t saved_event; /* event time (a step start) of the last save */

@@ -6,12 +6,14 @@
 
 #include <jansson.h>
 
+#include "rarr/buf.h"
 #include "rarr/diag.h"
 #include "rarr/step.h"
 
 /* The format written; version 1 (detectors as an image of their C struct) is still read. */
 #define STATE_VERSION 2
 
+int state_metric_def(struct buf *b, const struct ruleset *rs, size_t i);
 json_t *state_snapshot(const struct step *s);
 void state_set_written(json_t *snap, int64_t written_to);
 int state_mark_firing(json_t *snap, const struct step *s);

@@ -29,6 +29,23 @@
 /* Called after each evaluated step (flush what is queued, save when due): 0, or -1 to stop. */
 typedef int (*step_hook_fn)(void *arg);
 
+struct step;
+
+/*
+ * --emit=partials: called with each step before it is evaluated, and at the
+ * end with each step still pending (step_part_rest), to write what the step
+ * gathered (partial.c). 0, or -1 to stop.
+ */
+typedef int (*step_part_fn)(void *arg, const struct step *s, int64_t start);
+
+/* What the hosts' partials of one step say of its lines, for step_part_open and _close. */
+struct step_part {
+    int64_t start; /* the step */
+    int64_t first; /* its earliest line, of any host */
+    int64_t last;  /* its newest line */
+    int tz_min;    /* the UTC offset of the newest line */
+};
+
 struct step_opts {
     int64_t step_ms;
     int64_t lateness_ms; /* how far behind the newest event a line may come */
@@ -38,6 +55,8 @@ struct step_opts {
     struct report *report; /* borrowed; NULL: none */
     step_hook_fn after;    /* NULL: none */
     void *after_arg;
+    step_part_fn part; /* NULL: none */
+    void *part_arg;
 };
 
 /*
@@ -71,6 +90,9 @@ struct step {
     size_t line_slot;
     struct series *pending; /* [npending][nmetrics] */
     double *pending_lines;  /* [npending] lines applied per pending step */
+    int64_t *pending_first; /* [npending] their earliest time, newest time, and its UTC offset */
+    int64_t *pending_last;
+    int *pending_tz;
     struct series *now;     /* [nmetrics] the step being evaluated */
     double *value;          /* [nmetrics] its value (a ratio's from its operands) */
     unsigned char *defined; /* [nmetrics] */
@@ -143,5 +165,9 @@ double step_key_value(const struct step *s, size_t metric, size_t slot, int *def
 struct series step_key_total(const struct step *s, size_t metric, size_t slot);
 int step_alerts(const struct step *s, step_alert_fn fn, void *arg);
 int step_resend(struct step *s);
+int step_part_rest(struct step *s);
+int step_part_open(struct step *s, const struct step_part *p, size_t *row);
+int step_part_close(struct step *s, const struct step_part *p);
+const struct series *step_pending_row(const struct step *s, size_t row, double *lines);
 
 #endif
