@@ -67,9 +67,9 @@ struct keys {
     size_t max, used;
     size_t hw; /* slots ever handed out: [0, hw) */
     size_t mask;
-    size_t probe;    /* KEYS_PROBE_MAX, or the index size if smaller */
-    size_t low;      /* no slot below this is free */
-    uint64_t k0, k1; /* the index hash's key, from the seed */
+    size_t probe;                   /* KEYS_PROBE_MAX, or the index size if smaller */
+    size_t low;                     /* no slot below this is free */
+    uint64_t k0, k1;                /* the index hash's key, from the seed */
     const struct keys_slot **order; /* max of them: the used slots in their keys' byte order */
     int sorted;                     /* 'order' is up to date */
     struct keys_stats st;

@@ -516,11 +516,11 @@ struct cli {
     const char **am_urls; /* --alertmanager, in order */
     int nam;
     int check, stats, quiet, verbose, fail_on_alert, emit_summary, watch;
-    int partials, merge;             /* --emit=partials, --merge */
-    const char *host, *publish;      /* --host, --publish */
-    const char *durable, *shard;     /* --durable, --shard */
-    char *hosts;                     /* --hosts, split at commas in place */
-    int64_t host_timeout_ms;         /* --host-timeout */
+    int partials, merge;         /* --emit=partials, --merge */
+    const char *host, *publish;  /* --host, --publish */
+    const char *durable, *shard; /* --durable, --shard */
+    char *hosts;                 /* --hosts, split at commas in place */
+    int64_t host_timeout_ms;     /* --host-timeout */
 };
 
 /*
@@ -1018,8 +1018,8 @@ merge_stats_print(const struct merge *m)
             "rarr: stats: merge: %zu hosts (%zu ended, %zu silent), %llu partial records, %llu "
             "steps merged, %llu late, %llu duplicates, %llu bad\n",
             st.hosts, st.ended, st.silent, (unsigned long long)st.records,
-            (unsigned long long)st.steps, (unsigned long long)st.late,
-            (unsigned long long)st.dup, (unsigned long long)st.bad);
+            (unsigned long long)st.steps, (unsigned long long)st.late, (unsigned long long)st.dup,
+            (unsigned long long)st.bad);
 }
 
 /* How long the sender may go on delivering at exit. */

@@ -243,8 +243,7 @@ take_step(struct merge *m, struct host *h, struct partial *pt, uint64_t seq)
             m->st.dup++;
         } else {
             m->st.late++;
-            say_once(m, h, 4,
-                     "partials of steps already merged came: counted late, left out");
+            say_once(m, h, 4, "partials of steps already merged came: counted late, left out");
         }
         partial_free(pt);
         return 0;
@@ -277,8 +276,7 @@ merge_take(struct merge *m, struct partial *pt, const char *src, uint64_t lineno
         return m->opt.nhosts > 0 ? 0 : -1;
     }
     if (pt->rules != NULL && strcmp(pt->rules, m->rules) != 0)
-        say_once(m, h, 1,
-                 "its rules differ from these: metrics are merged by name");
+        say_once(m, h, 1, "its rules differ from these: metrics are merged by name");
     if (heard(m, h) == -1) {
         partial_free(pt);
         return -1;
@@ -539,16 +537,17 @@ merge_save(void *arg)
     int rc = o == NULL || hosts == NULL ? -1 : 0;
 
     rc |= json_object_set_new(o, "hosts", hosts);
-    rc |= json_object_set_new(o, "next", m->next != INT64_MIN ? json_integer(m->next) : json_null());
+    rc |=
+        json_object_set_new(o, "next", m->next != INT64_MIN ? json_integer(m->next) : json_null());
     for (i = 0; i < m->nhosts && rc == 0; i++) {
         const struct host *h = &m->hosts[i];
         /* What is queued is not in the state: it comes again (it was not acknowledged). */
         int64_t done = h->nq > 0 && h->done > m->next ? m->next : h->done;
 
         if (h->seen)
-            rc |= json_array_append_new(
-                hosts, json_pack("{sssIsb}", "name", h->name, "done", (json_int_t)done, "ended",
-                                 h->ended && h->nq == 0));
+            rc |= json_array_append_new(hosts, json_pack("{sssIsb}", "name", h->name, "done",
+                                                         (json_int_t)done, "ended",
+                                                         h->ended && h->nq == 0));
     }
     if (rc != 0) {
         json_decref(o);
@@ -573,7 +572,8 @@ merge_load(void *arg, const json_t *saved)
         return -1;
     if (json_is_integer(json_object_get(saved, "next")))
         m->next = json_integer_value(json_object_get(saved, "next"));
-    json_array_foreach (hosts, i, e) {
+    json_array_foreach(hosts, i, e)
+    {
         if (json_unpack(e, "{s:s,s:I,s:b}", "name", &name, "done", &done, "ended", &ended) == -1)
             return -1;
         if ((h = host_get(m, name, m->opt.nhosts == 0)) == NULL)

@@ -198,8 +198,7 @@ int
 partial_write_end(struct partial_writer *w, const struct step *s)
 {
     json_t *o = json_pack("{sIssso}", "rarr_partial", (json_int_t)PARTIAL_VERSION, "host", w->host,
-                          "end",
-                          step_started(s) ? json_integer(step_newest(s)) : json_null());
+                          "end", step_started(s) ? json_integer(step_newest(s)) : json_null());
 
     return send(w, o, INT64_MAX);
 }
@@ -218,7 +217,8 @@ parse_times(struct partial *pt, int64_t step_ms, const char **why)
 {
     int64_t tz;
 
-    if (jsonval_int(pt->root, "step", &pt->step) == -1 || clock_floor(pt->step, step_ms) != pt->step)
+    if (jsonval_int(pt->root, "step", &pt->step) == -1 ||
+        clock_floor(pt->step, step_ms) != pt->step)
         return *why = "\"step\" is not a step start", -1;
     if (pt->lines == 0)
         return 0;
@@ -326,7 +326,8 @@ walk_series(struct walk *w)
     struct series x;
     size_t i;
 
-    json_object_foreach (json_object_get(w->pt->root, "m"), name, v) {
+    json_object_foreach(json_object_get(w->pt->root, "m"), name, v)
+    {
         if (series_load(v, &x) == -1)
             return -1;
         if (metric_of(w, name, 0, &i) == 0 && w->apply)
@@ -347,11 +348,13 @@ walk_keys(struct walk *w)
     int64_t last;
     int fits;
 
-    json_object_foreach (json_object_get(w->pt->root, "k"), name, list) {
+    json_object_foreach(json_object_get(w->pt->root, "k"), name, list)
+    {
         if (!json_is_array(list))
             return -1;
         fits = metric_of(w, name, 1, &i) == 0;
-        json_array_foreach (list, j, e) {
+        json_array_foreach(list, j, e)
+        {
             const json_t *k = json_array_get(e, 0), *t = json_array_get(e, 2);
 
             if (json_array_size(e) != 3 || series_load(json_array_get(e, 1), &x) == -1 ||
@@ -398,7 +401,8 @@ walk_sketches(struct walk *w)
     const json_t *v;
     size_t i;
 
-    json_object_foreach (json_object_get(w->pt->root, "s"), name, v) {
+    json_object_foreach(json_object_get(w->pt->root, "s"), name, v)
+    {
         if (!json_is_object(v))
             return -1;
         if (metric_of(w, name, 2, &i) == 0 && walk_sketch(w, i, v) == -1)

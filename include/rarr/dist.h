@@ -18,8 +18,8 @@ struct natsio;
 /* A host (--emit=partials): where its partial records go. */
 struct dist_host {
     struct partial_writer w;
-    struct emit *em;        /* stdout, when not --publish */
-    struct natsio *nats;    /* --publish; NULL: stdout */
+    struct emit *em;     /* stdout, when not --publish */
+    struct natsio *nats; /* --publish; NULL: stdout */
     char msgid[PARTIAL_HOST_MAX + 32];
 };
 

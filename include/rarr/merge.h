@@ -1,4 +1,5 @@
-/* merge.h -- --merge: the hosts' partial records into one step stage, a step once every host is past it. */
+/* merge.h -- --merge: the hosts' partial records into one step stage, a step once every host is
+ * past it. */
 #ifndef RARR_MERGE_H
 #define RARR_MERGE_H
 
@@ -12,8 +13,9 @@
 struct merge_opts {
     const char *const *hosts; /* --hosts: the hosts to wait for (NULL: whoever sends) */
     size_t nhosts;
-    int64_t host_timeout_ms; /* --host-timeout: a host this long silent stops holding back (0: none) */
-    FILE *log;               /* what is said about hosts (stderr) */
+    int64_t
+        host_timeout_ms; /* --host-timeout: a host this long silent stops holding back (0: none) */
+    FILE *log;           /* what is said about hosts (stderr) */
 };
 
 struct merge_stats {
@@ -34,8 +36,7 @@ int merge_parse(struct merge *m, struct partial *pt, const char *line, size_t le
                 uint64_t lineno);
 int merge_line(struct merge *m, const char *line, size_t len, const char *src, uint64_t lineno,
                uint64_t seq);
-int merge_take(struct merge *m, struct partial *pt, const char *src, uint64_t lineno,
-               uint64_t seq);
+int merge_take(struct merge *m, struct partial *pt, const char *src, uint64_t lineno, uint64_t seq);
 int merge_advance(struct merge *m, int64_t wall_ms);
 int merge_finish(struct merge *m);
 int merge_complete(const struct merge *m);

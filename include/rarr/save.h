@@ -20,8 +20,8 @@ typedef json_t *(*save_get_fn)(void *arg);
 typedef int (*save_put_fn)(void *arg, const json_t *saved);
 
 struct save {
-    const char *path;    /* NULL: no --state */
-    save_get_fn get;     /* NULL: nothing more */
+    const char *path; /* NULL: no --state */
+    save_get_fn get;  /* NULL: nothing more */
     save_put_fn put;
     void *arg;
     int64_t gap_ms;      /* least wall time between saves made for event time */
