@@ -958,15 +958,82 @@ start_exporters(const struct cli *cli, struct pipeline_opts *opt, struct emit *e
     return 0;
 }
 
+/* The group of metric 'i': the metric standing for every metric linked to it by ratios. */
+static size_t
+group_of(const size_t *parent, size_t i)
+{
+    while (parent[i] != i)
+        i = parent[i];
+    return i;
+}
+
 /*
- * --merge: the merge of the hosts' partials into the pipeline's step stage,
- * waiting for the --hosts named (split at commas here). Returns 0, or the
+ * --shard I/N: keep the I-th of N shares of the metrics. A ratio and its
+ * operands are one group; groups go to shares in turn, in rule order, so
+ * every central given the same rules makes the same split. '*digest' gets
+ * the digest of the whole rule set (what hosts send). Returns 0 or the
  * exit status after a message.
  */
 static int
-start_merge(struct cli *cli, struct run *run, struct emit *em, struct merge **out)
+apply_shard(struct ruleset *rs, const char *arg, char digest[17], struct pipeline_opts *opt)
 {
-    struct merge_opts mo = {.host_timeout_ms = cli->host_timeout_ms, .log = stderr};
+    unsigned long i, n;
+    size_t *parent = calloc(rs->nmetrics + 1, sizeof(*parent)), m, groups = 0;
+    size_t *share = calloc(rs->nmetrics + 1, sizeof(*share));
+    unsigned char *keep = calloc(rs->nmetrics + 1, 1);
+    char *end;
+    int rc = 0;
+
+    errno = 0;
+    i = strtoul(arg, &end, 10);
+    n = *end == '/' ? strtoul(end + 1, &end, 10) : 0;
+    if (parent == NULL || keep == NULL || share == NULL)
+        rc = (fputs("rarr: out of memory\n", stderr), RARR_EXIT_FAIL);
+    else if (errno != 0 || *end != '\0' || arg[0] == '-' || n < 1 || n > 1000 || i >= n)
+        rc = dist_usage("--shard: expected I/N with 0 <= I < N <= 1000, like 0/2");
+    for (m = 0; rc == 0 && m < rs->nmetrics; m++) {
+        parent[m] = m;
+        share[m] = SIZE_MAX;
+    }
+    for (m = 0; rc == 0 && m < rs->nmetrics; m++)
+        if (rs->metrics[m].kind == RULES_RATIO) {
+            parent[group_of(parent, rs->metrics[m].a)] = group_of(parent, m);
+            parent[group_of(parent, rs->metrics[m].b)] = group_of(parent, m);
+        }
+    /* The groups, in the order of their first metric, take the shares in turn. */
+    for (m = 0; rc == 0 && m < rs->nmetrics; m++) {
+        if (share[group_of(parent, m)] == SIZE_MAX)
+            share[group_of(parent, m)] = groups++ % n;
+        keep[m] = share[group_of(parent, m)] == i;
+    }
+    if (rc == 0)
+        partial_rules_digest(rs, digest);
+    if (rc == 0 && rules_keep(rs, keep) == -1)
+        rc = (fputs("rarr: out of memory\n", stderr), RARR_EXIT_FAIL);
+    if (rc == 0 && rs->nmetrics == 0)
+        fprintf(stderr, "rarr: --shard %s: no metric falls in this share (%zu groups)\n", arg,
+                groups);
+    opt->lines_quiet = i != 0;
+    free(parent);
+    free(share);
+    free(keep);
+    return rc;
+}
+
+/*
+ * --merge: the merge of the hosts' partials into the pipeline's step stage,
+ * waiting for the --hosts named (split at commas here); hosts' rules are
+ * compared with 'digest' when --shard gave one. Returns 0, or the exit
+ * status after a message.
+ */
+static int
+start_merge(struct cli *cli, struct run *run, struct emit *em, const char *digest,
+            struct merge **out)
+{
+    struct merge_opts mo = {.host_timeout_ms = cli->host_timeout_ms,
+                            .log = stderr,
+                            .rules = digest[0] != '\0' ? digest : NULL,
+                            .sharded = cli->shard != NULL};
     const char **names = NULL;
     char *p, *save = NULL;
     size_t n = 0;
@@ -1101,6 +1168,7 @@ main(int argc, char **argv)
     const char *gap = getenv("RARR_SAVE_GAP_MS");
     struct dist_host host = {0};
     struct merge *merge = NULL;
+    char digest[17] = "";
     int first;
 
     /* `rarr test PATH...` runs rule tests (docs/ruletest.md); `rarr ./test` reads a file. */
@@ -1126,6 +1194,8 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_USAGE;
         goto done;
     }
+    if (cli.shard != NULL && (run.status = apply_shard(run.rs, cli.shard, digest, &opt)) != 0)
+        goto done;
     /* Fields the given format cannot have; auto-detection warns once it has decided. */
     rules_warn_fields(run.rs, opt.format, stderr);
     if (cli.check) {
@@ -1162,7 +1232,7 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
-    if (cli.merge && (run.status = start_merge(&cli, &run, &em, &merge)) != 0)
+    if (cli.merge && (run.status = start_merge(&cli, &run, &em, digest, &merge)) != 0)
         goto done;
     if (pipeline_load_state(run.p) == -1 || step_resend(pipeline_step(run.p)) == -1) {
         run.status = RARR_EXIT_FAIL;

@@ -113,7 +113,10 @@ merge_new(struct pipeline *p, struct emit *em, const struct merge_opts *opt)
     m->step_ms = pipeline_opts(p)->step_ms;
     m->next = INT64_MIN;
     m->start_wall = clock_wall_ms();
-    partial_rules_digest(pipeline_rules(p), m->rules);
+    if (opt->rules != NULL)
+        snprintf(m->rules, sizeof(m->rules), "%s", opt->rules);
+    else
+        partial_rules_digest(pipeline_rules(p), m->rules);
     for (i = 0; i < opt->nhosts; i++) {
         if ((h = host_get(m, opt->hosts[i], 1)) == NULL) {
             merge_free(m);
@@ -235,7 +238,7 @@ take_step(struct merge *m, struct host *h, struct partial *pt, uint64_t seq)
 
     if (partial_apply(pt, m->s, 0, 0, &unknown) == -1)
         return 1;
-    if (unknown > 0)
+    if (unknown > 0 && !m->opt.sharded)
         say_once(m, h, 2,
                  "its partials have metrics these rules do not (or of another kind): left out");
     if ((m->next != INT64_MIN && pt->step < m->next) || queued(h, pt->step)) {

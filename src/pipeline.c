@@ -207,7 +207,8 @@ new_step(struct pipeline *p)
                            .after = stepped,
                            .after_arg = p,
                            .part = p->opt.part,
-                           .part_arg = p->opt.part_arg};
+                           .part_arg = p->opt.part_arg,
+                           .lines_quiet = p->opt.lines_quiet};
 
     return step_new(p->rs, &so, p->em);
 }

@@ -267,6 +267,43 @@ names_free(struct rules_names *n)
     free(n);
 }
 
+/* Free what an alert owns. */
+static void
+alert_fini(struct rules_alert *a)
+{
+    size_t j;
+
+    free(a->metric_name);
+    free(a->rule);
+    free(a->srcline);
+    free(a->summary);
+    free(a->runbook);
+    for (j = 0; j < a->nlabels; j++) {
+        free(a->labels[j].name);
+        free(a->labels[j].value);
+    }
+    free(a->labels);
+}
+
+/* Hash the metrics' names and the alerts' rules again (their arrays changed). */
+static int
+rehash(struct ruleset *rs)
+{
+    struct rules_names *n = rs->names;
+    size_t i;
+    int rc = 0;
+
+    free(n->metrics.slots);
+    free(n->rules.slots);
+    memset(&n->metrics, 0, sizeof(n->metrics));
+    memset(&n->rules, 0, sizeof(n->rules));
+    for (i = 0; i < rs->nmetrics && rc == 0; i++)
+        rc = table_add(&n->metrics, rs->metrics[i].name, strlen(rs->metrics[i].name), i);
+    for (i = 0; i < rs->nalerts && rc == 0; i++)
+        rc = table_add(&n->rules, rs->alerts[i].rule, strlen(rs->alerts[i].rule), i);
+    return rc;
+}
+
 /* Free what a metric owns: its conditions (compiled regexes included) and strings. */
 static void
 metric_fini(struct rules_metric *m)
@@ -305,7 +342,7 @@ fields_free(struct record_fieldref *fields, size_t n)
 void
 rules_free(struct ruleset *rs)
 {
-    size_t i, j;
+    size_t i;
 
     if (rs == NULL)
         return;
@@ -320,22 +357,52 @@ rules_free(struct ruleset *rs)
     for (i = 0; i < rs->nmetrics; i++)
         metric_fini(&rs->metrics[i]);
     free(rs->metrics);
-    for (i = 0; i < rs->nalerts; i++) {
-        free(rs->alerts[i].metric_name);
-        free(rs->alerts[i].rule);
-        free(rs->alerts[i].srcline);
-        free(rs->alerts[i].summary);
-        free(rs->alerts[i].runbook);
-        for (j = 0; j < rs->alerts[i].nlabels; j++) {
-            free(rs->alerts[i].labels[j].name);
-            free(rs->alerts[i].labels[j].value);
-        }
-        free(rs->alerts[i].labels);
-    }
+    for (i = 0; i < rs->nalerts; i++)
+        alert_fini(&rs->alerts[i]);
     free(rs->alerts);
     fields_free(rs->fields, rs->nfields);
     names_free(rs->names);
     free(rs);
+}
+
+/*
+ * Keep only the metrics 'keep' marks (a ratio's operands must be kept with
+ * it) and the alerts on them, in their order: --shard. The names are
+ * hashed again. Returns 0, or -1 on out-of-memory (the set is then unusable).
+ */
+int
+rules_keep(struct ruleset *rs, const unsigned char *keep)
+{
+    size_t *to = calloc(rs->nmetrics + 1, sizeof(*to)), i, n = 0;
+
+    if (to == NULL)
+        return -1;
+    for (i = 0; i < rs->nmetrics; i++) {
+        if (!keep[i]) {
+            metric_fini(&rs->metrics[i]);
+            to[i] = SIZE_MAX;
+            continue;
+        }
+        to[i] = n;
+        rs->metrics[n++] = rs->metrics[i];
+    }
+    rs->nmetrics = n;
+    for (i = 0; i < n; i++)
+        if (rs->metrics[i].kind == RULES_RATIO) {
+            rs->metrics[i].a = to[rs->metrics[i].a];
+            rs->metrics[i].b = to[rs->metrics[i].b];
+        }
+    for (i = n = 0; i < rs->nalerts; i++) {
+        if (to[rs->alerts[i].metric] == SIZE_MAX) {
+            alert_fini(&rs->alerts[i]);
+            continue;
+        }
+        rs->alerts[n] = rs->alerts[i];
+        rs->alerts[n++].metric = to[rs->alerts[i].metric];
+    }
+    rs->nalerts = n;
+    free(to);
+    return rehash(rs);
 }
 
 /*

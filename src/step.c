@@ -747,7 +747,7 @@ lines_step(struct step *s, int64_t start, int64_t local, const struct out *o, in
     detect_step(s->lines_det, t, local, *pl, (double)s->opt.step_ms / 60000, 0, &dev);
     s->score[s->rs->nalerts] = dev.step_score;
     s->idle_run = *pl == 0 ? s->idle_run + 1 : 0;
-    if (dev.fired != 0 && event_begin(s, o, 1)) {
+    if (dev.fired != 0 && !s->opt.lines_quiet && event_begin(s, o, 1)) {
         if (dev.fired > 0)
             related_begin(s, SIZE_MAX, dev.window_ms, &rel);
         *rc |= emit_anomaly(s->em, t, s->lines_rule, "lines", NULL, 0, NULL, NULL, &dev);

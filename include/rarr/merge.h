@@ -16,6 +16,8 @@ struct merge_opts {
     int64_t
         host_timeout_ms; /* --host-timeout: a host this long silent stops holding back (0: none) */
     FILE *log;           /* what is said about hosts (stderr) */
+    const char *rules;   /* the digest hosts' rules are compared with (NULL: these rules') */
+    int sharded;         /* --shard: parts of the other shares' metrics are expected */
 };
 
 struct merge_stats {

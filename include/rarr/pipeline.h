@@ -76,6 +76,7 @@ struct pipeline_opts {
     void *exporter_arg;
     step_part_fn part; /* --emit=partials: each step's partial record (partial.c); NULL: none */
     void *part_arg;
+    int lines_quiet; /* --shard other than 0/N: the input-wide lines anomaly is another's */
 };
 
 /* What pipeline_feed ended with. */

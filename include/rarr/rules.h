@@ -137,6 +137,7 @@ int rules_finish(struct ruleset *rs, int64_t step_ms, struct diag *d);
 size_t rules_field(struct ruleset *rs, const char *name);
 int rules_lookup_metric(const struct ruleset *rs, const char *name, size_t *out);
 size_t rules_keyed_metric(const struct ruleset *rs, size_t i);
+int rules_keep(struct ruleset *rs, const unsigned char *keep);
 void rules_describe(const struct ruleset *rs, FILE *fp);
 int rules_warn_fields(const struct ruleset *rs, enum record_format fmt, FILE *fp);
 

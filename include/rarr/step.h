@@ -57,6 +57,7 @@ struct step_opts {
     void *after_arg;
     step_part_fn part; /* NULL: none */
     void *part_arg;
+    int lines_quiet; /* the input-wide lines detector writes no record (--shard other than 0) */
 };
 
 /*
