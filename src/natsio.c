@@ -34,6 +34,7 @@
  */
 #include "rarr/natsio.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1146,10 +1147,15 @@ fetch_deliver(struct natsio *n, natsio_msg_fn fn, void *arg)
             n->st.redelivered += seq != 0;
             pthread_mutex_unlock(&n->sync->mu);
         } else {
-            if (held_add(n, seq, natsMsg_GetReply(m)) == -1)
+            if (held_add(n, seq, natsMsg_GetReply(m)) == -1) {
+                errno = ENOMEM;
                 return -1;
+            }
             if (fn(arg, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), seq) == -1) {
+                int e = errno; /* the callback's reason, for natsio_fetch's caller */
+
                 held_unadd(n);
+                errno = e;
                 return -1;
             }
             n->last_seq = seq;
@@ -1189,15 +1195,30 @@ wait_reconnect(struct natsio *n, int64_t deadline_ms)
     pthread_mutex_unlock(&n->sync->mu);
 }
 
+/* Sleep until 'deadline_ms'; a signal cuts it short, so that the caller sees its flag sooner. */
+static void
+sleep_until(int64_t deadline_ms)
+{
+    int64_t ms = deadline_ms - now_ms();
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000 * NS_PER_MS);
+    nanosleep(&ts, NULL);
+}
+
 /*
  * Fetch up to 'batch' messages, waiting at most 'timeout_ms' (at least 1;
  * when fewer than 'batch' are there the wait may run to its end), and call
  * fn(arg, data, len, stream_seq) for each in stream order; 'data' is valid
  * during the call only. The messages are held, not acked (natsio_ack_through).
- * Returns the number given to fn (0 when none came in time), or -1: the
- * connection is down or the fetch failed (having waited out timeout_ms, so
- * the caller can just call again), or fn returned -1 (stop; the message it
- * refused comes first at the next call).
+ * Returns the number given to fn (0 when none came in time), or -1 with
+ * errno: EAGAIN, the connection is down or the fetch failed (having waited
+ * out timeout_ms, so the caller can just call again); ENOMEM; or as fn left
+ * it when fn returned -1 (stop; the message it refused comes first at the
+ * next call, so a message fn always refuses stops the reading for good).
  */
 int
 natsio_fetch(struct natsio *n, int batch, int timeout_ms, natsio_msg_fn fn, void *arg)
@@ -1207,8 +1228,10 @@ natsio_fetch(struct natsio *n, int batch, int timeout_ms, natsio_msg_fn fn, void
     jsErrCode jerr = 0;
     natsStatus s;
 
-    if (n == NULL || n->sub == NULL || fn == NULL)
+    if (n == NULL || n->sub == NULL || fn == NULL) {
+        errno = EINVAL;
         return -1;
+    }
     if (n->rest_i < n->rest.Count)
         return fetch_deliver(n, fn, arg);
     batch = batch > 0 ? batch : 1;
@@ -1216,18 +1239,20 @@ natsio_fetch(struct natsio *n, int batch, int timeout_ms, natsio_msg_fn fn, void
     deadline = now_ms() + timeout_ms;
     if (!is_connected(n)) {
         wait_reconnect(n, deadline);
+        errno = EAGAIN;
         return -1;
     }
     s = natsSubscription_Fetch(&list, n->sub, batch, timeout_ms, &jerr);
-    if (s == NATS_TIMEOUT)
+    if (s == NATS_TIMEOUT) {
+        errno = EAGAIN; /* libnats leaves anything there */
         return is_connected(n) ? 0 : -1;
+    }
     if (s != NATS_OK) {
         if (!n->told_fetch && is_connected(n))
             say(n, "fetch from consumer %s failed: %s", n->durable, nats_why(s));
         n->told_fetch = 1;
-        wait_reconnect(n, deadline);
-        if (now_ms() < deadline)
-            nats_Sleep(deadline - now_ms());
+        sleep_until(deadline);
+        errno = EAGAIN;
         return -1;
     }
     n->told_fetch = 0;
