@@ -18,6 +18,8 @@
 
 /* How long a host waits at the end for JetStream to acknowledge what it published. */
 #define DIST_FLUSH_MS 10000
+/* A central commits (writes, saves, acknowledges) at least this often while steps merge. */
+#define DIST_COMMIT_MS 1000
 
 /* The partials of a host without --publish: on stdout, out with the line or tick that made them. */
 static int
@@ -230,24 +232,37 @@ on_message(void *arg, const char *data, size_t len, uint64_t seq)
     return merge_line(arg, data, len, "nats", seq, seq);
 }
 
+/* Where a central's commits stand. */
+struct commit {
+    uint64_t acked;  /* messages acknowledged through this sequence number */
+    uint64_t events; /* event records written when it last committed */
+    int64_t wall;    /* and when */
+};
+
 /*
  * Acknowledge what is merged: the records written for it go out first and
  * --state is saved, so a central killed at any point has its state, or the
- * messages again. Returns 0 or -1.
+ * messages again; what it wrote since its last save it writes again. It
+ * commits as soon as an event record (an alert) is out, else every
+ * DIST_COMMIT_MS, so that is at most a second of metric records. Returns 0
+ * or -1.
  */
 static int
-commit(struct merge *m, struct pipeline *p, struct natsio *n, uint64_t *acked)
+commit(struct merge *m, struct pipeline *p, struct natsio *n, struct commit *c)
 {
-    uint64_t floor = merge_ack_floor(m);
+    uint64_t floor = merge_ack_floor(m), events = pipeline_emit(p)->events;
+    int64_t wall = clock_wall_ms();
 
-    if (floor <= *acked)
+    if (floor <= c->acked || (events == c->events && wall - c->wall < DIST_COMMIT_MS))
         return 0;
     if (emit_flush(pipeline_emit(p)) == -1)
         return -1;
+    c->events = events;
+    c->wall = wall;
     if (pipeline_opts(p)->state_path != NULL && pipeline_save(p, INT64_MIN) == -1)
         return 0; /* told; the messages stay unacknowledged */
     if (natsio_ack_through(n, floor) == 0)
-        *acked = floor;
+        c->acked = floor;
     return 0;
 }
 
@@ -262,7 +277,7 @@ merge_nats(const struct dist_central *c, struct merge *m, struct pipeline *p, in
 {
     const struct pipeline_opts *opt = pipeline_opts(p);
     enum pipeline_end end = PIPELINE_EOF;
-    uint64_t acked = 0;
+    struct commit cm = {0};
     struct natsio *n;
     char err[512];
 
@@ -272,9 +287,9 @@ merge_nats(const struct dist_central *c, struct merge *m, struct pipeline *p, in
         return PIPELINE_EOF;
     }
     while (end == PIPELINE_EOF && !merge_complete(m)) {
-        if (natsio_fetch(n, 256, 500, on_message, m) == -1 && errno == ENOMEM)
+        if (natsio_fetch(n, 64, 500, on_message, m) == -1 && errno == ENOMEM)
             end = PIPELINE_OUT_FAIL;
-        else if (merge_advance(m, clock_wall_ms()) == -1 || commit(m, p, n, &acked) == -1)
+        else if (merge_advance(m, clock_wall_ms()) == -1 || commit(m, p, n, &cm) == -1)
             end = PIPELINE_OUT_FAIL;
         else if (*c->stop)
             end = PIPELINE_STOPPED;
