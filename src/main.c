@@ -517,6 +517,7 @@ struct cli {
     int nam;
     int check, stats, quiet, verbose, fail_on_alert, emit_summary, watch;
     int partials, merge;         /* --emit=partials, --merge */
+    int emit_given;              /* --emit was given */
     const char *host, *publish;  /* --host, --publish */
     const char *durable, *shard; /* --durable, --shard */
     char *hosts;                 /* --hosts, split at commas in place */
@@ -629,6 +630,7 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
         break;
     case OPT_EMIT:
         emit_arg(arg, opt, cli);
+        cli->emit_given = 1;
         break;
     case OPT_STEP:
         opt->step_ms = duration_arg("--step", arg, 1);
@@ -723,6 +725,9 @@ parse_options(int argc, char **argv, struct pipeline_opts *opt, struct cli *cli,
         opt->lateness_ms = 0;
     opt->diag = cli->quiet ? NULL : stderr;
     opt->log = stderr;
+    /* An agent publishes; what its lines alone would alert on is asked for with --emit. */
+    if (cli->publish != NULL && !cli->emit_given)
+        opt->emit_alerts = 0;
     if (cli->publish != NULL)
         cli->partials = 1;
     return optind;
