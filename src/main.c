@@ -23,6 +23,7 @@
 
 #include "rarr/amsend.h"
 #include "rarr/match.h"
+#include "rarr/natsio.h"
 #include "rarr/clock.h"
 #include "rarr/diag.h"
 #include "rarr/dist.h"
@@ -620,9 +621,9 @@ take_option(int ch, char *arg, struct pipeline_opts *opt, struct cli *cli, struc
         char pcre[64];
         int jit = match_library(pcre, sizeof(pcre));
 
-        printf("rarr %s (PCRE2 %s, JIT %s; jansson %s, libcurl %s, libmicrohttpd %s)\n",
+        printf("rarr %s (PCRE2 %s, JIT %s; jansson %s, libcurl %s, libmicrohttpd %s, %s)\n",
                RARR_VERSION, pcre, jit ? "on" : "off", JANSSON_VERSION, amsend_library(),
-               serve_library());
+               serve_library(), natsio_library());
         exit(RARR_EXIT_OK);
     }
     case 'v':
