@@ -420,6 +420,8 @@ merge_step(struct merge *m, int64_t step)
             pipeline_merged(m->p, row);
             rc = step_part_close(m->s, &part);
         }
+        if (rc == 0)
+            rc = pipeline_merged_clock(m->p, part.last, clock_wall_ms());
     }
     pop_step(m, step);
     m->next = step + m->step_ms;

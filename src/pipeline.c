@@ -355,6 +355,22 @@ pipeline_merged(struct pipeline *p, size_t row)
     }
 }
 
+static int go_live(struct pipeline *p);
+
+/*
+ * A merged step's newest line was at 'newest', read at wall clock 'wall':
+ * when that is live (within LIVE_MS), the lateness drops to the live one as
+ * for lines read here, so a live merge alerts promptly. Returns 0 or -1.
+ */
+int
+pipeline_merged_clock(struct pipeline *p, int64_t newest, int64_t wall)
+{
+    if (llabs(newest - wall) > LIVE_MS)
+        return 0;
+    p->live = 1;
+    return go_live(p);
+}
+
 /* Keep another stage's JSON in the --state file too (see struct save). */
 void
 pipeline_save_also(struct pipeline *p, save_get_fn get, save_put_fn put, void *arg)

@@ -111,6 +111,7 @@ int pipeline_live(const struct pipeline *p);
 int pipeline_skip(struct pipeline *p, const char *src, uint64_t lineno, enum diag_reason why,
                   const char *line, size_t len);
 void pipeline_merged(struct pipeline *p, size_t row);
+int pipeline_merged_clock(struct pipeline *p, int64_t newest, int64_t wall);
 void pipeline_save_also(struct pipeline *p, save_get_fn get, save_put_fn put, void *arg);
 
 #endif
