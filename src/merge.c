@@ -113,6 +113,18 @@ merge_new(struct pipeline *p, struct emit *em, const struct merge_opts *opt)
     m->step_ms = pipeline_opts(p)->step_ms;
     m->next = INT64_MIN;
     m->start_wall = clock_wall_ms();
+    /* A live host sends a record a step, a lateness after the step's end. */
+    if (opt->host_timeout_ms > 0 && opt->host_timeout_ms < 2 * m->step_ms) {
+        char given[RARR_DUR_MAX], least[RARR_DUR_MAX];
+
+        clock_format_duration(opt->host_timeout_ms, given);
+        clock_format_duration(2 * m->step_ms, least);
+        fprintf(opt->log,
+                "rarr: --host-timeout %s is less than two steps: %s is used (a host sends a "
+                "record a step)\n",
+                given, least);
+        m->opt.host_timeout_ms = 2 * m->step_ms;
+    }
     if (opt->rules != NULL)
         snprintf(m->rules, sizeof(m->rules), "%s", opt->rules);
     else
