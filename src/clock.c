@@ -14,10 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Times outside years 0..9999 are rejected: they cannot be printed in RFC 3339. */
-#define TIME_MIN (-62167219200000LL)
-#define TIME_MAX (253402300799999LL)
-
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -92,7 +88,7 @@ make_time(int64_t y, int mo, int d, int h, int mi, int s, int ms, int off_min, i
     }
     t = days_from_civil(y, (unsigned)mo, (unsigned)d) * CLOCK_DAY_MS +
         ((int64_t)h * 3600 + mi * 60 + s) * 1000 + ms - (int64_t)off_min * 60000;
-    if (t < TIME_MIN || t > TIME_MAX)
+    if (t < CLOCK_TIME_MIN || t > CLOCK_TIME_MAX)
         return -1;
     *out = t;
     return 0;
@@ -336,7 +332,7 @@ clock_from_number(double v, int64_t *ms)
     else
         t = v / 1e6;
     t = floor(t);
-    if (t < (double)TIME_MIN || t > (double)TIME_MAX)
+    if (t < (double)CLOCK_TIME_MIN || t > (double)CLOCK_TIME_MAX)
         return -1;
     *ms = (int64_t)t;
     return 0;
@@ -392,7 +388,7 @@ clock_parse_epoch(const char *p, size_t len, int64_t *ms)
     }
     if (neg)
         t = -t - inexact;
-    if (t < TIME_MIN || t > TIME_MAX)
+    if (t < CLOCK_TIME_MIN || t > CLOCK_TIME_MAX)
         return -1;
     *ms = t;
     return 0;

@@ -97,8 +97,10 @@ dist_host_end(struct dist_host *h, struct pipeline *p, int stats)
 
     if (h->nats == NULL)
         return rc == 0 && h->em->out.len > 0 ? emit_flush(h->em) : rc;
-    if (natsio_flush(h->nats, DIST_FLUSH_MS) == -1)
+    if (natsio_flush(h->nats, DIST_FLUSH_MS) == -1) {
         fputs("rarr: --publish: not every partial record was acknowledged\n", stderr);
+        rc = -1;
+    }
     natsio_stats(h->nats, &st);
     if (stats)
         fprintf(stderr,
@@ -107,12 +109,13 @@ dist_host_end(struct dist_host *h, struct pipeline *p, int stats)
                 (unsigned long long)h->w.records, (unsigned long long)h->w.bytes,
                 (unsigned long long)st.acked, (unsigned long long)st.duplicates,
                 (unsigned long long)st.failed, (unsigned long long)st.dropped);
-    if (st.failed + st.dropped > 0) {
+    if (st.failed + st.dropped + st.pending > 0) {
         fprintf(stderr,
                 "rarr: --publish: %llu partial records were lost (%llu dropped with the queue "
-                "full, %llu failed)\n",
-                (unsigned long long)(st.failed + st.dropped), (unsigned long long)st.dropped,
-                (unsigned long long)st.failed);
+                "full, %llu failed, %llu not acknowledged in %d s)\n",
+                (unsigned long long)st.failed + st.dropped + st.pending,
+                (unsigned long long)st.dropped, (unsigned long long)st.failed,
+                (unsigned long long)st.pending, DIST_FLUSH_MS / 1000);
         rc = -1;
     }
     return rc;
@@ -130,6 +133,16 @@ int
 dist_is_nats(const char *source)
 {
     return strncmp(source, "nats://", 7) == 0;
+}
+
+/* SIGHUP: a merge's rules stay (the hosts' partials are made with them); said once a signal. */
+static void
+no_reload(const struct dist_central *c)
+{
+    if (c->hup == NULL || !*c->hup)
+        return;
+    *c->hup = 0;
+    fputs("rarr: SIGHUP: a merge does not reload its rules (restart it, with --state)\n", stderr);
 }
 
 /* A file of partials, read side by side with the others: its next record. */
@@ -213,6 +226,7 @@ merge_files(const struct dist_central *c, struct merge *m, int *failed)
             end = PIPELINE_OUT_FAIL;
         else if (*c->stop)
             end = PIPELINE_STOPPED;
+        no_reload(c);
         if (next_record(m, &f[i]) == -1)
             *failed = 1;
     }
@@ -287,18 +301,19 @@ merge_nats(const struct dist_central *c, struct merge *m, struct pipeline *p, in
         return PIPELINE_EOF;
     }
     while (end == PIPELINE_EOF && !merge_complete(m)) {
-        if (natsio_fetch(n, 64, 500, on_message, m) == -1 && errno == ENOMEM)
-            end = PIPELINE_OUT_FAIL;
-        else if (merge_advance(m, clock_wall_ms()) == -1 || commit(m, p, n, &cm) == -1)
+        int got = natsio_fetch(n, 64, 500, on_message, m);
+
+        if ((got == -1 && errno == ENOMEM) || merge_advance(m, clock_wall_ms()) == -1 ||
+            commit(m, p, n, &cm) == -1)
             end = PIPELINE_OUT_FAIL;
         else if (*c->stop)
             end = PIPELINE_STOPPED;
+        no_reload(c);
         if (opt->exporter != NULL)
             opt->exporter(opt->exporter_arg, p, 0);
     }
-    if (end == PIPELINE_EOF && merge_finish(m) == -1)
-        end = PIPELINE_OUT_FAIL;
-    else if (end != PIPELINE_EOF && pipeline_finish(p) == -1)
+    /* Stopped, what waits for other hosts stays unacknowledged, for the next run. */
+    if ((end == PIPELINE_EOF ? merge_finish(m) : pipeline_finish(p)) == -1)
         end = PIPELINE_OUT_FAIL;
     if (end != PIPELINE_OUT_FAIL && emit_flush(pipeline_emit(p)) == 0)
         natsio_ack_through(n, merge_ack_floor(m));

@@ -142,9 +142,9 @@ keyed_merge(struct keyed *k, size_t row, const char *name, size_t len, int64_t l
 {
     size_t slot = k->nslots - 1;
 
-    if (name != NULL && keys_get_name(k->keys, name, len, last, &slot) == KEYS_FULL) {
+    if (name == NULL || keys_get_name(k->keys, name, len, last, &slot) == KEYS_FULL) {
         slot = k->nslots - 1;
-        k->overflow++;
+        k->overflow += name == NULL ? (uint64_t)v->n : 1;
     }
     series_merge(&k->pending[row * k->nslots + slot], v);
 }

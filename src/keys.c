@@ -513,8 +513,9 @@ keys_home(const struct keys *k, const char *p, size_t len)
 size_t
 keys_bytes(const struct keys *k)
 {
-    return sizeof(*k) + k->max * (sizeof(*k->slots) + sizeof(*k->order)) +
-           (k->mask + 1) * sizeof(*k->index);
+    size_t order = sizeof(k->order[0]); /* NOLINT(bugprone-sizeof-expression): a pointer */
+
+    return sizeof(*k) + k->max * (sizeof(*k->slots) + order) + (k->mask + 1) * sizeof(*k->index);
 }
 
 /* Copy the table's counters (for --stats) to '*st'. */

@@ -1071,7 +1071,8 @@ run_merge(const struct cli *cli, struct run *run, struct merge *m, char **source
     struct dist_central c = {.sources = sources,
                              .nsources = n,
                              .durable = cli->durable != NULL ? cli->durable : "rarr-merge",
-                             .stop = &stop_flag};
+                             .stop = &stop_flag,
+                             .hup = &hup_flag};
     int failed = 0;
     enum pipeline_end end = dist_merge(&c, m, run->p, &failed);
 
@@ -1093,6 +1094,21 @@ merge_stats_print(const struct merge *m)
             st.hosts, st.ended, st.silent, (unsigned long long)st.records,
             (unsigned long long)st.steps, (unsigned long long)st.late, (unsigned long long)st.dup,
             (unsigned long long)st.bad);
+}
+
+/* The --report page, then the exporters: what 'ex' holds. Returns 0, or the exit status. */
+static int
+start_outputs(const struct cli *cli, struct pipeline_opts *opt, const struct ruleset *rs,
+              struct emit *em, struct exporters *ex)
+{
+    if (cli->report != NULL && (opt->report = ex->rep = report_new(rs, opt->step_ms)) == NULL) {
+        fputs("rarr: out of memory\n", stderr);
+        return RARR_EXIT_FAIL;
+    }
+    ex->report_path = cli->report;
+    ex->rs = rs;
+    ex->em = em;
+    return start_exporters(cli, opt, em, ex);
 }
 
 /* How long the sender may go on delivering at exit. */
@@ -1214,16 +1230,9 @@ main(int argc, char **argv)
     catch_signals();
     /* Least wall time between the saves a replay makes for event time (a knob for tests). */
     opt.save_gap_ms = gap != NULL ? atoll(gap) : 1000;
-    if (cli.report != NULL && (opt.report = rep = report_new(run.rs, opt.step_ms)) == NULL) {
-        fputs("rarr: out of memory\n", stderr);
-        run.status = RARR_EXIT_FAIL;
-        goto done;
-    }
-    ex.rep = rep;
-    ex.report_path = cli.report;
-    ex.rs = run.rs;
-    ex.em = &em;
-    if ((run.status = start_exporters(&cli, &opt, &em, &ex)) != 0)
+    run.status = start_outputs(&cli, &opt, run.rs, &em, &ex);
+    rep = ex.rep;
+    if (run.status != 0)
         goto done;
     if (progress_setup(&pr, argv, argc) && !cli.watch && !cli.merge) {
         opt.progress = progress_show;

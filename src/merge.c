@@ -301,6 +301,11 @@ merge_take(struct merge *m, struct partial *pt, const char *src, uint64_t lineno
         partial_free(pt);
         return 0;
     }
+    if (h->ended) {
+        /* Restarted after its end marker (a stopped agent started again): it holds back again. */
+        h->ended = 0;
+        fprintf(m->opt.log, "rarr: host %s: sends again after its end\n", h->name);
+    }
     if ((rc = take_step(m, h, pt, seq)) == 1) {
         m->st.bad++;
         fprintf(m->opt.log, "rarr: %s:%llu: host %s: a malformed partial record: left out\n", src,

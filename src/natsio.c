@@ -589,8 +589,8 @@ natsio_new(const char *uri, FILE *log, int consumer, char *err, size_t errsz)
     }
     if (natsio_parse(uri, &n->uri, &why) == -1) {
         fail(err, errsz, "%s: %s", uri, why);
-        natsio_free(n);
-        return NULL;
+        natsio_free(n); /* no connection yet: it frees everything */
+        return NULL;    /* NOLINT(clang-analyzer-unix.Malloc): freed above */
     }
     return n;
 }
@@ -734,7 +734,8 @@ publisher_open(const char *uri, size_t max_pending, FILE *log, char *err, size_t
     if ((n = natsio_new(uri, log, 0, err, errsz)) == NULL)
         return NULL;
     n->qcap = max_pending > 0 ? max_pending : 1;
-    if ((n->queue = calloc(n->qcap, sizeof(*n->queue))) == NULL) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+    if ((n->queue = calloc(n->qcap, sizeof(n->queue[0]))) == NULL) {
         fail(err, errsz, "out of memory");
         goto err;
     }

@@ -175,8 +175,13 @@ partial_write(void *writer, const struct step *s, int64_t start)
     rc |= put(o, "step_ms", json_integer(s->opt.step_ms));
     rc |= put(o, "lines", num_json(s->pending_lines[row]));
     if (s->pending_lines[row] > 0) {
-        rc |= put(o, "first", json_integer(s->pending_first[row]));
-        rc |= put(o, "last", json_integer(s->pending_last[row]));
+        /* A row put back from --state (or a rule reload) has no times: the step's start. */
+        int64_t first = s->pending_first[row], last = s->pending_last[row];
+
+        first = first < start || first >= start + s->opt.step_ms ? start : first;
+        last = last < first || last >= start + s->opt.step_ms ? first : last;
+        rc |= put(o, "first", json_integer(first));
+        rc |= put(o, "last", json_integer(last));
         rc |= put(o, "tz", json_integer(s->pending_tz[row]));
     }
     rc |= put(o, "rules", json_string(w->rules));
@@ -211,19 +216,41 @@ partial_free(struct partial *pt)
     memset(pt, 0, sizeof(*pt));
 }
 
+/*
+ * The time under 'key' of 'o' (NULL: the third of array 'o') into '*t': -1
+ * when it is not one of years 0..9999, as the lines' times are.
+ */
+static int
+get_time(const json_t *o, const char *key, int64_t *t)
+{
+    const json_t *v = key != NULL ? json_object_get(o, key) : json_array_get(o, 2);
+
+    if (!json_is_integer(v))
+        return -1;
+    *t = json_integer_value(v);
+    return *t < CLOCK_TIME_MIN || *t > CLOCK_TIME_MAX ? -1 : 0;
+}
+
+/* A count under 'v' into '*n': a whole number from 0 to 2^53, which a double holds exactly. */
+static int
+get_count(const json_t *v, double *n)
+{
+    return jsonval_num(v, n) == -1 || *n < 0 || *n > 9007199254740992.0 || *n != floor(*n) ? -1 : 0;
+}
+
 /* The step's times: its earliest and newest lines within it, a sane zone. */
 static int
 parse_times(struct partial *pt, int64_t step_ms, const char **why)
 {
     int64_t tz;
 
-    if (jsonval_int(pt->root, "step", &pt->step) == -1 ||
-        clock_floor(pt->step, step_ms) != pt->step)
+    if (get_time(pt->root, "step", &pt->step) == -1 || clock_floor(pt->step, step_ms) != pt->step ||
+        pt->step > CLOCK_TIME_MAX - step_ms)
         return *why = "\"step\" is not a step start", -1;
     if (pt->lines == 0)
         return 0;
-    if (jsonval_int(pt->root, "first", &pt->first) == -1 ||
-        jsonval_int(pt->root, "last", &pt->last) == -1 || pt->first < pt->step ||
+    if (get_time(pt->root, "first", &pt->first) == -1 ||
+        get_time(pt->root, "last", &pt->last) == -1 || pt->first < pt->step ||
         pt->last < pt->first || pt->last - pt->step >= step_ms)
         return *why = "\"first\" and \"last\" are not times within the step", -1;
     if (jsonval_int(pt->root, "tz", &tz) == -1 || tz < -24 * 60 || tz > 24 * 60)
@@ -258,13 +285,13 @@ partial_parse(struct partial *pt, const char *line, size_t len, int64_t step_ms,
     if ((v = json_object_get(pt->root, "end")) != NULL) {
         pt->end = 1;
         pt->last = INT64_MIN;
-        if (!json_is_null(v) && jsonval_int(pt->root, "end", &pt->last) == -1)
+        if (!json_is_null(v) && get_time(pt->root, "end", &pt->last) == -1)
             return *why = "\"end\" is not a time", partial_free(pt), -1;
         return 0;
     }
     if (jsonval_int(pt->root, "step_ms", &n) == -1 || n != step_ms)
         return *why = "its step differs from --step", partial_free(pt), -1;
-    if (jsonval_num(json_object_get(pt->root, "lines"), &pt->lines) == -1 || pt->lines < 0)
+    if (get_count(json_object_get(pt->root, "lines"), &pt->lines) == -1)
         return *why = "\"lines\" is not a count", partial_free(pt), -1;
     if (parse_times(pt, step_ms, why) == -1)
         return partial_free(pt), -1;
@@ -288,7 +315,9 @@ series_load(const json_t *v, struct series *out)
     for (i = 0; json_is_array(v) && i < n; i++)
         if (jsonval_num(json_array_get(v, i), &x[i]) == -1)
             return -1;
-    if (x[1] < 0)
+    /* A line adds less than 2^53 (pipeline.c); the error is below the sum's last digit. */
+    if (get_count(json_is_array(v) ? json_array_get(v, 1) : v, &x[1]) == -1 ||
+        fabs(x[0]) > x[1] * 9007199254740992.0 || fabs(x[2]) > fabs(x[0]))
         return -1;
     *out = (struct series){.value = x[0], .n = x[1], .err = x[2]};
     return 0;
@@ -355,13 +384,12 @@ walk_keys(struct walk *w)
         fits = metric_of(w, name, 1, &i) == 0;
         json_array_foreach(list, j, e)
         {
-            const json_t *k = json_array_get(e, 0), *t = json_array_get(e, 2);
+            const json_t *k = json_array_get(e, 0);
 
             if (json_array_size(e) != 3 || series_load(json_array_get(e, 1), &x) == -1 ||
-                !json_is_integer(t) ||
+                get_time(e, NULL, &last) == -1 ||
                 (!json_is_null(k) && jsonval_unhex(k, key, sizeof(key), &len) == -1))
                 return -1;
-            last = json_integer_value(t);
             if (fits && w->apply)
                 keyed_merge(w->s->keyed[i], w->row, json_is_null(k) ? NULL : key, len, last, &x);
         }

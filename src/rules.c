@@ -374,6 +374,7 @@ int
 rules_keep(struct ruleset *rs, const unsigned char *keep)
 {
     size_t *to = calloc(rs->nmetrics + 1, sizeof(*to)), i, n = 0;
+    struct rules_alert *kept;
 
     if (to == NULL)
         return -1;
@@ -392,14 +393,20 @@ rules_keep(struct ruleset *rs, const unsigned char *keep)
             rs->metrics[i].a = to[rs->metrics[i].a];
             rs->metrics[i].b = to[rs->metrics[i].b];
         }
+    if ((kept = calloc(rs->nalerts + 1, sizeof(*kept))) == NULL) {
+        free(to);
+        return -1;
+    }
     for (i = n = 0; i < rs->nalerts; i++) {
         if (to[rs->alerts[i].metric] == SIZE_MAX) {
             alert_fini(&rs->alerts[i]);
             continue;
         }
-        rs->alerts[n] = rs->alerts[i];
-        rs->alerts[n++].metric = to[rs->alerts[i].metric];
+        kept[n] = rs->alerts[i];
+        kept[n++].metric = to[rs->alerts[i].metric];
     }
+    free(rs->alerts);
+    rs->alerts = kept;
     rs->nalerts = n;
     free(to);
     return rehash(rs);

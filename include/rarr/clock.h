@@ -15,6 +15,10 @@
 #define CLOCK_DAY_MS (24 * CLOCK_HOUR_MS)
 #define CLOCK_WEEK_MS (7 * CLOCK_DAY_MS)
 
+/* Times outside years 0..9999 are rejected: they cannot be printed in RFC 3339. */
+#define CLOCK_TIME_MIN (-62167219200000LL)
+#define CLOCK_TIME_MAX (253402300799999LL)
+
 int clock_parse_duration(const char *s, size_t len, int64_t *ms, const char **why);
 void clock_format_duration(int64_t ms, char *out);
 int clock_parse_clf(const char *p, size_t len, int64_t *ms);

@@ -34,6 +34,7 @@ struct dist_central {
     int nsources;
     const char *durable; /* the NATS consumer's name */
     volatile sig_atomic_t *stop;
+    volatile sig_atomic_t *hup; /* SIGHUP: a merge keeps its rules, and says so */
 };
 
 int dist_is_nats(const char *source);
