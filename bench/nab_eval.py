@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """nab_eval.py -- run rarr's anomaly detector over the Numenta Anomaly Benchmark.
 
-    bench/nab_eval.py --nab DIR [--out /tmp/rarr-nab] [--rule 'OPTIONS']
+    bench/nab_eval.py --nab DIR [--out /tmp/rarr-nab] [--rule 'OPTIONS'] [--half A|B|split]
 
 DIR is a checkout of the corpus (https://github.com/numenta/NAB); give it
 explicitly, the built-in default is only where the authors keep one.
@@ -18,8 +18,14 @@ result files (timestamp,alert) and scored with the corpus's own scorer
 (score.py, standard / reward_low_FP_rate / reward_low_FN_rate). Needs
 Debian's python3 with numpy (apt-get install python3-numpy) and a build in
 build/.
+
+Halves, for tuning on one part of the corpus and reporting on the other: the
+data files sorted by relative path, half A the even indices (0, 2, ...), half
+B the odd ones. `--half A` (or B) runs and scores only that half; `--half
+split` runs every file and scores A, B and all. A half is scored with the
+scorer's --files, so its null, perfect and windows are that half's own.
 """
-import argparse, csv, datetime as dt, glob, json, os, statistics, subprocess, sys, tempfile
+import argparse, csv, shutil, datetime as dt, glob, json, os, statistics, subprocess, sys, tempfile
 
 
 def main():
@@ -28,8 +34,16 @@ def main():
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "rarr-nab"))
     ap.add_argument("--rule", default="", help="extra anomaly options, e.g. 'sensitivity=low'")
     ap.add_argument("--rarr", default="build/rarr")
+    ap.add_argument("--half", choices=["A", "B", "split", "all"], default="all",
+                    help="A/B: only the even/odd files by sorted path; split: all, scored per half")
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.nab, "data", "*", "*.csv")))
+    rels = [os.path.relpath(p, os.path.join(a.nab, "data")) for p in files]
+    halves = {"A": rels[0::2], "B": rels[1::2]}
+    if a.half in halves:
+        files = files[0 if a.half == "A" else 1::2]
+    if os.path.isdir(a.out):
+        shutil.rmtree(a.out)  # no stale results from an earlier run
     fired = 0
     for path in files:
         rel = os.path.relpath(path, os.path.join(a.nab, "data"))
@@ -60,8 +74,12 @@ def main():
                     f.write(f"{t.strftime('%Y-%m-%d %H:%M:%S')},1\n")
                     fired += 1
     print(f"{len(files)} series, {fired} firings; results in {a.out}", flush=True)
-    subprocess.run(["/usr/bin/python3", os.path.join(a.nab, "score.py"), "--nab", a.nab,
-                    "--results", a.out, "--mode", "alert", "--snap", "prev"], check=True)
+    score = ["/usr/bin/python3", os.path.join(a.nab, "score.py"), "--nab", a.nab,
+             "--results", a.out, "--mode", "alert", "--snap", "prev"]
+    for name in (["A", "B", "all"] if a.half == "split" else [a.half]):
+        sel = [] if name == "all" else ["--files", ",".join(halves[name])]
+        print(f"-- half {name}" if name != "all" else "-- all files", flush=True)
+        subprocess.run(score + sel, check=True)
 
 
 if __name__ == "__main__":
