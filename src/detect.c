@@ -899,6 +899,15 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
 #define FIRE_RATE_GAIN 0.05 /* score threshold per firing a week */
 #define ENV_RATE_GAIN 0.25  /* envelope margin per firing a week */
 
+#include <stdlib.h>
+static double
+tun(const char *name, double def)
+{
+    const char *v = getenv(name);
+
+    return v ? atof(v) : def;
+}
+
 static void
 scale_init(struct detect_scale *s, double g)
 {
@@ -1010,7 +1019,54 @@ struct cont_step {
     double spread, u;        /* the scale's spread, and the value's residual in spreads */
     double p, score;         /* the residual's tail and score (1 and -INFINITY: not scored) */
     int dir, envelope;       /* -1 drop, +1 spike; whether the value is a new extreme */
+    int rank;                /* past values at least as extreme in the step's direction */
+    double sea;              /* seasonal residual in seasonal spreads (INFINITY: none) */
+    int sea_dir;             /* the seasonal residual's sign */
 };
+
+static double
+past_g(const struct detect *d, uint64_t i)
+{
+    double y = d->cont.past[i % DETECT_RING];
+
+    return d->cont.use_log ? log(y) : y;
+}
+
+/* The second opinions: the rank of the value among recent ones, the seasonal residual. */
+static void
+cont_context(const struct detect *d, struct cont_step *s)
+{
+    const struct detect_cont *c = &d->cont;
+    uint64_t t = c->seen - 1, n = t < DETECT_RING ? t : DETECT_RING, i;
+    uint64_t rank_n = (uint64_t)tun("RANK_N", 2000);
+    double day_steps = (double)CLOCK_DAY_MS / (double)d->cfg.step_ms;
+    uint64_t lag = (uint64_t)(day_steps + 0.5);
+    int k, kk = (int)tun("SEA_K", 2);
+
+    if (rank_n > n)
+        rank_n = n;
+    s->rank = 0;
+    for (i = 1; i <= rank_n; i++) {
+        double g = past_g(d, t - i);
+
+        if (s->dir > 0 ? g >= s->g : g <= s->g)
+            s->rank++;
+    }
+    s->sea = INFINITY;
+    if (lag > (uint64_t)kk && lag + (uint64_t)kk < DETECT_RING && t >= lag + (uint64_t)kk &&
+        t >= 2 * lag) {
+        double best = INFINITY, sp = 1.2533 * c->sea_mad[!c->use_log];
+
+        for (k = -kk; k <= kk; k++) {
+            double r = fabs(s->g - past_g(d, t - lag + (uint64_t)(int64_t)k));
+
+            if (r < best)
+                best = r;
+        }
+        s->sea_dir = s->g < past_g(d, t - lag) ? -1 : 1;
+        s->sea = sp > 0 ? best / sp : (best > 0 ? INFINITY : 0);
+    }
+}
 
 /* The first value: it starts both scales' levels and envelopes and is not scored. */
 static void
@@ -1021,6 +1077,7 @@ cont_first(struct detect *d, double y)
     c->use_log = y > 0;
     scale_init(&c->log, y > 0 ? log(y) : 0);
     scale_init(&c->id, y);
+    c->past[0] = y;
     c->seen = 1;
     d->n++;
 }
@@ -1032,7 +1089,7 @@ cont_score(const struct detect *d, struct cont_step *s)
 {
     const struct detect_scale *sc = s->sc;
     double spw = steps_per_week(d);
-    double margin = (ENV_MARGIN + ENV_RATE_GAIN * d->cont.fire_rate * spw) * s->spread;
+    double margin = (ENV_MARGIN + tun("ERG", ENV_RATE_GAIN) * d->cont.fire_rate * spw) * s->spread;
 
     s->p = tail_p(sc, s->u > 0, fabs(s->u));
     s->score = -log10((s->p > 1e-300 ? s->p : 1e-300) * spw);
@@ -1055,17 +1112,29 @@ cont_machine(struct detect *d, int64_t end_ms, const struct cont_step *s, struct
     const struct detect_config *cfg = &d->cfg;
     double s_star = -log10(cfg->far) + FIRE_RATE_GAIN * d->cont.fire_rate * steps_per_week(d);
 
+    s_star = -log10(cfg->far) + tun("S0", 0) + tun("FRG", FIRE_RATE_GAIN) * d->cont.fire_rate * steps_per_week(d);
     if (d->phase == DETECT_OK) {
         int cand =
             (s->score >= s_star || s->envelope) &&
             (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (s->dir < 0));
+        int seasonal = isfinite(s->sea) && d->cont.sea_run == (int)tun("SEA_M", 1e9);
+        int veto = s->rank >= (int)tun("RANK_K", 1e9) || s->sea < tun("SEA_T", -1);
 
-        if (cand && d->n >= d->holdoff_until) {
+        if (veto && s->score >= s_star + tun("OVR", 1e9))
+            veto = 0;
+        if (seasonal && !(cand && !veto) &&
+            (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (s->sea_dir < 0))) {
+            cand = 1;
+            veto = 0;
+            d->dir = s->sea_dir;
+        }
+        if (cand && !veto && d->n >= d->holdoff_until) {
             d->phase = DETECT_FIRING;
             d->since_ms = end_ms;
-            d->dir = s->dir;
+            if (!seasonal || s->score >= s_star || s->envelope)
+                d->dir = s->dir;
             d->clear_count = 0;
-            d->holdoff_until = d->n + HOLDOFF_STEPS;
+            d->holdoff_until = d->n + (uint64_t)tun("HOLD", HOLDOFF_STEPS);
             ev->fired = 1;
         }
     } else if (d->phase == DETECT_FIRING) {
@@ -1097,6 +1166,30 @@ cont_event(const struct detect *d, const struct cont_step *s, struct detect_even
     ev->p = s->p;
     ev->dir = d->dir;
     ev->since_ms = d->since_ms;
+}
+
+/* Learn the seasonal spread from the value a day earlier, then keep the value. */
+static void
+cont_learn_season(struct detect *d, double y, double day_steps)
+{
+    struct detect_cont *c = &d->cont;
+    uint64_t t = c->seen - 1, lag = (uint64_t)(day_steps + 0.5);
+    double a = 1 - pow(2, -1 / day_steps);
+    int k;
+
+    if (lag >= 1 && lag < DETECT_RING && t >= lag) {
+        for (k = 0; k < 2; k++) {
+            double y0 = c->past[(t - lag) % DETECT_RING], r;
+
+            if (k == 0 && (y <= 0 || y0 <= 0))
+                continue;
+            r = k == 0 ? fabs(log(y) - log(y0)) : fabs(y - y0);
+            if (c->sea_mad[k] > 0 && r > 5 * 1.2533 * c->sea_mad[k])
+                r = 5 * 1.2533 * c->sea_mad[k];
+            c->sea_mad[k] += (t < lag + day_steps ? 1.0 / (double)(t - lag + 1) : a) * (r - c->sea_mad[k]);
+        }
+    }
+    c->past[t % DETECT_RING] = y;
 }
 
 /*
@@ -1132,8 +1225,12 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
     if (d->phase == DETECT_WARMUP &&
         (double)c->seen * (double)d->cfg.step_ms >= (double)CLOCK_DAY_MS)
         d->phase = DETECT_OK;
-    if (!inhibited && d->phase != DETECT_WARMUP && s.spread > 0)
+    s.sea = INFINITY;
+    if (!inhibited && d->phase != DETECT_WARMUP && s.spread > 0) {
         cont_score(d, &s);
+        cont_context(d, &s);
+    }
+    c->sea_run = isfinite(s.sea) && s.sea > tun("SEA_F", 1e9) ? c->sea_run + 1 : 0;
     cont_machine(d, end_ms, &s, ev);
     ev->step_score = isfinite(s.score) && s.score > 0 ? s.score : 0;
     c->fire_rate += (1 - pow(2, -1 / spw)) * ((ev->fired > 0) - c->fire_rate);
@@ -1144,6 +1241,7 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
     if (y > 0)
         scale_learn(&c->log, log(y), learn_tail, day_steps, spw);
     scale_learn(&c->id, y, learn_tail, day_steps, spw);
+    cont_learn_season(d, y, day_steps);
 }
 
 /* ---- Saving: the learned fields by name, and the check of a loaded detector. ---- */
@@ -1227,6 +1325,9 @@ const struct detect_field detect_fields[] = {
     SCALAR("cont.use_log", cont.use_log),
     SCALAR("cont.fire_rate", cont.fire_rate),
     SCALAR("cont.seen", cont.seen),
+    ARRAY("cont.past", cont.past),
+    ARRAY("cont.sea_mad", cont.sea_mad),
+    SCALAR("cont.sea_run", cont.sea_run),
 };
 
 const size_t detect_nfields = sizeof(detect_fields) / sizeof(detect_fields[0]);
