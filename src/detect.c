@@ -892,21 +892,18 @@ detect_step(struct detect *d, int64_t end_ms, int64_t local_start_ms, double x, 
 
 /* ---- The continuous path: sums of values over one step (docs/anomaly.md, sums). ---- */
 
-#define U_OVER 3.0          /* residuals beyond 3 spreads feed the tail fit */
-#define ENV_MARGIN 1.0      /* a new extreme must pass the envelope by this many spreads */
-#define TAIL_PRIOR 0.005    /* initial rate of |u| > 3 a step (it decays with a week's half-life) */
-#define SLOW_STEPS 2016     /* half-life of the slow level */
-#define FIRE_RATE_GAIN 0.05 /* score threshold per firing a week */
-#define ENV_RATE_GAIN 0.25  /* envelope margin per firing a week */
-
-#include <stdlib.h>
-static double
-tun(const char *name, double def)
-{
-    const char *v = getenv(name);
-
-    return v ? atof(v) : def;
-}
+#define U_OVER 3.0         /* residuals beyond 3 spreads feed the tail fit */
+#define ENV_MARGIN 1.0     /* a new extreme must pass the envelope by this many spreads */
+#define TAIL_PRIOR 0.005   /* initial rate of |u| > 3 a step (it decays with a week's half-life) */
+#define SLOW_STEPS 2016    /* half-life of the slow level */
+#define FIRE_RATE_GAIN 0.4 /* score threshold per firing a week */
+#define ENV_RATE_GAIN 0.5  /* envelope margin per firing a week */
+#define SCORE_SLACK 1.0    /* the score threshold is -log10(far) less this: the vetoes thin it */
+#define RANK_VETO 60       /* not a candidate: this many kept values as extreme or more */
+#define SEA_NEAR 2         /* the seasonal residual: nearest of the values a day +-2 steps ago */
+#define SEA_VETO 0.5       /* not a candidate: within this many seasonal spreads of a day ago */
+#define SEA_FIRE 4.0       /* the seasonal trigger: beyond this many seasonal spreads ... */
+#define SEA_RUN 12         /* ... for this many steps in a row fires once */
 
 static void
 scale_init(struct detect_scale *s, double g)
@@ -1024,6 +1021,16 @@ struct cont_step {
     int sea_dir;             /* the seasonal residual's sign */
 };
 
+/* The seasonal lag: a day of steps (0 when a day is more than the ring keeps). */
+static uint64_t
+season_lag(const struct detect *d)
+{
+    double day_steps = (double)CLOCK_DAY_MS / (double)d->cfg.step_ms;
+
+    return day_steps + SEA_NEAR < DETECT_RING ? (uint64_t)(day_steps + 0.5) : 0;
+}
+
+/* Kept value 'i' (counted from 0) on the scale scored now. */
 static double
 past_g(const struct detect *d, uint64_t i)
 {
@@ -1037,27 +1044,24 @@ static void
 cont_context(const struct detect *d, struct cont_step *s)
 {
     const struct detect_cont *c = &d->cont;
-    uint64_t t = c->seen - 1, n = t < DETECT_RING ? t : DETECT_RING, i;
-    uint64_t rank_n = (uint64_t)tun("RANK_N", 2000);
-    double day_steps = (double)CLOCK_DAY_MS / (double)d->cfg.step_ms;
-    uint64_t lag = (uint64_t)(day_steps + 0.5);
-    int k, kk = (int)tun("SEA_K", 2);
+    uint64_t t = c->seen - 1, n = c->past_n < DETECT_RING ? c->past_n : DETECT_RING, i;
+    uint64_t lag = season_lag(d), kk = SEA_NEAR;
+    int k;
 
-    if (rank_n > n)
-        rank_n = n;
+    /* log is monotone: the rank on either scale is the rank of the values. */
     s->rank = 0;
-    for (i = 1; i <= rank_n; i++) {
-        double g = past_g(d, t - i);
+    for (i = 1; i <= n; i++) {
+        double y = c->past[(t - i) % DETECT_RING];
 
-        if (s->dir > 0 ? g >= s->g : g <= s->g)
+        if (s->dir > 0 ? y >= s->y : y <= s->y)
             s->rank++;
     }
     s->sea = INFINITY;
-    if (lag > (uint64_t)kk && lag + (uint64_t)kk < DETECT_RING && t >= lag + (uint64_t)kk &&
-        t >= 2 * lag) {
+    s->sea_dir = 0;
+    if (lag > kk && lag + kk < DETECT_RING && c->past_n >= 2 * lag) {
         double best = INFINITY, sp = 1.2533 * c->sea_mad[!c->use_log];
 
-        for (k = -kk; k <= kk; k++) {
+        for (k = -SEA_NEAR; k <= SEA_NEAR; k++) {
             double r = fabs(s->g - past_g(d, t - lag + (uint64_t)(int64_t)k));
 
             if (r < best)
@@ -1078,6 +1082,7 @@ cont_first(struct detect *d, double y)
     scale_init(&c->log, y > 0 ? log(y) : 0);
     scale_init(&c->id, y);
     c->past[0] = y;
+    c->past_n = 1;
     c->seen = 1;
     d->n++;
 }
@@ -1089,7 +1094,7 @@ cont_score(const struct detect *d, struct cont_step *s)
 {
     const struct detect_scale *sc = s->sc;
     double spw = steps_per_week(d);
-    double margin = (ENV_MARGIN + tun("ERG", ENV_RATE_GAIN) * d->cont.fire_rate * spw) * s->spread;
+    double margin = (ENV_MARGIN + ENV_RATE_GAIN * d->cont.fire_rate * spw) * s->spread;
 
     s->p = tail_p(sc, s->u > 0, fabs(s->u));
     s->score = -log10((s->p > 1e-300 ? s->p : 1e-300) * spw);
@@ -1110,20 +1115,18 @@ static void
 cont_machine(struct detect *d, int64_t end_ms, const struct cont_step *s, struct detect_event *ev)
 {
     const struct detect_config *cfg = &d->cfg;
-    double s_star = -log10(cfg->far) + FIRE_RATE_GAIN * d->cont.fire_rate * steps_per_week(d);
-
-    s_star = -log10(cfg->far) + tun("S0", 0) + tun("FRG", FIRE_RATE_GAIN) * d->cont.fire_rate * steps_per_week(d);
+    double s_star =
+        -log10(cfg->far) - SCORE_SLACK + FIRE_RATE_GAIN * d->cont.fire_rate * steps_per_week(d);
     if (d->phase == DETECT_OK) {
         int cand =
             (s->score >= s_star || s->envelope) &&
             (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (s->dir < 0));
-        int seasonal = isfinite(s->sea) && d->cont.sea_run == (int)tun("SEA_M", 1e9);
-        int veto = s->rank >= (int)tun("RANK_K", 1e9) || s->sea < tun("SEA_T", -1);
+        int seasonal = d->cont.sea_run == SEA_RUN;
+        int veto = s->rank >= RANK_VETO || s->sea < SEA_VETO;
 
-        if (veto && s->score >= s_star + tun("OVR", 1e9))
-            veto = 0;
         if (seasonal && !(cand && !veto) &&
-            (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (s->sea_dir < 0))) {
+            (cfg->direction == DETECT_BOTH ||
+             (cfg->direction == DETECT_DROP) == (s->sea_dir < 0))) {
             cand = 1;
             veto = 0;
             d->dir = s->sea_dir;
@@ -1134,7 +1137,7 @@ cont_machine(struct detect *d, int64_t end_ms, const struct cont_step *s, struct
             if (!seasonal || s->score >= s_star || s->envelope)
                 d->dir = s->dir;
             d->clear_count = 0;
-            d->holdoff_until = d->n + (uint64_t)tun("HOLD", HOLDOFF_STEPS);
+            d->holdoff_until = d->n + HOLDOFF_STEPS;
             ev->fired = 1;
         }
     } else if (d->phase == DETECT_FIRING) {
@@ -1173,11 +1176,11 @@ static void
 cont_learn_season(struct detect *d, double y, double day_steps)
 {
     struct detect_cont *c = &d->cont;
-    uint64_t t = c->seen - 1, lag = (uint64_t)(day_steps + 0.5);
+    uint64_t t = c->seen - 1, lag = season_lag(d);
     double a = 1 - pow(2, -1 / day_steps);
     int k;
 
-    if (lag >= 1 && lag < DETECT_RING && t >= lag) {
+    if (lag >= 1 && lag < DETECT_RING && c->past_n >= lag) {
         for (k = 0; k < 2; k++) {
             double y0 = c->past[(t - lag) % DETECT_RING], r;
 
@@ -1186,10 +1189,12 @@ cont_learn_season(struct detect *d, double y, double day_steps)
             r = k == 0 ? fabs(log(y) - log(y0)) : fabs(y - y0);
             if (c->sea_mad[k] > 0 && r > 5 * 1.2533 * c->sea_mad[k])
                 r = 5 * 1.2533 * c->sea_mad[k];
-            c->sea_mad[k] += (t < lag + day_steps ? 1.0 / (double)(t - lag + 1) : a) * (r - c->sea_mad[k]);
+            c->sea_mad[k] +=
+                (t < lag + day_steps ? 1.0 / (double)(t - lag + 1) : a) * (r - c->sea_mad[k]);
         }
     }
     c->past[t % DETECT_RING] = y;
+    c->past_n++;
 }
 
 /*
@@ -1230,7 +1235,7 @@ detect_value(struct detect *d, int64_t end_ms, double y, int inhibited, struct d
         cont_score(d, &s);
         cont_context(d, &s);
     }
-    c->sea_run = isfinite(s.sea) && s.sea > tun("SEA_F", 1e9) ? c->sea_run + 1 : 0;
+    c->sea_run = isfinite(s.sea) && s.sea > SEA_FIRE ? c->sea_run + 1 : 0;
     cont_machine(d, end_ms, &s, ev);
     ev->step_score = isfinite(s.score) && s.score > 0 ? s.score : 0;
     c->fire_rate += (1 - pow(2, -1 / spw)) * ((ev->fired > 0) - c->fire_rate);
@@ -1326,6 +1331,7 @@ const struct detect_field detect_fields[] = {
     SCALAR("cont.fire_rate", cont.fire_rate),
     SCALAR("cont.seen", cont.seen),
     ARRAY("cont.past", cont.past),
+    SCALAR("cont.past_n", cont.past_n),
     ARRAY("cont.sea_mad", cont.sea_mad),
     SCALAR("cont.sea_run", cont.sea_run),
 };
@@ -1398,6 +1404,7 @@ detect_check(const struct detect *d)
     const struct detect_scale *sc[2] = {&d->cont.log, &d->cont.id};
     size_t rate[2] = {offsetof(struct detect, cont.log.rate),
                       offsetof(struct detect, cont.id.rate)};
+    uint64_t n;
     int i;
 
     switch (d->phase) {
@@ -1419,6 +1426,12 @@ detect_check(const struct detect *d)
     if (!NONNEG(dow_a) || !NONNEG(dow_b) || !NONNEG(sxx) || !NONNEG(smu) || !(d->effect >= 0) ||
         !(d->cont.fire_rate >= 0))
         return -1;
+    if (d->cont.sea_run < 0 || d->cont.past_n > d->cont.seen || !NONNEG(cont.sea_mad))
+        return -1;
+    /* The log scale reads kept values: while it is in use they are all > 0. */
+    for (n = 0; d->cont.use_log && n < d->cont.past_n && n < DETECT_RING; n++)
+        if (!(d->cont.past[(d->cont.seen - 1 - n) % DETECT_RING] > 0))
+            return -1;
     for (i = 0; i < 2; i++)
         if (!is_flag(sc[i]->started) || !(sc[i]->mad >= 0) || !(sc[i]->n_mad >= 0) ||
             !all_nonneg(d, rate[i], 2, sizeof(sc[i]->rate[0])))

@@ -26,6 +26,8 @@
 
 /* The detector image of version-1 files: its layout number, and its checksum. */
 #define DETECT_LAYOUT_V1 1
+/* A version-1 image's length: struct detect up to the first member added since. */
+#define DETECT_IMAGE_V1_LEN offsetof(struct detect, cont.past)
 
 static const char *const state_names[] = {"ok", "pending", "firing"};
 
@@ -717,8 +719,9 @@ fnv1a(const unsigned char *p, size_t len)
 
 /*
  * A version-1 detector: a checksummed hex image of struct detect, read only
- * when this build's struct has the same size (its layout has not changed
- * since version 1 files were written).
+ * when this build's struct begins with the same layout: a version-1 image
+ * is struct detect up to the members added since (cont.past onwards, which
+ * keep the values of a fresh detector).
  */
 static int
 image_load(struct detect *img, const json_t *o)
@@ -730,14 +733,14 @@ image_load(struct detect *img, const json_t *o)
     char want[32], got[17];
     size_t i;
 
-    snprintf(want, sizeof(want), "%d/%zu", DETECT_LAYOUT_V1, sizeof(*img));
+    snprintf(want, sizeof(want), "%d/%zu", DETECT_LAYOUT_V1, DETECT_IMAGE_V1_LEN);
     if (layout == NULL || strcmp(layout, want) != 0 || sum == NULL || text == NULL ||
-        json_string_length(json_object_get(o, "image")) != 2 * sizeof(*img))
+        json_string_length(json_object_get(o, "image")) != 2 * DETECT_IMAGE_V1_LEN)
         return -1;
-    if (jsonval_unhex(json_object_get(o, "image"), (char *)bytes, sizeof(*img), &i) == -1 ||
-        i != sizeof(*img))
+    if (jsonval_unhex(json_object_get(o, "image"), (char *)bytes, DETECT_IMAGE_V1_LEN, &i) == -1 ||
+        i != DETECT_IMAGE_V1_LEN)
         return -1;
-    snprintf(got, sizeof(got), "%016" PRIx64, fnv1a(bytes, sizeof(*img)));
+    snprintf(got, sizeof(got), "%016" PRIx64, fnv1a(bytes, DETECT_IMAGE_V1_LEN));
     return strcmp(got, sum) == 0 ? 0 : -1;
 }
 

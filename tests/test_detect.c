@@ -803,6 +803,10 @@ static const struct {
     {"cont.use_log", DETECT_F_INT, 1},
     {"cont.fire_rate", DETECT_F_DOUBLE, 1},
     {"cont.seen", DETECT_F_UINT64, 1},
+    {"cont.past", DETECT_F_DOUBLE, 2048},
+    {"cont.past_n", DETECT_F_UINT64, 1},
+    {"cont.sea_mad", DETECT_F_DOUBLE, 2},
+    {"cont.sea_run", DETECT_F_INT, 1},
 };
 
 /* The row named 'name', or detect_nfields. */

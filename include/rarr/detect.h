@@ -84,7 +84,9 @@ struct detect_cont {
     int use_log;      /* every value so far was > 0 */
     double fire_rate; /* EW rate of firings: thresholds rise with it */
     uint64_t seen;    /* steps with a value */
+    /* Members added since version-1 state images: append only (src/state.c). */
     double past[DETECT_RING]; /* the last values y, value i (from 0) at i mod DETECT_RING */
+    uint64_t past_n;          /* values kept in 'past' so far (a loaded image keeps none) */
     double sea_mad[2];        /* EW mean |g - g a day earlier|: log, identity */
     int sea_run;              /* steps in a row far from the same time a day earlier */
 };
