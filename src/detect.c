@@ -1018,6 +1018,7 @@ struct cont_step {
     int dir, envelope;       /* -1 drop, +1 spike; whether the value is a new extreme */
     int rank;                /* past values at least as extreme in the step's direction */
     double sea;              /* seasonal residual in seasonal spreads (INFINITY: none) */
+    double sea_veto;         /* the same, a day or a week earlier, whichever is nearer */
     int sea_dir;             /* the seasonal residual's sign */
 };
 
@@ -1057,6 +1058,7 @@ cont_context(const struct detect *d, struct cont_step *s)
             s->rank++;
     }
     s->sea = INFINITY;
+    s->sea_veto = INFINITY;
     s->sea_dir = 0;
     if (lag > kk && lag + kk < DETECT_RING && c->past_n >= 2 * lag) {
         double best = INFINITY, sp = 1.2533 * c->sea_mad[!c->use_log];
@@ -1069,6 +1071,17 @@ cont_context(const struct detect *d, struct cont_step *s)
         }
         s->sea_dir = s->g < past_g(d, t - lag) ? -1 : 1;
         s->sea = sp > 0 ? best / sp : (best > 0 ? INFINITY : 0);
+        s->sea_veto = s->sea;
+        /* The veto also looks a week back, where the ring reaches (5-minute steps). */
+        if (7 * lag + kk < DETECT_RING && c->past_n >= 7 * lag + kk) {
+            for (k = -SEA_NEAR; k <= SEA_NEAR; k++) {
+                double r = fabs(s->g - past_g(d, t - 7 * lag + (uint64_t)(int64_t)k));
+
+                if (r < best)
+                    best = r;
+            }
+            s->sea_veto = sp > 0 ? best / sp : (best > 0 ? INFINITY : 0);
+        }
     }
 }
 
@@ -1122,7 +1135,7 @@ cont_machine(struct detect *d, int64_t end_ms, const struct cont_step *s, struct
             (s->score >= s_star || s->envelope) &&
             (cfg->direction == DETECT_BOTH || (cfg->direction == DETECT_DROP) == (s->dir < 0));
         int seasonal = d->cont.sea_run == SEA_RUN;
-        int veto = s->rank >= RANK_VETO || s->sea < SEA_VETO;
+        int veto = s->rank >= RANK_VETO || s->sea_veto < SEA_VETO;
 
         if (seasonal && !(cand && !veto) &&
             (cfg->direction == DETECT_BOTH ||

@@ -549,6 +549,53 @@ test_detect_values_scale_free(void **state)
 }
 
 /*
+ * A daily square wave at 5-minute steps (100, and 300 from 08:00 to 16:00)
+ * with 1 % noise, 'days' days; from day 'broken' on the high part stays at
+ * 100 (the jump does not come). Returns the firings after the first two days
+ * (the seasonal opinions need two days of values) and the step of the first.
+ */
+static int
+feed_wave(struct detect *d, int days, int broken, int *first)
+{
+    int step, fired = 0;
+
+    rng = 88172645463325252ULL;
+    *first = -1;
+    for (step = 0; step < days * 288; step++) {
+        int slot = step % 288, high = slot >= 96 && slot < 192 && step / 288 < broken;
+        double y = (high ? 300 : 100) * (1 + 0.01 * (2 * unit() - 1));
+        struct detect_event ev;
+
+        detect_value(d, (int64_t)(step + 1) * 300000, y, 0, &ev);
+        if (ev.fired > 0 && step >= 2 * 288) {
+            if (fired++ == 0)
+                *first = step;
+        }
+    }
+    return fired;
+}
+
+static void
+test_detect_values_season_vetoes_and_fires(void **state)
+{
+    static struct detect d;
+    int first;
+
+    (void)state;
+    /* Every jump of the wave is a one-step surprise, but it came at this time yesterday. */
+    setup_values(&d);
+    if (feed_wave(&d, 14, 14, &first) != 0)
+        fail_msg("clean wave fired at step %d", first);
+    /* On day 10 the jump does not come: the seasonal trigger fires once, when 12 steps in a
+     * row are far from all of the 5 values around the same time a day earlier. */
+    setup_values(&d);
+    if (feed_wave(&d, 12, 10, &first) != 1 || first < 10 * 288 + 96 ||
+        first > 10 * 288 + 96 + 2 + 12)
+        fail_msg("broken wave: first firing at step %d (day %d, slot %d)", first, first / 288,
+                 first % 288);
+}
+
+/*
  * Three weeks of traffic with a smooth daily shape in local time (5 to 50 a
  * minute, peak at 15:00) whose clock goes from UTC+1 to UTC+2 on day 14, as
  * at a daylight-saving change. Slots fed local time (UTC plus the offset the
@@ -1109,6 +1156,7 @@ main(void)
         cmocka_unit_test(test_detect_values_quiet_on_noise),
         cmocka_unit_test(test_detect_values_point_spike_fires),
         cmocka_unit_test(test_detect_values_scale_free),
+        cmocka_unit_test(test_detect_values_season_vetoes_and_fires),
         cmocka_unit_test(test_detect_dst_change_is_not_an_anomaly),
         cmocka_unit_test(test_detect_fields_cover_every_learned_byte),
         cmocka_unit_test(test_detect_field_names_are_unique_and_stable),
