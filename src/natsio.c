@@ -62,6 +62,10 @@
 #define NATSIO_PING_MS 10000          /* a dead peer is noticed after a few of these */
 #define NATSIO_CLOSE_MS 5000          /* natsio_free's wait for libnats' last callback */
 #define NATSIO_MAX_ACK_PENDING 100000 /* consumer: unacked deliveries the server allows */
+#define NATSIO_RESEND_MS 250          /* a failed publish is sent again after this ... */
+#define NATSIO_RESEND_MAX_MS 2000     /* ... doubling up to this */
+#define NATSIO_RESEND_TRIES 60        /* attempts at one message before it counts as failed */
+#define NATSIO_START_MS 30000         /* how long a start waits out a cluster electing leaders */
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
@@ -103,6 +107,7 @@ struct natsio {
     uint64_t stream_gen;      /* the conn_gen at which the stream was last checked */
     char url[NATSIO_URL_MAX]; /* the server connected to last */
     natsStatus told_err;      /* the last asynchronous error told; NATS_OK: none */
+    natsStatus api_last;      /* the status of the last JetStream API request that failed */
     struct natsio_stats st;
 
     /* Publisher, under sync->mu: the queue, a ring of qcap = max_pending. */
@@ -112,6 +117,8 @@ struct natsio {
     int pump_idle;     /* the pump waits for work */
     int handed;        /* a message was handed to libnats */
     int64_t ensure_ms; /* not before this (monotonic) is the stream tried again */
+    int64_t resend_ms; /* not before this is the failed message at the head sent again */
+    int tries;         /* attempts at the message at the head (in flight, or failed) */
     int told_stream, told_fail;
     uint64_t failed_told; /* st.failed when the failure was told */
     pthread_t pump;
@@ -539,7 +546,8 @@ stream_ensure(struct natsio *n, int64_t wait_ms, char *err, size_t errsz)
     if (s != NATS_NOT_FOUND) {
         if (jerr == JSNotEnabledErr)
             return fail(err, errsz, "JetStream is not enabled on %s", n->uri.servers);
-        return fail(err, errsz, "cannot look up stream %s: %s", n->uri.stream, nats_why(s));
+        return n->api_last = s,
+               fail(err, errsz, "cannot look up stream %s: %s", n->uri.stream, nats_why(s));
     }
     jsStreamConfig_Init(&cfg);
     cfg.Name = n->uri.stream;
@@ -556,8 +564,39 @@ stream_ensure(struct natsio *n, int64_t wait_ms, char *err, size_t errsz)
     jsStreamInfo_Destroy(si);
     if (s == NATS_OK || jerr == JSStreamNameExistErr)
         return 0;
+    n->api_last = s;
     return fail(err, errsz, "cannot create stream %s for subject %s: %s", n->uri.stream,
                 n->uri.subject, nats_why(s));
+}
+
+/*
+ * The stream made sure of (and with 'consumer', the durable bound), asking
+ * again for up to NATSIO_START_MS while the answer is a timeout or no
+ * responder: a cluster electing a leader (a node just lost) answers so for
+ * a few seconds. Any other failure is at once. Returns 0 or -1 with err.
+ */
+static int consumer_bind(struct natsio *n, char *err, size_t errsz);
+
+static int
+api_retry(struct natsio *n, int consumer, char *err, size_t errsz)
+{
+    int64_t deadline = now_ms() + NATSIO_START_MS;
+    struct timespec pause = {1, 0};
+    int told = 0;
+
+    for (;;) {
+        n->api_last = NATS_OK;
+        if (stream_ensure(n, NATSIO_API_MS, err, errsz) == 0 &&
+            (!consumer || consumer_bind(n, err, errsz) == 0))
+            return 0;
+        if ((n->api_last != NATS_TIMEOUT && n->api_last != NATS_NO_RESPONDERS) ||
+            now_ms() >= deadline)
+            return -1;
+        if (!told)
+            say(n, "%s; trying again", err);
+        told = 1;
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* A natsio with its URI parsed and its lock made; NULL with err. */
@@ -599,7 +638,41 @@ natsio_new(const char *uri, FILE *log, int consumer, char *err, size_t errsz)
  * Publisher.
  */
 
-/* libnats' outcome of one handed message (its callback thread). Takes over 'msg'. */
+/*
+ * Put a copy of 'msg' (its subject, data and message id) back at the head
+ * of the queue, to be sent again after a pause (mutex held). The room is
+ * there: it was in flight. Returns 0, or -1 when it cannot be copied.
+ */
+static int
+resend(struct natsio *n, natsMsg *msg)
+{
+    const char *id = NULL;
+    natsMsg *m = NULL;
+    int64_t pause = NATSIO_RESEND_MS;
+    int i;
+
+    if (natsMsg_Create(&m, natsMsg_GetSubject(msg), NULL, natsMsg_GetData(msg),
+                       natsMsg_GetDataLength(msg)) != NATS_OK ||
+        (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK &&
+         natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK)) {
+        natsMsg_Destroy(m);
+        return -1;
+    }
+    n->qhead = (n->qhead + n->qcap - 1) % n->qcap;
+    n->queue[n->qhead] = m;
+    n->qlen++;
+    for (i = 1; i < n->tries && pause < NATSIO_RESEND_MAX_MS; i++)
+        pause *= 2;
+    n->resend_ms = now_ms() + (pause < NATSIO_RESEND_MAX_MS ? pause : NATSIO_RESEND_MAX_MS);
+    return 0;
+}
+
+/*
+ * libnats' outcome of one handed message (its callback thread). Takes over
+ * 'msg'. A failure (no stream leader during an election, a lost ack) sends
+ * it again, up to NATSIO_RESEND_TRIES times: its message id makes a second
+ * copy one, and one message at a time in flight keeps the order.
+ */
 static void
 pub_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
@@ -610,6 +683,21 @@ pub_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure
     (void)js;
     pthread_mutex_lock(&n->sync->mu);
     n->inflight--;
+    if (pa == NULL && !n->stopping && n->tries < NATSIO_RESEND_TRIES && resend(n, msg) == 0) {
+        if (!n->told_fail) {
+            n->told_fail = 1;
+            n->failed_told = n->st.failed + 1;
+            tell_fail = 1;
+        }
+        pthread_cond_broadcast(&n->sync->cond);
+        pthread_mutex_unlock(&n->sync->mu);
+        if (tell_fail)
+            say(n, "publishing to %s failed: %s; sending again", n->uri.subject,
+                pae != NULL && pae->ErrText != NULL ? pae->ErrText : "no reason given");
+        natsMsg_Destroy(msg);
+        return;
+    }
+    n->tries = 0;
     if (pa != NULL) {
         n->st.acked++;
         n->st.duplicates += pa->Duplicate;
@@ -649,6 +737,7 @@ pump_hand(struct natsio *n)
     n->qhead = (n->qhead + 1) % n->qcap;
     n->qlen--;
     n->inflight++;
+    n->tries++;
     n->handed = 1;
     pthread_mutex_unlock(&n->sync->mu);
     s = js_PublishMsgAsync(n->js, &m, &n->pubopts);
@@ -657,6 +746,7 @@ pump_hand(struct natsio *n)
         return;
     /* Refused by the client (too big, closed): 'm' is still ours. */
     n->inflight--;
+    n->tries = 0;
     n->st.failed++;
     if (!n->told_fail && !n->stopping) {
         n->told_fail = 1;
@@ -710,7 +800,9 @@ pump_run(void *arg)
                 pump_ensure(n);
             else
                 wait_until(y, n->ensure_ms);
-        } else if (n->connected && n->qlen > 0) {
+        } else if (n->connected && n->qlen > 0 && n->inflight == 0 && now_ms() < n->resend_ms) {
+            wait_until(y, n->resend_ms);
+        } else if (n->connected && n->qlen > 0 && n->inflight == 0) {
             pump_hand(n);
         } else {
             n->pump_idle = 1;
@@ -756,7 +848,7 @@ publisher_open(const char *uri, size_t max_pending, FILE *log, char *err, size_t
         say(n, "cannot connect to %s yet; trying in the background", n->uri.servers);
     } else {
         /* Up at start: a stream that cannot be made is an error now, not a line later. */
-        if (stream_ensure(n, NATSIO_API_MS, err, errsz) == -1)
+        if (api_retry(n, 0, err, errsz) == -1)
             goto err;
         pthread_mutex_lock(&n->sync->mu);
         n->stream_gen = n->conn_gen;
@@ -903,6 +995,7 @@ consumer_create(struct natsio *n, const jsConsumerConfig *base, uint64_t start, 
     /* Another rarr on the same durable made it first: the same thing. */
     if (s == NATS_OK || (base == NULL && jerr == JSConsumerNameExistErr))
         return 0;
+    n->api_last = s;
     return fail(err, errsz, "cannot create consumer %s on stream %s: %s", n->durable, n->uri.stream,
                 nats_why(s));
 }
@@ -934,8 +1027,8 @@ consumer_resume(struct natsio *n, const jsConsumerInfo *ci, char *err, size_t er
         return 0;
     s = js_DeleteConsumer(n->js, n->uri.stream, n->durable, NULL, &jerr);
     if (s != NATS_OK && s != NATS_NOT_FOUND)
-        return fail(err, errsz, "cannot delete consumer %s to restart it: %s", n->durable,
-                    nats_why(s));
+        return n->api_last = s, fail(err, errsz, "cannot delete consumer %s to restart it: %s",
+                                     n->durable, nats_why(s));
     if (consumer_create(n, c, start, err, errsz) == -1)
         return -1;
     say(n,
@@ -961,7 +1054,8 @@ consumer_bind(struct natsio *n, char *err, size_t errsz)
     else if (s == NATS_NOT_FOUND)
         rc = consumer_create(n, NULL, 0, err, errsz);
     else
-        rc = fail(err, errsz, "cannot look up consumer %s: %s", n->durable, nats_why(s));
+        rc = (n->api_last = s,
+              fail(err, errsz, "cannot look up consumer %s: %s", n->durable, nats_why(s)));
     jsConsumerInfo_Destroy(ci);
     if (rc == -1)
         return -1;
@@ -971,7 +1065,8 @@ consumer_bind(struct natsio *n, char *err, size_t errsz)
     so.Consumer = n->durable;
     s = js_PullSubscribe(&n->sub, n->js, n->uri.subject, n->durable, NULL, &so, &jerr);
     if (s != NATS_OK)
-        return fail(err, errsz, "cannot subscribe with consumer %s: %s", n->durable, nats_why(s));
+        return n->api_last = s,
+               fail(err, errsz, "cannot subscribe with consumer %s: %s", n->durable, nats_why(s));
     return 0;
 }
 
@@ -1010,7 +1105,7 @@ consumer_open(const char *uri, const char *durable, FILE *log, char *err, size_t
         fail(err, errsz, "jetstream: %s", nats_why(s));
         goto err;
     }
-    if (stream_ensure(n, NATSIO_API_MS, err, errsz) == -1 || consumer_bind(n, err, errsz) == -1)
+    if (api_retry(n, 1, err, errsz) == -1)
         goto err;
     return n;
 err:
