@@ -96,6 +96,7 @@ struct pipeline {
     enum record_format stretch_guess; /* what the failed lines looked like */
 
     uint64_t lines, empty, headers, parsed;
+    uint64_t saved_lines; /* p->lines at the last save made before a wait for input */
     struct explain *ex;       /* --explain; NULL: none */
     uint64_t *matches;        /* [nmetrics] */
     double *sums;             /* [nmetrics] what the lines added (a count's: its matches) */
@@ -893,6 +894,16 @@ wait_cb(void *arg)
     if (flush(p) == -1) {
         p->out_errno = errno;
         return 0;
+    }
+    /*
+     * And --state takes in the lines read so far (at most once a save gap):
+     * killed while it waits, rarr loses nothing it read, and started again
+     * on the input that follows it goes on exactly.
+     */
+    if (p->save.path != NULL && p->lines != p->saved_lines && step_started(p->step) &&
+        clock_wall_ms() - p->save.saved_wall >= p->opt.save_gap_ms) {
+        save_now(&p->save, p->step, INT64_MIN);
+        p->saved_lines = p->lines;
     }
     w = wait_ms(p, clock_wall_ms());
     /* The exporters' text is brought up to date too, or the wait ends when it is due. */

@@ -192,7 +192,11 @@ put_series(json_t *o, const struct step *s, const struct window *w, const struct
     for (t = s->next_step; rc == 0 && s->started && t <= s->pending_max; t += s->opt.step_ms) {
         const struct series *at = &pending[step_slot(s, t) * stride];
 
-        if (at->n != 0 || at->value != 0)
+        /* A sum's rounding error too, when it has one: the sum goes on exactly after a load. */
+        if (at->err != 0)
+            rc |= json_array_append_new(
+                pend, json_pack("[Ifff]", (json_int_t)t, at->value, at->n, at->err));
+        else if (at->n != 0 || at->value != 0)
             rc |= json_array_append_new(pend, json_pack("[Iff]", (json_int_t)t, at->value, at->n));
     }
     return rc | put(o, "resum", json_integer((json_int_t)w->since_resum));
@@ -840,16 +844,20 @@ pending_entry(const struct step *s, const json_t *e, int with_n, int64_t *start,
 static int
 pending_load(struct step *s, const json_t *list, struct series *base, size_t stride)
 {
-    double v, n;
+    double v, n, err = 0;
     int64_t t;
     size_t k;
     int rc;
+    const json_t *e;
 
     for (k = 0; k < json_array_size(list); k++) {
-        if ((rc = pending_entry(s, json_array_get(list, k), 1, &t, &v, &n)) == -1)
+        e = json_array_get(list, k);
+        if ((rc = pending_entry(s, e, 1, &t, &v, &n)) == -1 ||
+            (json_array_size(e) > 3 && jsonval_num(json_array_get(e, 3), &err) == -1))
             return -1;
         if (rc == 0)
-            base[step_slot(s, t) * stride] = (struct series){.value = v, .n = n};
+            base[step_slot(s, t) * stride] = (struct series){.value = v, .n = n, .err = err};
+        err = 0;
     }
     return 0;
 }

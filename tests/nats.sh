@@ -7,9 +7,9 @@
 #   - when the central is killed (SIGKILL) mid-way and restarted with its
 #     --state and --durable: what it wrote before is a prefix of that, what
 #     it writes after is the rest, from at or before where it stopped;
-#   - when an agent is killed (SIGKILL) mid-way and restarted over its whole
-#     log with its --state (JetStream keeps one copy of a HOST/STEP id sent
-#     twice, the merge drops what it already had);
+#   - when an agent is killed (SIGKILL) while its input pauses and restarted
+#     with its --state on the rest of its log (JetStream keeps one copy of a
+#     HOST/STEP id sent twice, the merge drops what it already had);
 #   - on a 3-node cluster with replicas=3, agents starting together on a new
 #     stream, and one node killed (SIGKILL) while the agents publish: the
 #     node that leads the stream, or any other one with
@@ -77,7 +77,7 @@ reap() { # SECONDS PID: wait up to SECONDS for the background PID; its status (1
     forget "$pid"
     return "$rc"
 }
-for tool in curl jq awk timeout; do
+for tool in curl jq awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 [ -x "$nats_server" ] || die "$nats_server is not installed (Debian's nats-server)"
@@ -106,7 +106,15 @@ start_server() {
     server_pid=$!
     servers="$servers $server_pid"
 }
-ready() { grep -qs 'Server is ready' "$tmp/$1.log" && alive "$2"; } # NAME PID
+up() { # NAME PID: wait (10 s at most) until the server is ready; 1 if it is not, or died
+    local n=100
+    until grep -qs 'Server is ready' "$tmp/$1.log"; do
+        alive "$2" && [ "$n" -gt 0 ] || return 1
+        sleep 0.1
+        n=$((n - 1))
+    done
+    alive "$2"
+}
 stop_server() { # PID
     kill "$1" 2>/dev/null
     wait "$1" 2>/dev/null
@@ -163,12 +171,30 @@ central() {
     pids="$pids $central_pid"
 }
 lines() { wc -l <"$1"; } # FILE: its complete lines
+said() { # NAME: what the rarr NAME said on stderr, but its stats and bad lines, indented
+    grep -v -e '^rarr: stats: [^pm]' -e '^rarr: stats: matches' -e '^rarr: [^ ]*:[0-9]*: late' \
+        -e '^rarr: input: ' "$tmp/$1.err" | head -n 4 | sed "s/^/    $1: /"
+}
 agents_ok() { # NAME...: each agent's stdout is empty, and it lost nothing it published
-    local n
+    local n rc=0
     for n in "$@"; do
-        [ ! -s "$tmp/$n.out" ] || return 1
-        grep -q '^rarr: stats: publish: .* 0 failed, 0 dropped$' "$tmp/$n.err" || return 1
+        if [ -s "$tmp/$n.out" ] ||
+            ! grep -q '^rarr: stats: publish: .* 0 failed, 0 dropped$' "$tmp/$n.err"; then
+            said "$n"
+            rc=1
+        fi
     done
+    return "$rc"
+}
+clean() { # NAME: the central NAME found no bad partial record, else what it said
+    grep -q '^rarr: stats: merge: 3 hosts .* 0 bad$' "$tmp/$1.err" && return 0
+    said "$1"
+    return 1
+}
+exited() { # NAME STATUS: the rarr NAME exited 0, else what it said
+    [ "$2" = 0 ] && return 0
+    said "$1"
+    return 1
 }
 
 # The server of checks 1 to 3, on a free port (another one if that one was
@@ -177,7 +203,7 @@ nats=
 for _ in 1 2 3; do
     pick_ports 1 || die "no free port"
     start_server n0 -p "${ports[0]}"
-    if wait_for 10 ready n0 "$server_pid"; then
+    if up n0 "$server_pid"; then
         nats=127.0.0.1:${ports[0]}
         break
     fi
@@ -187,13 +213,13 @@ done
 
 # 1. Three agents publish at once; a central merges: the reference's bytes.
 uri=nats://$nats/rarr.one
+op=
 for h in a b c; do
     agent "one.$h" "$h" "$uri" "$tmp/$h.log"
-    eval "one_$h=\$agent_pid"
+    op="$op $agent_pid"
 done
 rcs=
-for h in a b c; do
-    eval "p=\$one_$h"
+for p in $op; do
     reap 60 "$p"
     rcs="$rcs$?"
 done
@@ -202,7 +228,7 @@ check "one: agents write nothing on stdout, publish everything" agents_ok one.a 
 central one "$uri" d1
 reap 60 "$central_pid"
 rc=$?
-check "one: central exits 0 ($rc)" test "$rc" = 0
+check "one: central exits 0 ($rc)" exited one "$rc"
 check "one: merged equals the reference" cmp "$tmp/ref" "$tmp/one.out"
 check "one: nothing late or bad" grep -q '^rarr: stats: merge: 3 hosts .* 0 late, 0 duplicates, 0 bad$' \
     "$tmp/one.err"
@@ -233,7 +259,8 @@ else
     reap 60 "$central_pid"
     rc=$?
     check "kill: agents exit 0 ($rcs)" test "$rcs" = 000
-    check "kill: restarted central exits 0 ($rc)" test "$rc" = 0
+    check "kill: and lose nothing" agents_ok kill.a kill.b kill.c
+    check "kill: restarted central exits 0 ($rc)" exited kill2 "$rc"
     n1=$(lines "$tmp/kill1.out")
     n2=$(lines "$tmp/kill2.out")
     k=$((nref - n2 + 1))
@@ -249,8 +276,9 @@ else
         test "$k" -le $((n1 + 1))
 fi
 
-# 3. Agent a killed mid-way (SIGKILL once its state is saved and its input
-#    pauses), restarted with its --state over its whole log.
+# 3. Agent a killed mid-way (SIGKILL while its input pauses, once its state
+#    has every line it read: rarr saves before it waits for input), then
+#    restarted with its --state on the rest of its log.
 uri=nats://$nats/rarr.agent
 cut=$(awk 'substr($4, 14, 2) >= "06" { print NR - 1; exit }' "$tmp/a.log") # a's lines before 06:00
 head -n "$cut" "$tmp/a.log" >"$tmp/a.head"
@@ -265,12 +293,13 @@ feeder=$!
 pids="$pids $feeder"
 RARR_SAVE_GAP_MS=0 agent agent1.a a "$uri" --state "$tmp/agent.state" "$tmp/agent.fifo"
 agent1=$agent_pid
+ap=
 for h in b c; do
     agent "agent.$h" "$h" "$uri" "$tmp/$h.log"
-    eval "agent_$h=\$agent_pid"
+    ap="$ap $agent_pid"
 done
-# The last save of the first part: within 5 minutes of event time of its end.
-saved() { [ "$(sed -n 's/.*"max_ts":\([0-9]*\).*/\1/p' "$tmp/agent.state" 2>/dev/null)" -ge $((end1 - 300000)) ] 2>/dev/null; }
+# The save before the pause: the newest line of the first part.
+saved() { [ "$(sed -n 's/.*"max_ts":\([0-9]*\).*/\1/p' "$tmp/agent.state" 2>/dev/null)" = "$end1" ]; }
 if ! wait_for 60 saved; then
     check "agent: the state of the first part is saved (max_ts near $end1)" false
 elif ! alive "$agent1"; then
@@ -281,22 +310,23 @@ else
     reap 10 "$agent1"
     kill -9 "$feeder" 2>/dev/null
     reap 10 "$feeder"
-    agent agent2.a a "$uri" --state "$tmp/agent.state" "$tmp/a.log"
+    tail -n +"$((cut + 1))" "$tmp/a.log" >"$tmp/a.tail"
+    agent agent2.a a "$uri" --state "$tmp/agent.state" "$tmp/a.tail"
     rcs=
-    for p in "$agent_pid" "$agent_b" "$agent_c"; do
+    for p in $agent_pid $ap; do
         reap 60 "$p"
         rcs="$rcs$?"
     done
     check "agent: the restarted agent and the others exit 0 ($rcs)" test "$rcs" = 000
     check "agent: they lost nothing they published" agents_ok agent2.a agent.b agent.c
-    check "agent: the restarted agent's old lines come back late" \
-        grep -q '^rarr: stats: late [1-9]' "$tmp/agent2.a.err"
+    check "agent: the restarted agent has no late line" grep -q '^rarr: stats: late 0' \
+        "$tmp/agent2.a.err"
     central agent "$uri" d3
     reap 60 "$central_pid"
     rc=$?
-    check "agent: central exits 0 ($rc)" test "$rc" = 0
+    check "agent: central exits 0 ($rc)" exited agent "$rc"
     check "agent: merged equals the reference" cmp "$tmp/ref" "$tmp/agent.out"
-    check "agent: nothing bad" grep -q '^rarr: stats: merge: 3 hosts .* 0 bad$' "$tmp/agent.err"
+    check "agent: nothing bad" clean agent
 fi
 stop_server "$server_pid"
 
@@ -311,14 +341,15 @@ cluster_up() { # nodes n1 n2 n3: client ports cport[i], monitoring mport[i]; 1 w
     for i in 1 2 3; do
         start_server "n$i" -p "${cport[$i]}" -m "${mport[$i]}" -n "n$i" --cluster_name rarrtest \
             --cluster "nats://127.0.0.1:${rport[$i]}" --routes "$routes"
-        spid[$i]=$server_pid
+        spid[i]=$server_pid
     done
     for i in 1 2 3; do
-        wait_for 10 ready "n$i" "${spid[$i]}" && continue
-        for i in 1 2 3; do
-            stop_server "${spid[$i]}"
-        done
-        return 1
+        up "n$i" "${spid[$i]}" || {
+            stop_server "${spid[1]}"
+            stop_server "${spid[2]}"
+            stop_server "${spid[3]}"
+            return 1
+        }
     done
 }
 jsz() { curl -fsS --max-time 2 "http://127.0.0.1:${mport[$1]}/jsz?streams=true" 2>/dev/null; } # NODE
@@ -331,7 +362,7 @@ meta_leader() { # every node knows a JetStream meta leader
 stream() { # NODE STREAM FIELD: a field of the stream as the node sees it
     jsz "$1" | jq -r --arg s "$2" ".account_details[]?.stream_detail[]? | select(.name == \$s) | $3 // empty"
 }
-has_leader() { [ -n "$(stream 1 "$1" .cluster.leader)" ]; } # STREAM
+led_by() { [ -n "$(stream "$1" "$2" .cluster.leader)" ] && [ "$(stream "$1" "$2" .cluster.leader)" != "$3" ]; } # NODE STREAM NOT: a leader, not NOT
 stored() { [ "$(stream "$1" "$2" .state.messages)" -ge "$3" ] 2>/dev/null; } # NODE STREAM N
 cluster=
 for _ in 1 2 3; do
@@ -364,7 +395,7 @@ check "cluster: and lose nothing" agents_ok fresh.a fresh.b fresh.c
 uri="nats://$servers3/rarr.cluster?replicas=3"
 paced cl.a a "$uri"
 cp=$agent_pid
-wait_for 30 has_leader RARR_rarr_cluster || die "stream RARR_rarr_cluster has no leader after 30 s"
+wait_for 30 led_by 1 RARR_rarr_cluster "" || die "stream RARR_rarr_cluster has no leader after 30 s"
 for h in b c; do
     paced "cl.$h" "$h" "$uri"
     cp="$cp $agent_pid"
@@ -393,9 +424,20 @@ for p in $cp; do
 done
 check "cluster: agents exit 0 ($rcs)" test "$rcs" = 000
 check "cluster: and lose nothing" agents_ok cl.a cl.b cl.c
+# The central starts once the cluster has settled: the nodes left know a
+# meta leader and a stream leader, neither of them the node killed.
+settled() {
+    local i
+    for i in 1 2 3; do
+        [ "$i" = "$victim" ] && continue
+        jsz "$i" | jq -e --arg v "n$victim" '.meta_cluster.leader // $v | . != $v' >/dev/null &&
+            led_by "$i" RARR_rarr_cluster "n$victim" || return 1
+    done
+}
+check "cluster: the nodes left have settled (leaders) after node n$victim is gone" wait_for 30 settled
 central cl "$uri" dc
 reap 30 "$central_pid"
 rc=$?
-check "cluster: central exits 0 ($rc)" test "$rc" = 0
+check "cluster: central exits 0 ($rc)" exited cl "$rc"
 check "cluster: merged equals the reference" cmp "$tmp/ref" "$tmp/cl.out"
 done_checks nats
