@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rarr/input.h"
@@ -35,14 +36,20 @@ to_stdout(void *arg, const char *host, int64_t step, const char *line, size_t le
 
 /*
  * --publish: each record as one message, its id "HOST/STEP" ("HOST/end"),
- * so the stream keeps one copy of what a restarted host sends again. A
- * record the bounded queue has no room for is counted, never waited for.
+ * so the stream keeps one copy of what a restarted host sends again. Live,
+ * a record the bounded queue has no room for is counted and dropped, never
+ * waited for; a replay (input that is not live) waits for room instead.
  */
 static int
 to_nats(void *arg, const char *host, int64_t step, const char *line, size_t len)
 {
     struct dist_host *h = arg;
+    struct timespec pause = {0, 5 * 1000 * 1000};
 
+    /* A replay is not held up by waiting: it waits for room rather than drop what it read. */
+    while (h->p != NULL && !pipeline_live(h->p) && !natsio_room(h->nats) &&
+           (h->stop == NULL || !*h->stop))
+        nanosleep(&pause, NULL);
     if (step == INT64_MAX)
         snprintf(h->msgid, sizeof(h->msgid), "%s/end", host);
     else

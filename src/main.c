@@ -1247,6 +1247,8 @@ main(int argc, char **argv)
         run.status = RARR_EXIT_FAIL;
         goto done;
     }
+    host.p = run.p;
+    host.stop = &stop_flag;
     if (cli.merge && (run.status = start_merge(&cli, &run, &em, digest, &merge)) != 0)
         goto done;
     if (pipeline_load_state(run.p) == -1 || step_resend(pipeline_step(run.p)) == -1) {

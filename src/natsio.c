@@ -893,6 +893,20 @@ natsio_publisher(const char *uri, size_t max_pending, FILE *log, char *err, size
     return n;
 }
 
+/* Whether natsio_publish has room for a message now (a publisher; 0 otherwise). */
+int
+natsio_room(struct natsio *n)
+{
+    int room;
+
+    if (n == NULL || n->consumer)
+        return 0;
+    pthread_mutex_lock(&n->sync->mu);
+    room = n->qlen + n->inflight < n->qcap;
+    pthread_mutex_unlock(&n->sync->mu);
+    return room;
+}
+
 /*
  * Publish 'data' (len bytes, copied) with the JetStream message id 'msgid'
  * (header Nats-Msg-Id; NULL or "": none), without waiting for anything but

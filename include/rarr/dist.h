@@ -18,8 +18,10 @@ struct natsio;
 /* A host (--emit=partials): where its partial records go. */
 struct dist_host {
     struct partial_writer w;
-    struct emit *em;     /* stdout, when not --publish */
-    struct natsio *nats; /* --publish; NULL: stdout */
+    struct emit *em;             /* stdout, when not --publish */
+    struct natsio *nats;         /* --publish; NULL: stdout */
+    const struct pipeline *p;    /* a replay waits for room in the queue; live input drops */
+    volatile sig_atomic_t *stop; /* ... until rarr is stopped */
     char msgid[PARTIAL_HOST_MAX + 32];
 };
 

@@ -42,6 +42,7 @@ struct natsio *natsio_publisher(const char *uri, size_t max_pending, FILE *log, 
                                 size_t errsz);
 int natsio_publish(struct natsio *n, const char *msgid, const char *data, size_t len);
 int natsio_flush(struct natsio *n, int64_t timeout_ms);
+int natsio_room(struct natsio *n);
 struct natsio *natsio_consumer(const char *uri, const char *durable, FILE *log, char *err,
                                size_t errsz);
 int natsio_fetch(struct natsio *n, int batch, int timeout_ms, natsio_msg_fn fn, void *arg);
