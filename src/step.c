@@ -1123,15 +1123,6 @@ sketch_add(struct sketched *sk, size_t row, struct slice key, double v)
 }
 
 /*
- * Apply one line with time 'ts' (its zone 'tz_min' minutes east of UTC)
- * that counts in the 'n' metrics 'metrics', adding 'values' to them (to
- * the series of 'keys[j]' for a by= metric; 'keys[j]' is the value of a
- * distinct= metric; borrowed for the call): the
- * clock moves on when it is the newest event, then the line joins its
- * step's pending series. The caller has made sure the line is not late.
- * Returns 0, or -1 with errno set (see step_advance).
- */
-/*
  * An event at 'ts' (zone 'tz_min') comes: the clock moves on when it is the
  * newest, and s->line_slot becomes the pending row of its step, which
  * notes the event's time. Returns 0, or -1 with errno set.
@@ -1172,6 +1163,15 @@ clock_event(struct step *s, int64_t ts, int tz_min)
     return 0;
 }
 
+/*
+ * Apply one line with time 'ts' (its zone 'tz_min' minutes east of UTC)
+ * that counts in the 'n' metrics 'metrics', adding 'values' to them (to
+ * the series of 'keys[j]' for a by= metric; 'keys[j]' is the value of a
+ * distinct= metric; borrowed for the call): the
+ * clock moves on when it is the newest event, then the line joins its
+ * step's pending series. The caller has made sure the line is not late.
+ * Returns 0, or -1 with errno set (see step_advance).
+ */
 int
 step_line(struct step *s, int64_t ts, int tz_min, const size_t *metrics, const double *values,
           const struct slice *keys, size_t n)
