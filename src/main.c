@@ -775,6 +775,10 @@ check_dist(const struct cli *cli, const struct pipeline_opts *opt, char **source
         return dist_usage("--merge: a nats:// source is the only source");
     if (cli->durable != NULL && nats == 0)
         return dist_usage("--durable names the consumer of a nats:// source");
+    if (nats > 0 && cli->hosts == NULL && cli->host_timeout_ms == 0)
+        fputs("rarr: --merge: without --hosts or --host-timeout, a host heard of after its "
+              "steps were merged is late; the merge runs until stopped\n",
+              stderr);
     return 0;
 }
 
