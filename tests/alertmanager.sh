@@ -16,14 +16,8 @@ sink=$2
 . "$(dirname "$0")/check.sh"
 pids=
 cleanup() {
-    local p
     touch "$tmp/stop" 2>/dev/null || true
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_pids
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT

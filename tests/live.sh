@@ -4,27 +4,10 @@
 # Asserts on ordering and on bounds in event time, never on speed.
 set -u
 rarr=$1
-tmp=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
+trap 'pkill -P $$ 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 now() { date +%s.%N; }
-# wait_for SECONDS CMD...: poll until CMD succeeds or the time is up.
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    "$@"
-}
 printf "metric a path='/a'\nmetric b path='/b'\nalert b window=1s below=1 name=b-gone\n" >"$tmp/r.rarr"
 
 # 1. b's lines stop while a's go on: b-gone fires within step + lateness + 1 s
@@ -124,5 +107,4 @@ check "silent input: one input record ($(grep -c '"state":"silent"' "$tmp/out6")
     [ "$(grep -c '"state":"silent"' "$tmp/out6")" = 1 ]
 check "silent input: the threshold alert holds" [ "$(grep -c b-gone "$tmp/out6")" = 0 ]
 
-echo "live: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+done_checks live

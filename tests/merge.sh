@@ -13,16 +13,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tests/check.sh"
 rules=(-r "$here/patterns/default.rarr" -r "$here/fixtures/rules/hosts.rarr")
 
-# Three hosts over two days, with incidents, one out of order (slow
-# requests logged when they end), one shuffled within the minute.
-"$loggen" --seed 11 --duration 2d --rate 1200 --request-time \
-    --incident login_outage:14h:40m --disorder slow=3:2m >"$tmp/a.log"
-"$loggen" --seed 12 --duration 2d --rate 900 --request-time \
-    --incident drop:30h:50m:signup --disorder shuffle=1m >"$tmp/b.log"
-"$loggen" --seed 13 --start 2026-05-04T03:00:00Z --duration 40h --rate 500 --request-time \
-    --incident spike:20h:30m:marketing >"$tmp/c.log"
-# One rarr over every line in time order (the day is the fourth field).
-sort -s -m -k4,4 "$tmp/a.log" "$tmp/b.log" "$tmp/c.log" >"$tmp/all.log"
+# Three hosts over two days (three_hosts, check.sh): one rarr over all.log,
+# every line in time order, is what the merges must equal.
+three_hosts 2
 
 same() { # NAME, then the options of both runs: hosts a b c partials merged == one run
     local name=$1 h

@@ -32,16 +32,9 @@ pace=0.25 # seconds per hour of log, for the agents that are slowed down
 pids=
 servers=
 cleanup() {
-    local p
-    for p in $pids; do
-        kill -9 "$p" 2>/dev/null
-    done
-    for p in $servers; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $pids $servers; do
-        wait "$p" 2>/dev/null
-    done
+    stop_pids KILL
+    pids=$servers
+    stop_pids
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -76,6 +69,26 @@ reap() { # SECONDS PID: wait up to SECONDS for the background PID; its status (1
     fi
     forget "$pid"
     return "$rc"
+}
+# reap_all PID...: reap each (60 s at most); their statuses, a digit each, in rcs.
+reap_all() {
+    local p
+    rcs=
+    for p in "$@"; do
+        reap 60 "$p"
+        rcs="$rcs$?"
+    done
+}
+# publish_all NAME URI: agents NAME.a, NAME.b, NAME.c publish the three logs at
+# once, and are reaped (rcs).
+publish_all() {
+    local h ps=
+    for h in a b c; do
+        agent "$1.$h" "$h" "$2" "$tmp/$h.log"
+        ps="$ps $agent_pid"
+    done
+    # shellcheck disable=SC2086
+    reap_all $ps
 }
 for tool in curl jq awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -122,16 +135,9 @@ stop_server() { # PID
     servers=${servers// $1 / }
 }
 
-# Three hosts over a day, with incidents, one out of order (slow requests
-# logged when they end), one shuffled within the minute, one that starts late
-# and stops early; the reference is one rarr over every line in time order.
-"$loggen" --seed 11 --duration 1d --rate 1200 --request-time \
-    --incident login_outage:14h:40m --disorder slow=3:2m >"$tmp/a.log"
-"$loggen" --seed 12 --duration 1d --rate 900 --request-time \
-    --incident drop:10h:50m:signup --disorder shuffle=1m >"$tmp/b.log"
-"$loggen" --seed 13 --start 2026-05-04T03:00:00Z --duration 20h --rate 500 --request-time \
-    --incident spike:10h:30m:marketing >"$tmp/c.log"
-sort -s -m -k4,4 "$tmp/a.log" "$tmp/b.log" "$tmp/c.log" >"$tmp/all.log"
+# Three hosts over a day (three_hosts, check.sh); the reference is one rarr
+# over every line in time order.
+three_hosts 1
 "$rarr" "${rules[@]}" --emit all "$tmp/all.log" >"$tmp/ref" 2>"$tmp/ref.err"
 nref=$(wc -l <"$tmp/ref")
 check "reference: records written" test "$nref" -gt 1000
@@ -213,16 +219,7 @@ done
 
 # 1. Three agents publish at once; a central merges: the reference's bytes.
 uri=nats://$nats/rarr.one
-op=
-for h in a b c; do
-    agent "one.$h" "$h" "$uri" "$tmp/$h.log"
-    op="$op $agent_pid"
-done
-rcs=
-for p in $op; do
-    reap 60 "$p"
-    rcs="$rcs$?"
-done
+publish_all one "$uri"
 check "one: agents exit 0 ($rcs)" test "$rcs" = 000
 check "one: agents write nothing on stdout, publish everything" agents_ok one.a one.b one.c
 central one "$uri" d1
@@ -251,11 +248,8 @@ else
     kill -9 "$kill1"
     reap 10 "$kill1"
     central kill2 "$uri" d2 --state "$tmp/kill.state"
-    rcs=
-    for p in $kp; do
-        reap 60 "$p"
-        rcs="$rcs$?"
-    done
+    # shellcheck disable=SC2086
+    reap_all $kp
     reap 60 "$central_pid"
     rc=$?
     check "kill: agents exit 0 ($rcs)" test "$rcs" = 000
@@ -312,11 +306,8 @@ else
     reap 10 "$feeder"
     tail -n +"$((cut + 1))" "$tmp/a.log" >"$tmp/a.tail"
     agent agent2.a a "$uri" --state "$tmp/agent.state" "$tmp/a.tail"
-    rcs=
-    for p in $agent_pid $ap; do
-        reap 60 "$p"
-        rcs="$rcs$?"
-    done
+    # shellcheck disable=SC2086
+    reap_all $agent_pid $ap
     check "agent: the restarted agent and the others exit 0 ($rcs)" test "$rcs" = 000
     check "agent: they lost nothing they published" agents_ok agent2.a agent.b agent.c
     check "agent: the restarted agent has no late line" grep -q '^rarr: stats: late 0' \
@@ -377,16 +368,7 @@ servers3=127.0.0.1:${cport[1]},127.0.0.1:${cport[2]},127.0.0.1:${cport[3]}
 
 # 4a. Three agents start together on a new stream of 3 replicas.
 uri="nats://$servers3/rarr.fresh?replicas=3"
-fp=
-for h in a b c; do
-    agent "fresh.$h" "$h" "$uri" "$tmp/$h.log"
-    fp="$fp $agent_pid"
-done
-rcs=
-for p in $fp; do
-    reap 60 "$p"
-    rcs="$rcs$?"
-done
+publish_all fresh "$uri"
 check "cluster: agents starting together on a new stream exit 0 ($rcs)" test "$rcs" = 000
 check "cluster: and lose nothing" agents_ok fresh.a fresh.b fresh.c
 
@@ -417,11 +399,8 @@ check "cluster: the agents still publish when node n$victim is killed (leader $l
 case $victim in 1 | 2 | 3) ;; *) die "no stream leader known (got '$leader')" ;; esac
 kill -9 "${spid[$victim]}"
 stop_server "${spid[$victim]}"
-rcs=
-for p in $cp; do
-    reap 60 "$p"
-    rcs="$rcs$?"
-done
+# shellcheck disable=SC2086
+reap_all $cp
 check "cluster: agents exit 0 ($rcs)" test "$rcs" = 000
 check "cluster: and lose nothing" agents_ok cl.a cl.b cl.c
 # The central starts once the cluster has settled: the nodes left know a

@@ -13,13 +13,7 @@ rarr=$1
 . "$(dirname "$0")/check.sh"
 pids=
 cleanup() {
-    local p
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_pids
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT

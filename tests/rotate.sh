@@ -7,25 +7,9 @@
 # never on speed.
 set -u
 rarr=$1
-tmp=$(mktemp -d)
-trap 'exec 4>&- 2>/dev/null; pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    "$@"
-}
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
+trap 'exec 4>&- 2>/dev/null; pkill -P $$ 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 log=$tmp/access.log
 base=1777852800 # 2026-05-04T00:00:00Z
@@ -106,5 +90,4 @@ follow "tail -F, rename and create" 0
 # soon as it notices the rename, so those lines never reach rarr (measured:
 # 40 lost of 40 per rotation with inotify; README, "Live input").
 
-echo "rotate.sh: $pass passed, $fails failed"
-[ "$fails" = 0 ]
+done_checks rotate.sh

@@ -17,14 +17,8 @@ sess=rarrwatch$$
 tm() { tmux -L "$sock" "$@"; }
 pids=
 cleanup() {
-    local p
     touch "$tmp/stop" 2>/dev/null || true
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null || true
-    done
+    stop_pids
     tm kill-server 2>/dev/null || true
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
