@@ -213,7 +213,7 @@ keyed_sort(const struct keyed *k)
 size_t
 keyed_at(const struct keyed *k, size_t i)
 {
-    return i + 1 < keyed_sort(k) ? keys_sorted_slot(k->keys, i) : k->nslots - 1;
+    return i < keys_used(k->keys) ? keys_sorted_slot(k->keys, i) : k->nslots - 1;
 }
 
 /* The key of 'slot' ('*len' bytes, not NUL-terminated): its value, or KEYS_OTHER. */

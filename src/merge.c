@@ -240,19 +240,14 @@ heard(struct merge *m, struct host *h)
 }
 
 /*
- * A step record of host 'h': checked against the rules, then dropped when
- * its step is merged already (late or a duplicate), else queued.
+ * A step record of host 'h': dropped when its step is merged already (late
+ * or a duplicate), else checked against the rules (1: malformed) and queued.
  */
 static int
 take_step(struct merge *m, struct host *h, struct partial *pt, uint64_t seq)
 {
     size_t unknown;
 
-    if (partial_apply(pt, m->s, 0, 0, &unknown) == -1)
-        return 1;
-    if (unknown > 0 && !m->opt.sharded)
-        say_once(m, h, 2,
-                 "its partials have metrics these rules do not (or of another kind): left out");
     if ((m->next != INT64_MIN && pt->step < m->next) || queued(h, pt->step)) {
         if (pt->step < h->done) {
             m->st.dup++;
@@ -263,6 +258,11 @@ take_step(struct merge *m, struct host *h, struct partial *pt, uint64_t seq)
         partial_free(pt);
         return 0;
     }
+    if (partial_apply(pt, m->s, 0, 0, &unknown) == -1)
+        return 1;
+    if (unknown > 0 && !m->opt.sharded)
+        say_once(m, h, 2,
+                 "its partials have metrics these rules do not (or of another kind): left out");
     if (pt->step + m->step_ms > h->done)
         h->done = pt->step + m->step_ms;
     return enqueue(h, pt, seq) == -1 ? -1 : 0;
